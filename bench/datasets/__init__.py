@@ -1,0 +1,1 @@
+"""Datasets: embedded corpora shipped with the package and adapters for real corpora."""

@@ -1,0 +1,1 @@
+"""Consonant-voicing datasets: segments of voiced and voiceless consonants."""
