@@ -74,8 +74,13 @@ def viseme(label: str) -> tuple[float, float, float, float, float]:
 
 
 def _phone_fields(phone) -> tuple[str, float, float]:
+    """(label, start s, end s) from a Phone-like object (start/end or start_s/end_s) or a tuple."""
     if hasattr(phone, "label"):
-        return phone.label, float(phone.start_s), float(phone.end_s)
+        start = getattr(phone, "start", None)
+        end = getattr(phone, "end", None)
+        if start is None:
+            start, end = phone.start_s, phone.end_s
+        return phone.label, float(start), float(end)
     label, start, end = phone
     return label, float(start), float(end)
 
@@ -84,7 +89,7 @@ def mouth_track(phones: Iterable, n_frames: int, fps: float = 25.0,
                 sigma_s: float = COARTICULATION_SIGMA_S) -> np.ndarray:
     """Per-frame mouth parameters (n_frames, 5) float32 from timed phones.
 
-    ``phones`` holds objects with ``label``, ``start_s``, ``end_s`` (or tuples of the same); time
+    ``phones`` holds objects with ``label``, ``start``, ``end`` seconds (or tuples); time
     not covered by a phone is silence. The track is sampled at 200 Hz, smoothed with a Gaussian
     (coarticulation: neighbouring phones blend) and averaged over each frame's interval.
     """
