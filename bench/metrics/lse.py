@@ -21,7 +21,7 @@ from bench.metrics.mfcc import mfcc
 from bench.metrics.syncnet import SyncNet
 from bench.metrics.syncnet_infer import FrozenSyncNet
 
-__all__ = ["SyncResult", "evaluate_sync", "sync_windows", "PAIRWISE_EPS", "SAMPLES_PER_FRAME"]
+__all__ = ["SyncResult", "evaluate_sync", "score_embeddings", "sync_windows", "lip_embeddings", "audio_embeddings", "PAIRWISE_EPS", "SAMPLES_PER_FRAME"]
 
 PAIRWISE_EPS = 1e-6  # torch.pairwise_distance default, part of the reference score
 SAMPLES_PER_FRAME = SYNC_RATE // 25  # 640 audio samples per video frame
@@ -46,7 +46,8 @@ def sync_windows(n_frames: int, n_samples: int) -> tuple[int, int]:
     return min_length, min_length - 5
 
 
-def _lip_embeddings(net: FrozenSyncNet, frames: np.ndarray, n_win: int, batch: int) -> torch.Tensor:
+def lip_embeddings(net: FrozenSyncNet, frames: np.ndarray, n_win: int, batch: int = 32) -> torch.Tensor:
+    """Lip embeddings of windows 0..n_win-1 from uint8 BGR frames (T,224,224,3)."""
     video = torch.from_numpy(frames)  # (T,224,224,3) uint8 BGR
     out = []
     for s in range(0, n_win, batch):
@@ -58,7 +59,8 @@ def _lip_embeddings(net: FrozenSyncNet, frames: np.ndarray, n_win: int, batch: i
     return torch.cat(out)
 
 
-def _audio_embeddings(net: FrozenSyncNet, audio: np.ndarray, n_win: int, batch: int) -> torch.Tensor:
+def audio_embeddings(net: FrozenSyncNet, audio: np.ndarray, n_win: int, batch: int = 32) -> torch.Tensor:
+    """Audio embeddings of windows 0..n_win-1 from int16 16 kHz audio."""
     cc = mfcc(audio, SYNC_RATE).T.astype(np.float32)  # (13, 4L-1)
     win = torch.from_numpy(cc).unfold(1, 20, 4)[:, :n_win].permute(1, 0, 2).unsqueeze(1)
     return torch.cat([net.aud(win[s:s + batch]) for s in range(0, n_win, batch)])
@@ -98,13 +100,19 @@ def evaluate_sync(model: Union[SyncNet, FrozenSyncNet], frames: np.ndarray, audi
         notes.append(f"length mismatch: {len(frames)} video frames, audio for {n_audio_frames}; "
                      f"used the first {min_length}")
     net = model if isinstance(model, FrozenSyncNet) else FrozenSyncNet(model)
-    lip = _lip_embeddings(net, frames[:min_length], n_win, batch_size)
-    aud = _audio_embeddings(net, audio[:min_length * SAMPLES_PER_FRAME], n_win, batch_size)
+    lip = lip_embeddings(net, frames[:min_length], n_win, batch_size)
+    aud = audio_embeddings(net, audio[:min_length * SAMPLES_PER_FRAME], n_win, batch_size)
+    return score_embeddings(lip, aud, vshift, min_length, notes)
+
+
+def score_embeddings(lip: torch.Tensor, aud: torch.Tensor, vshift: int, n_frames: int = 0,
+                     notes: list[str] | None = None) -> SyncResult:
+    """Offset, LSE-C and LSE-D from per-window lip and audio embeddings (the reference scores)."""
     dists = offset_distances(lip, aud, vshift)
     mdist = dists.mean(0)
     minval, minidx = torch.min(mdist, 0)
     conf = torch.median(mdist) - minval
     return SyncResult(
         offset=int(vshift - minidx), confidence=float(conf), min_dist=float(minval),
-        dists=dists.numpy(), mdist=mdist.numpy(), n_frames=min_length, notes=notes,
+        dists=dists.numpy(), mdist=mdist.numpy(), n_frames=n_frames, notes=list(notes or []),
     )
