@@ -13,7 +13,7 @@ SYNC_FPS = 25.0
 SYNC_RATE = 16000
 SYNC_SIZE = 224
 
-__all__ = ["prepare_frames", "prepare_audio", "SYNC_FPS", "SYNC_RATE", "SYNC_SIZE"]
+__all__ = ["SYNC_FPS", "SYNC_RATE", "SYNC_SIZE", "prepare_audio", "prepare_frames"]
 
 
 def _to_three_channels(frames: np.ndarray, name: str, notes: list[str]) -> np.ndarray:

@@ -9,8 +9,9 @@ Protocols:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from bench.metrics.lse_inputs import prepare_audio, prepare_frames
 from bench.metrics.syncnet import WeightsUnavailable, load_syncnet, sha256_file
 from bench.metrics.syncnet_infer import FrozenSyncNet
 
-__all__ = ["LseMetric", "resolve_weights", "EMBEDDED_SYNCNET", "PROTOCOLS"]
+__all__ = ["EMBEDDED_SYNCNET", "PROTOCOLS", "LseMetric", "resolve_weights"]
 
 EMBEDDED_SYNCNET = Path(__file__).resolve().parents[1] / "data" / "syncnet" / "syncnet_embedded.pt"
 PROTOCOLS = ("whole-frame", "face-track")
@@ -64,8 +65,8 @@ class LseMetric:
         self.width = model.width
         self.net = FrozenSyncNet(model)
         self.batch_size = batch_size
-        self.track_opts = dict(min_track=int(min_track), min_face_size=float(min_face_size),
-                               num_failed_det=int(num_failed_det))
+        self.track_opts = {"min_track": int(min_track), "min_face_size": float(min_face_size),
+                           "num_failed_det": int(num_failed_det)}
         self.detector_name = detector
         self.detector = None
         self.detector_sha256 = None

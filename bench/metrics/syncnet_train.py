@@ -18,8 +18,8 @@ import argparse
 import csv
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -32,7 +32,7 @@ from bench.metrics.syncnet import SyncNet
 from bench.metrics.syncnet_data import TrainClip, make_clip, train_identity_ids
 from bench.metrics.syncnet_infer import FrozenSyncNet
 
-__all__ = ["train", "calibrate", "to_sync_frames", "main"]
+__all__ = ["calibrate", "main", "to_sync_frames", "train"]
 
 
 def to_sync_frames(frames_rgb: np.ndarray) -> np.ndarray:
@@ -107,11 +107,9 @@ def train(clips: Sequence[TrainClip], width: float = 0.125, steps: int = 600, ba
     n_cand = 2 * max_shift + 1
     rows: list[dict] = []
     started = time.time()
-    writer = None
+    fields = ["step", "loss", "acc", "lr", "seconds"]
     if log_path is not None:
-        fh = open(log_path, "w", newline="")
-        writer = csv.DictWriter(fh, ["step", "loss", "acc", "lr", "seconds"])
-        writer.writeheader()
+        log_path.write_text(",".join(fields) + "\n")
     model.train()
     model.netcnnlip[:FRONT].eval()
     group = batch // groups
@@ -143,15 +141,13 @@ def train(clips: Sequence[TrainClip], width: float = 0.125, steps: int = 600, ba
         row = {"step": step, "loss": loss.item(), "acc": acc, "lr": sched.get_last_lr()[0],
                "seconds": round(time.time() - started, 1)}
         rows.append(row)
-        if writer is not None:
-            writer.writerow(row)
-            fh.flush()
+        if log_path is not None:  # appended per step so the log survives an interrupted run
+            with open(log_path, "a", newline="") as fh:
+                csv.DictWriter(fh, fields).writerow(row)
         if step % log_every == 0 or step == steps:
             recent = rows[-log_every:]
             print(f"step {step} loss {np.mean([r['loss'] for r in recent]):.3f} "
                   f"acc {np.mean([r['acc'] for r in recent]):.2f} {row['seconds']}s", flush=True)
-    if writer is not None:
-        fh.close()
     return model.eval(), rows
 
 
