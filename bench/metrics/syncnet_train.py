@@ -243,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-clips", type=int, default=16)
+    ap.add_argument("--eval-frames", type=int, default=120)
     ap.add_argument("--cache", type=Path, default=None, help="npz file to reuse rendered clips")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -254,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     model, rows = train(clips, args.width, args.steps, args.batch, lr=args.lr, seed=args.seed,
                         log_path=args.out / "train_log.csv")
     _plot(rows, args.out / "loss.png")
-    cal = calibrate(model, held_out_clips(args.eval_clips, 120))
+    cal = calibrate(model, held_out_clips(args.eval_clips, args.eval_frames))
     meta = {"width": args.width, "steps": args.steps, "batch": args.batch, "clips": args.clips,
             "frames": args.frames, "lr": args.lr, "seed": args.seed,
             "train_identities": ids, "final_loss": float(np.mean([r["loss"] for r in rows[-20:]])),
