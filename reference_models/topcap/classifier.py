@@ -6,7 +6,9 @@ import hashlib
 from typing import Any, Sequence
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from reference_models.topcap.features import (
     SAMPLE_RATE,
@@ -14,7 +16,12 @@ from reference_models.topcap.features import (
     SegmentResult,
     TopCapFeatures,
 )
-from reference_models.topcap.learners import LEARNERS, learner_pipeline, limit_neighbours
+from reference_models.topcap.learners import (
+    LEARNERS,
+    final_params,
+    learner_pipeline,
+    limit_neighbours,
+)
 
 N_FOLDS = 5
 
@@ -49,11 +56,17 @@ class TopCapClassifier:
     ``fit`` extracts features, removes rows whose feature is NaN (dropped segments; no imputation)
     and tunes the learner with GridSearchCV over StratifiedKFold(5, shuffle, random_state=seed).
     ``predict_proba`` returns (n, 2) with column 1 = P(voiced); rows of dropped segments are NaN
-    and ``last_drop_reasons_`` says why. Features are cached per waveform content.
+    and ``last_drop_reasons_`` says why. Features are cached per waveform content (pass the same
+    ``feature_cache`` dict to several classifiers to share it).
     """
 
     def __init__(
-        self, learner: str = "svm", variant: str = "v2", seed: int = 0, n_jobs: int | None = None
+        self,
+        learner: str = "svm",
+        variant: str = "v2",
+        seed: int = 0,
+        n_jobs: int | None = None,
+        feature_cache: dict[str, SegmentResult] | None = None,
     ) -> None:
         if learner not in LEARNERS:
             raise ValueError(f"unknown TopCap learner {learner!r}; choose from {', '.join(LEARNERS)}")
@@ -63,7 +76,8 @@ class TopCapClassifier:
         self.variant = variant
         self.seed = seed
         self.n_jobs = n_jobs
-        self._cache: dict[str, SegmentResult] = {}
+        # May be shared between classifiers that see the same segments; keys include the variant.
+        self._cache = feature_cache if feature_cache is not None else {}
         self.search_: GridSearchCV | None = None
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -73,7 +87,7 @@ class TopCapClassifier:
     def segment_results(self, segments: Sequence[Any]) -> list[SegmentResult]:
         """Per-segment feature results, computing only those not in the cache."""
         signals = [_waveform(s, i) for i, s in enumerate(segments)]
-        keys = [content_key(s) for s in signals]
+        keys = [f"{self.variant}:{content_key(s)}" for s in signals]
         todo = {k: s for k, s in zip(keys, signals) if k not in self._cache}
         if todo:
             extractor = TopCapFeatures(variant=self.variant, n_jobs=self.n_jobs)
@@ -109,9 +123,18 @@ class TopCapClassifier:
         cv = StratifiedKFold(folds, shuffle=True, random_state=self.seed)
         pipe, grid = learner_pipeline(self.learner, self.seed)
         grid = limit_neighbours(grid, len(yk) - int(np.ceil(len(yk) / folds)))
+        extra = final_params(self.learner)
         self.search_ = GridSearchCV(pipe, grid, cv=cv, scoring="accuracy", n_jobs=self.n_jobs,
-                                    error_score="raise")
-        self.search_.fit(Xk, yk)
+                                    error_score="raise", refit=not extra)
+        # Two feature columns: BLAS threads cost far more than they give (10-40x slower fits
+        # when the cores are busy).
+        with threadpool_limits(limits=1, user_api="blas"):
+            self.search_.fit(Xk, yk)
+            if extra:
+                best = clone(pipe).set_params(**self.search_.best_params_, **extra)
+                self.model_ = best.fit(Xk, yk)
+            else:
+                self.model_ = self.search_.best_estimator_
         self.best_params_ = {k: (v if np.isscalar(v) or v is None else repr(v))
                              for k, v in self.search_.best_params_.items()}
         self.cv_accuracy_ = float(self.search_.best_score_)
@@ -126,7 +149,8 @@ class TopCapClassifier:
         out = np.full((len(X), 2), np.nan)
         keep = ~np.isnan(X).any(axis=1)
         if keep.any():
-            out[keep] = self.search_.predict_proba(X[keep])
+            with threadpool_limits(limits=1, user_api="blas"):
+                out[keep] = self.model_.predict_proba(X[keep])
         return out
 
     def predict(self, segments: Sequence[Any]) -> np.ndarray:

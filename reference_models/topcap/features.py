@@ -15,6 +15,7 @@ import numpy as np
 from gph import ripser_parallel
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
+from threadpoolctl import threadpool_limits
 
 SAMPLE_RATE = 16000
 EMBED_DIM = 100  # M, fixed by the authors
@@ -234,8 +235,11 @@ class TopCapFeatures(TransformerMixin, BaseEstimator):
     def segment_results(self, signals: Sequence[Any]) -> list[SegmentResult]:
         """Full per-segment results, in order."""
         jobs = self.n_jobs if self.n_jobs is not None else 1
-        if jobs == 1 or len(signals) < 2:
-            return [segment_feature(s, self.variant, self.n_threads) for s in signals]
-        return Parallel(n_jobs=jobs, prefer="threads")(
-            delayed(segment_feature)(s, self.variant, self.n_threads) for s in signals
-        )
+        # The matrices here are small (a few hundred points); BLAS threads only oversubscribe the
+        # cores that the segment-level threads already use, which was many times slower.
+        with threadpool_limits(limits=1, user_api="blas"):
+            if jobs == 1 or len(signals) < 2:
+                return [segment_feature(s, self.variant, self.n_threads) for s in signals]
+            return Parallel(n_jobs=jobs, prefer="threads")(
+                delayed(segment_feature)(s, self.variant, self.n_threads) for s in signals
+            )

@@ -3,7 +3,9 @@
 Voiced-like: a glottal pulse train (f0 100-250 Hz, 1 % period jitter, 5 % shimmer) through three
 formant resonators. Voiceless-like: high-passed noise (frication). Durations 50-150 ms. Both get
 a rise-and-fall envelope, as a consonant cut from running speech has; the authors' pitch
-heuristic relies on the segment ends being quieter than its middle.
+heuristic relies on the segment ends being quieter than its middle. Voiced segments are louder
+(peak 0.2-0.6 against 0.05-0.25), as sonorants are against voiceless fricatives in speech; the
+features are not amplitude-normalised, so this matters.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def _duration(rng: np.random.Generator, duration: float | None) -> int:
 
 
 def voiced_like(rng: np.random.Generator, duration: float | None = None) -> np.ndarray:
-    """One harmonic segment (float64, 16 kHz) with random f0, length and peak amplitude 0.1-0.5."""
+    """One harmonic segment (float64, 16 kHz) with random f0, length and peak amplitude 0.2-0.6."""
     n = _duration(rng, duration)
     f0 = rng.uniform(100.0, 250.0)
     pulses = np.zeros(n)
@@ -39,17 +41,17 @@ def voiced_like(rng: np.random.Generator, duration: float | None = None) -> np.n
         theta = 2 * np.pi * centre / SAMPLE_RATE
         sig = lfilter([1.0 - r], [1.0, -2.0 * r * np.cos(theta), r * r], sig)
     sig = sig * envelope(n)
-    sig = sig / np.max(np.abs(sig)) * rng.uniform(0.1, 0.5)
+    sig = sig / np.max(np.abs(sig)) * rng.uniform(0.2, 0.6)
     return sig + rng.normal(0.0, 0.003, n)
 
 
 def voiceless_like(rng: np.random.Generator, duration: float | None = None) -> np.ndarray:
-    """One noise segment (float64, 16 kHz), high-passed like a fricative, peak 0.05-0.3."""
+    """One noise segment (float64, 16 kHz), high-passed like a fricative, peak 0.05-0.25."""
     n = _duration(rng, duration)
     cutoff = rng.uniform(1500.0, 4000.0)
     sos = butter(4, cutoff, btype="highpass", fs=SAMPLE_RATE, output="sos")
     sig = sosfilt(sos, rng.normal(0.0, 1.0, n)) * envelope(n)
-    return sig / np.max(np.abs(sig)) * rng.uniform(0.05, 0.3)
+    return sig / np.max(np.abs(sig)) * rng.uniform(0.05, 0.25)
 
 
 def make_segments(n_per_class: int, seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
