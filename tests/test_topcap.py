@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import math
 from pathlib import Path
@@ -60,6 +61,7 @@ def shared_cache():
 
 # ---- pieces ----
 
+
 def test_pitch_period_matches_plain_autocorrelation():
     rng = np.random.default_rng(5)
     signals = [voiced_like(rng) for _ in range(4)] + [voiceless_like(rng) for _ in range(4)]
@@ -111,6 +113,7 @@ def test_most_persistent_picks_largest_lifetime():
 
 # ---- parity with ripser.py ----
 
+
 def test_diagrams_equal_ripser():
     rng = np.random.default_rng(3)
     clouds = []
@@ -132,7 +135,7 @@ def test_diagrams_equal_ripser():
 
 @pytest.mark.parametrize("variant", ["v1", "v2"])
 def test_features_equal_plain_ripser_pipeline(variant):
-    signals, labels = make_segments(6, seed=7)
+    signals, _labels = make_segments(6, seed=7)
     ours = TopCapFeatures(variant=variant, n_jobs=2).fit_transform(signals)
     theirs = baseline.baseline_features(signals, variant)
     assert np.isfinite(theirs).all(axis=1).sum() >= 3
@@ -149,6 +152,7 @@ def test_voiced_lifetimes_exceed_voiceless(train_set):
 
 
 # ---- drop rules and bad input ----
+
 
 def test_drop_rules():
     rng = np.random.default_rng(1)
@@ -188,7 +192,14 @@ def test_bad_inputs_give_nan_rows_with_reasons():
     nan_sig[10] = np.nan
     inf_sig = good.copy()
     inf_sig[-1] = np.inf
-    batch = [np.array([]), nan_sig, good, inf_sig, np.stack([good, good]), (good * 32767).astype(np.int16)]
+    batch = [
+        np.array([]),
+        nan_sig,
+        good,
+        inf_sig,
+        np.stack([good, good]),
+        (good * 32767).astype(np.int16),
+    ]
     feats = TopCapFeatures()
     X = feats.fit_transform(batch)
     assert X.shape == (6, 2)
@@ -217,6 +228,7 @@ def test_wrong_types_raise_clear_errors():
 
 # ---- classifiers ----
 
+
 def _scores(clf, signals, labels):
     """Accuracy and balanced accuracy over the segments that have a feature, and their count."""
     proba = clf.predict_proba(signals)
@@ -241,7 +253,7 @@ def test_svm_classifier_well_above_chance(train_set, test_set, shared_cache):
 @pytest.mark.parametrize("learner", [lr for lr in LEARNERS if lr != "svm"])
 def test_every_learner_fits_and_predicts(learner, train_set, test_set, shared_cache):
     clf = TopCapClassifier(learner, seed=0, feature_cache=shared_cache).fit(*train_set)
-    acc, balanced, n = _scores(clf, *test_set)
+    _acc, balanced, _n = _scores(clf, *test_set)
     assert balanced >= 0.8, (learner, clf.best_params_)
     assert clf.n_fit_ == int(np.isfinite(clf.features(train_set[0])).all(axis=1).sum())
 
@@ -273,8 +285,10 @@ def test_classifier_takes_segment_objects_and_checks_rate(train_set):
     from bench.samples import Segment
 
     signals, labels = train_set
-    segs = [Segment(id=f"s{i}", waveform=s, sample_rate=16000, phone="M", label=int(y))
-            for i, (s, y) in enumerate(zip(signals, labels))]
+    segs = [
+        Segment(id=f"s{i}", waveform=s, sample_rate=16000, phone="M", label=int(y))
+        for i, (s, y) in enumerate(zip(signals, labels))
+    ]
     clf = TopCapClassifier("nb").fit(segs, labels)
     assert clf.predict_proba(segs).shape == (len(segs), 2)
     bad = Segment(id="spk1/utt3#2", waveform=signals[0], sample_rate=8000, phone="M", label=1)
@@ -301,3 +315,44 @@ def test_segment_feature_reports_pipeline_quantities():
     assert r.reason is None
     assert r.tau == delay(r.period, len(s), 6.0)
     assert r.n_points == len(embedding(s, r.tau))
+
+
+# ---- registration ----
+
+
+def test_plugin_registers_the_topcap_methods():
+    from bench.lazy import resolve
+    from bench.specs import MethodSpec
+    from plugins import topcap as plugin
+
+    specs: list[MethodSpec] = []
+    plugin.bench_register_methods(specs.append)
+    names = {s.name for s in specs}
+    assert names == {f"topcap-{lr}" for lr in LEARNERS} | {"topcap-svm-v1"}
+    assert [s.name for s in specs if s.reference] == ["topcap-svm"]
+    assert all(s.task == "consonant-voicing" and s.paper == "arXiv:2311.15210" for s in specs)
+    for spec in specs:
+        method = resolve(spec.factory)(**spec.config)
+        assert isinstance(method, TopCapClassifier)
+        assert (method.learner, method.variant) == (spec.config["learner"], spec.config["variant"])
+    v1 = next(s for s in specs if s.name == "topcap-svm-v1")
+    assert v1.config == {"learner": "svm", "variant": "v1"}
+
+
+def test_simulated_study_writes_figures(tmp_path):
+    from reference_models.topcap import simulate
+
+    paths = simulate.run(tmp_path)
+    names = sorted(p.name for p in paths)
+    assert names == sorted(
+        ["topcap_sim_time_series.png", "topcap_sim_summary.csv"]
+        + [f"topcap_sim_{f}.png" for f in ("frequency", "amplitude", "average_line")]
+    )
+    assert all(p.stat().st_size > 10_000 for p in paths if p.suffix == ".png")
+    rows = list(csv.DictReader((tmp_path / "topcap_sim_summary.csv").open()))
+    pure = [r for r in rows if r["c"] == "4"]
+    varied = [r for r in rows if r["c"] != "4"]
+    # a pure cosine embeds as one circle: a single H1 point; variation adds small ones
+    assert all(int(r["n_points"]) == 1 for r in pure)
+    assert all(int(r["n_points"]) > 10 for r in varied)
+    assert all(float(r["top_lifetime"]) < float(pure[0]["top_lifetime"]) for r in varied)

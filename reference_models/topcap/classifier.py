@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import clone
@@ -69,7 +70,9 @@ class TopCapClassifier:
         feature_cache: dict[str, SegmentResult] | None = None,
     ) -> None:
         if learner not in LEARNERS:
-            raise ValueError(f"unknown TopCap learner {learner!r}; choose from {', '.join(LEARNERS)}")
+            raise ValueError(
+                f"unknown TopCap learner {learner!r}; choose from {', '.join(LEARNERS)}"
+            )
         if variant not in VARIANTS:
             raise ValueError(f"unknown TopCap variant {variant!r}; choose from {sorted(VARIANTS)}")
         self.learner = learner
@@ -82,7 +85,12 @@ class TopCapClassifier:
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters (scikit-learn convention)."""
-        return {"learner": self.learner, "variant": self.variant, "seed": self.seed, "n_jobs": self.n_jobs}
+        return {
+            "learner": self.learner,
+            "variant": self.variant,
+            "seed": self.seed,
+            "n_jobs": self.n_jobs,
+        }
 
     def segment_results(self, segments: Sequence[Any]) -> list[SegmentResult]:
         """Per-segment feature results, computing only those not in the cache."""
@@ -101,14 +109,18 @@ class TopCapClassifier:
         self.last_drop_reasons_ = [r.reason for r in results]
         return np.vstack([r.feature for r in results]) if results else np.empty((0, 2))
 
-    def fit(self, segments: Sequence[Any], labels: Any) -> "TopCapClassifier":
+    def fit(self, segments: Sequence[Any], labels: Any) -> TopCapClassifier:
         """Extract features, drop NaN rows, tune the learner by 5-fold stratified CV and refit."""
         y = np.asarray(labels)
         if y.ndim != 1 or len(y) != len(segments):
-            raise ValueError(f"labels must be 1-D with one label per segment; got shape {y.shape} "
-                             f"for {len(segments)} segments")
+            raise ValueError(
+                f"labels must be 1-D with one label per segment; got shape {y.shape} "
+                f"for {len(segments)} segments"
+            )
         if not np.isin(y, (0, 1)).all():
-            raise ValueError(f"labels must be 0 (voiceless) or 1 (voiced); got {sorted(set(y.tolist()))}")
+            raise ValueError(
+                f"labels must be 0 (voiceless) or 1 (voiced); got {sorted(set(y.tolist()))}"
+            )
         X = self.features(segments)
         keep = ~np.isnan(X).any(axis=1)
         self.fit_drop_reasons_ = [r for r in self.last_drop_reasons_ if r is not None]
@@ -124,8 +136,15 @@ class TopCapClassifier:
         pipe, grid = learner_pipeline(self.learner, self.seed)
         grid = limit_neighbours(grid, len(yk) - int(np.ceil(len(yk) / folds)))
         extra = final_params(self.learner)
-        self.search_ = GridSearchCV(pipe, grid, cv=cv, scoring="accuracy", n_jobs=self.n_jobs,
-                                    error_score="raise", refit=not extra)
+        self.search_ = GridSearchCV(
+            pipe,
+            grid,
+            cv=cv,
+            scoring="accuracy",
+            n_jobs=self.n_jobs,
+            error_score="raise",
+            refit=not extra,
+        )
         # Two feature columns: BLAS threads cost far more than they give (10-40x slower fits
         # when the cores are busy).
         with threadpool_limits(limits=1, user_api="blas"):
@@ -135,8 +154,10 @@ class TopCapClassifier:
                 self.model_ = best.fit(Xk, yk)
             else:
                 self.model_ = self.search_.best_estimator_
-        self.best_params_ = {k: (v if np.isscalar(v) or v is None else repr(v))
-                             for k, v in self.search_.best_params_.items()}
+        self.best_params_ = {
+            k: (v if np.isscalar(v) or v is None else repr(v))
+            for k, v in self.search_.best_params_.items()
+        }
         self.cv_accuracy_ = float(self.search_.best_score_)
         self.n_fit_ = int(keep.sum())
         return self
@@ -165,4 +186,3 @@ class TopCapClassifier:
 def build_classifier(**config: Any) -> TopCapClassifier:
     """Factory used by method registrations: ``TopCapClassifier(**config)``."""
     return TopCapClassifier(**config)
-

@@ -8,8 +8,9 @@ Vietoris-Rips persistence (Z/2, no threshold) in dimension 1 computed by giotto-
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from gph import ripser_parallel
@@ -209,14 +210,16 @@ class TopCapFeatures(TransformerMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         if self.variant not in VARIANTS:
-            raise ValueError(f"unknown TopCap variant {self.variant!r}; choose from {sorted(VARIANTS)}")
+            raise ValueError(
+                f"unknown TopCap variant {self.variant!r}; choose from {sorted(VARIANTS)}"
+            )
         if self.sample_rate != SAMPLE_RATE:
             raise ValueError(
                 f"TopCap needs {SAMPLE_RATE} Hz audio, got sample_rate={self.sample_rate}; "
                 "resample the segments before extracting features"
             )
 
-    def fit(self, X: Sequence[Any], y: Any = None) -> "TopCapFeatures":
+    def fit(self, X: Sequence[Any], y: Any = None) -> TopCapFeatures:
         """Nothing is learnt; checks the parameters."""
         self._check_params()
         return self
@@ -227,7 +230,9 @@ class TopCapFeatures(TransformerMixin, BaseEstimator):
         signals = _as_signal_list(X)
         results = self.segment_results(signals)
         self.drop_reasons_ = [r.reason for r in results]
-        self.details_ = [{"period": r.period, "tau": r.tau, "n_points": r.n_points} for r in results]
+        self.details_ = [
+            {"period": r.period, "tau": r.tau, "n_points": r.n_points} for r in results
+        ]
         if not results:
             return np.empty((0, 2))
         return np.vstack([r.feature for r in results])

@@ -43,12 +43,17 @@ def learner_pipeline(learner: str, seed: int) -> tuple[Pipeline, list[dict[str, 
     """The pipeline for ``learner`` and its GridSearchCV parameter grid (a list of sub-grids)."""
     if learner == "tree":
         pipe = Pipeline([("clf", DecisionTreeClassifier(random_state=seed))])
-        grid = [{"clf__min_samples_leaf": [1, 2, 5, 10, 20, 50], "clf__criterion": ["gini", "entropy"]}]
+        grid = [
+            {"clf__min_samples_leaf": [1, 2, 5, 10, 20, 50], "clf__criterion": ["gini", "entropy"]}
+        ]
     elif learner == "discriminant":
         # MATLAB searches the discriminant type (linear vs quadratic) and regularisation.
         pipe = Pipeline([("clf", LinearDiscriminantAnalysis())])
         grid = [
-            {"clf": [LinearDiscriminantAnalysis(solver="lsqr")], "clf__shrinkage": [None, 0.1, 0.5]},
+            {
+                "clf": [LinearDiscriminantAnalysis(solver="lsqr")],
+                "clf__shrinkage": [None, 0.1, 0.5],
+            },
             {"clf": [QuadraticDiscriminantAnalysis()], "clf__reg_param": [0.0, 0.01, 0.1]},
         ]
     elif learner == "logreg":
@@ -88,7 +93,9 @@ def learner_pipeline(learner: str, seed: int) -> tuple[Pipeline, list[dict[str, 
                 ("clf", MLPClassifier(solver="lbfgs", max_iter=2000, random_state=seed)),
             ]
         )
-        grid = [{"clf__hidden_layer_sizes": [(10,), (25,), (10, 10)], "clf__alpha": [1e-4, 1e-2, 1.0]}]
+        grid = [
+            {"clf__hidden_layer_sizes": [(10,), (25,), (10, 10)], "clf__alpha": [1e-4, 1e-2, 1.0]}
+        ]
     else:
         raise ValueError(f"unknown TopCap learner {learner!r}; choose from {', '.join(LEARNERS)}")
     return pipe, grid
@@ -105,6 +112,7 @@ def limit_neighbours(grid: list[dict[str, Any]], n_train_fold: int) -> list[dict
     for sub in grid:
         sub = dict(sub)
         if "clf__n_neighbors" in sub:
-            sub["clf__n_neighbors"] = [k for k in sub["clf__n_neighbors"] if k <= n_train_fold] or [1]
+            fitting = [k for k in sub["clf__n_neighbors"] if k <= n_train_fold]
+            sub["clf__n_neighbors"] = fitting or [1]
         out.append(sub)
     return out

@@ -16,10 +16,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from reference_models.topcap.features import embedding, persistence  # noqa: E402
+from reference_models.topcap.features import embedding, persistence
 
 DIM, DELAY, SKIP = 3, 100, 10
 ZOOM_LIFETIME = 0.1
@@ -60,7 +60,11 @@ def plot_family(family: str, dgms: dict[int, np.ndarray], out: Path) -> Path:
     for c in CS:
         d = dgms[c]
         life = d[:, 1] - d[:, 0]
-        kw = dict(color=COLOURS[c], label=f"{_label(c)}: {len(d)} point{'' if len(d) == 1 else 's'}", alpha=0.8)
+        kw = {
+            "color": COLOURS[c],
+            "label": f"{_label(c)}: {len(d)} point{'' if len(d) == 1 else 's'}",
+            "alpha": 0.8,
+        }
         full.scatter(d[:, 0], life, s=40 if c == 4 else 22, marker="*" if c == 4 else "o", **kw)
         small = life <= ZOOM_LIFETIME
         zoom.scatter(d[small, 0], life[small], s=22, marker="*" if c == 4 else "o", **kw)
@@ -114,11 +118,16 @@ def run(out: Path) -> list[Path]:
         for c, d in dgms.items():
             life = d[:, 1] - d[:, 0]
             best = int(np.argmax(life))
-            rows.append({
-                "family": family, "c": c, "n_points": len(d),
-                "top_birth": round(float(d[best, 0]), 4), "top_lifetime": round(float(life[best]), 4),
-                "second_lifetime": round(float(np.sort(life)[-2]), 4) if len(d) > 1 else 0.0,
-            })
+            rows.append(
+                {
+                    "family": family,
+                    "c": c,
+                    "n_points": len(d),
+                    "top_birth": round(float(d[best, 0]), 4),
+                    "top_lifetime": round(float(life[best]), 4),
+                    "second_lifetime": round(float(np.sort(life)[-2]), 4) if len(d) > 1 else 0.0,
+                }
+            )
     summary = out / "topcap_sim_summary.csv"
     with summary.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))

@@ -22,6 +22,7 @@ JOBS = 2  # the target machine has 2 cores
 
 # ---- the baseline: the pipeline written plainly, one segment at a time, with ripser.py ----
 
+
 def baseline_period(sig: np.ndarray) -> int:
     """Autocorrelation period, lag by lag, with the window sums written out."""
     t = int(len(sig) / 2)
@@ -58,9 +59,7 @@ def baseline_feature(sig: np.ndarray, variant: str = "v2") -> np.ndarray:
         tau = 1
     if tau * M > len(sig):
         tau = max(1, len(sig) // M)
-    cloud = np.array(
-        [sig[i : i + tau * M : tau] for i in range(0, len(sig) - tau * (M - 1), 5)]
-    )
+    cloud = np.array([sig[i : i + tau * M : tau] for i in range(0, len(sig) - tau * (M - 1), 5)])
     if len(cloud) < 40:
         return nan
     dgm = ripser.ripser(cloud, maxdim=1)["dgms"][1]
@@ -77,6 +76,7 @@ def baseline_features(signals, variant: str = "v2") -> np.ndarray:
 
 
 # ---- benchmarks ----
+
 
 @pytest.fixture(scope="module")
 def segments():
