@@ -105,6 +105,16 @@ def test_bench_topcap_features(benchmark, segments, reference_features):
 
 
 @pytest.mark.benchmark(group="topcap-features")
+def test_bench_topcap_features_one_thread(benchmark, segments, reference_features):
+    """Same pipeline on one thread: the gain that does not come from the second core."""
+    extractor = TopCapFeatures(n_jobs=1)
+    result = benchmark.pedantic(extractor.fit_transform, args=(segments,), rounds=3, iterations=1)
+    np.testing.assert_allclose(result, reference_features, rtol=1e-6, atol=1e-9, equal_nan=True)
+    benchmark.extra_info["segments"] = len(segments)
+    benchmark.extra_info["segments_per_s"] = len(segments) / benchmark.stats.stats.mean
+
+
+@pytest.mark.benchmark(group="topcap-features")
 def test_bench_ripser_baseline(benchmark, segments, reference_features):
     result = benchmark.pedantic(baseline_features, args=(segments,), rounds=3, iterations=1)
     np.testing.assert_allclose(result, reference_features, rtol=0, atol=0, equal_nan=True)
