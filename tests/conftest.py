@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+
+import toy_plugin  # noqa: E402
+
+from bench import plugins  # noqa: E402
+
+
+@pytest.fixture
+def toy_registries(monkeypatch):
+    """Installed plugins plus the toy plugin, as the process-wide registries."""
+    regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin)])
+    monkeypatch.setattr(plugins, "_cached", regs)
+    return regs
