@@ -103,6 +103,9 @@ def read_record(path: Path) -> RunRecord:
         raise RecordError(f"{path}: cannot read run record ({exc})") from None
     if not isinstance(record, dict):
         raise RecordError(f"{path}: not a run record")
+    version = record.get("schema_version", 1)
+    if version not in (1, SCHEMA_VERSION):
+        raise RecordError(f"{path}: unknown record schema_version {version}")
     stored = record.get("sha256")
     if stored is not None and stored != _digest(record):
         raise RecordError(f"{path}: checksum mismatch, the record was modified or corrupted; "
