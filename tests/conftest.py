@@ -18,3 +18,9 @@ def toy_registries(monkeypatch):
     regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin)])
     monkeypatch.setattr(plugins, "_cached", regs)
     return regs
+
+
+# Benchmarks run only under `tox -e bench` (BENCH_BENCHMARKS=1), never in the test suite.
+import os  # noqa: E402
+
+collect_ignore_glob = [] if os.environ.get("BENCH_BENCHMARKS") == "1" else ["benchmarks/*"]
