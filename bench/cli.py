@@ -149,8 +149,10 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
 
 def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
     from bench.leaderboard import build_tables, write_leaderboards
+    from bench.significance import add_significance
 
     tables = build_tables(runs_dir)
+    add_significance(tables, regs.metrics)
     for path in write_leaderboards(tables, out_dir, list(regs.reporters)):
         click.echo(f"wrote {path}")
     md = [p for p in sorted(Path(out_dir).glob("*.md"))]
