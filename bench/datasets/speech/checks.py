@@ -82,5 +82,4 @@ def group_summary(stats: dict[str, dict[str, float]]) -> dict[str, Any]:
         "vowel_periodicity": pooled(VOWELS, "periodicity"),
         "nasal_periodicity": pooled(NASALS, "periodicity"),
         "S_periodicity": pooled(("S",), "periodicity"),
-        "SIL_fraction_quiet": float("nan"),
     }
