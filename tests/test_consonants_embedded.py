@@ -119,6 +119,13 @@ def test_paper_protocol_indices_and_folds():
         paper_protocol(segs, labels[:10])
 
 
+def test_training_split_for_each_evaluation_split(data):
+    assert data.train_split_for("test") == "train" and data.train_split_for("val") == "train"
+    assert data.train_split_for("paper-holdout") == "paper-train"
+    with pytest.raises(KeyError):
+        data.train_split_for("dev")
+
+
 def test_manifest_hash_follows_content(data):
     split = data.split("val")
     other = load_embedded_consonants(verify=False).split("val")
@@ -203,3 +210,45 @@ def test_plugin_registers_the_dataset(data):
     assert loaded.name == spec.name
     counts = Counter(r.label for r in loaded.refs)
     assert counts[0] > 0 and counts[1] > 0
+
+
+class _AcousticBaseline:
+    """Zero-crossing rate + periodicity into a logistic regression: labels must be learnable."""
+
+    def _features(self, segments):
+        from bench.datasets.speech.checks import periodicity, zero_crossing_rate
+
+        return np.array([[zero_crossing_rate(s.waveform),
+                          periodicity(s.waveform, s.sample_rate) if len(s.waveform) > 300 else 0.0]
+                         for s in segments])
+
+    def fit(self, segments, labels):
+        from sklearn.linear_model import LogisticRegression
+
+        self.model = LogisticRegression().fit(self._features(segments), labels)
+        return self
+
+    def predict_proba(self, segments):
+        return self.model.predict_proba(self._features(segments))
+
+
+def test_runs_through_the_consonant_runner_with_learnable_labels(data):
+    """Fit on train, score the held-out speakers: a two-feature baseline is far above chance,
+    which it would not be if labels or cut times were wrong."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from bench.tasks.consonant import ConsonantRunner
+
+    runner, method = ConsonantRunner(), _AcousticBaseline()
+    test = data.split("test")
+    info = runner.prepare(method, data, test, seed=0)
+    assert info["train_split"] == "train" and info["n_train"] == len(data.split("train").ids)
+    probs, labels = [], []
+    for seg_id in test.ids:
+        seg = test.get(seg_id)
+        pred = runner.predict(method, seg)
+        runner.check(seg, pred)
+        probs.append(pred["proba"])
+        labels.append(seg.label)
+    score = balanced_accuracy_score(labels, np.array(probs) > 0.5)
+    assert score > 0.85

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -103,7 +104,7 @@ def test_speakers_are_disjoint_and_balanced_across_splits(corpus):
             assert corpus.speakers[spk].split == split
         assert {corpus.speakers[s].sex for s in speakers} == {"F", "M"}, split
         assert {corpus.speakers[s].engine for s in speakers} == {"festival", "espeak"}, split
-    all_ids = sum((corpus.split_ids(s) for s in ("train", "val", "test")), [])
+    all_ids = [i for s in ("train", "val", "test") for i in corpus.split_ids(s)]
     assert sorted(all_ids) == sorted(u.id for u in corpus.utterances)
     with pytest.raises(KeyError, match="no split"):
         corpus.split_ids("dev")
@@ -126,7 +127,7 @@ def test_phone_times_are_contiguous_and_inside_the_audio(corpus):
     for utt in corpus.utterances:
         phones = utt.phones
         assert phones[0].start == 0.0 and abs(phones[-1].end - utt.duration) < 1e-4, utt.id
-        for a, b in zip(phones, phones[1:]):
+        for a, b in itertools.pairwise(phones):
             assert a.end == b.start, utt.id
         assert all(p.end > p.start for p in phones), utt.id
         assert {p.label for p in phones} <= ARPABET, utt.id

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -101,6 +103,16 @@ class ConsonantDataset:
         """All split names."""
         return CORPUS_SPLITS + PAPER_SPLITS
 
+    def train_split_for(self, name: str) -> str:
+        """The split a method is fitted on when evaluated on ``name``.
+
+        The paper hold-out is scored after fitting on the paper's 70 %; the speaker-disjoint
+        splits after fitting on ``train``.
+        """
+        if name not in self.split_names:
+            raise KeyError(f"{NAME} has no split {name!r}; known: {list(self.split_names)}")
+        return "paper-train" if name in PAPER_SPLITS else "train"
+
     def ids(self, name: str) -> list[str]:
         """Segment ids of a split; the paper splits are drawn on first use (needs scikit-learn)."""
         if name in PAPER_SPLITS and name not in self._ids:
@@ -168,7 +180,7 @@ class ConsonantDataset:
             self._splits[name] = LazySplit(
                 name=name, ids=ids,
                 content_hashes={i: self._by_id[i].content_hash for i in ids},
-                loaders={i: (lambda i=i: self.segment(i)) for i in ids},
+                loaders={i: partial(self.segment, i) for i in ids},
                 meta={"dataset": NAME, "version": self.version},
             )
         return self._splits[name]
