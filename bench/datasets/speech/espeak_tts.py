@@ -137,8 +137,8 @@ def _synth_all(texts: list[str], voice: str, seed: int, settings: dict) -> list[
 def synth_batch(texts: list[str], voice: str, seed: int = 0, **settings: int) -> list[EspeakResult]:
     """Synthesise ``texts`` in a fresh process so the output depends on the inputs alone.
 
-    The library keeps synthesis state (noise and glottal phase) across calls and
-    re-initialisation, so the same text would otherwise sound different after other texts.
+    The library keeps synthesis state across calls, even across re-initialisation: the same
+    text gives different samples after other texts, even with the random seed reset.
     """
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
