@@ -255,7 +255,9 @@ def test_every_learner_fits_and_predicts(learner, train_set, test_set, shared_ca
     clf = TopCapClassifier(learner, seed=0, feature_cache=shared_cache).fit(*train_set)
     _acc, balanced, _n = _scores(clf, *test_set)
     assert balanced >= 0.8, (learner, clf.best_params_)
-    assert clf.n_fit_ == int(np.isfinite(clf.features(train_set[0])).all(axis=1).sum())
+    kept = int(np.isfinite(clf.features(train_set[0])).all(axis=1).sum())
+    assert clf.n_fit_ == kept
+    assert sum(clf.fit_drop_counts_.values()) == len(train_set[0]) - kept
 
 
 def test_reproducible_under_seed(train_set, test_set, shared_cache):

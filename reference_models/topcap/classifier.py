@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -123,7 +124,8 @@ class TopCapClassifier:
             )
         X = self.features(segments)
         keep = ~np.isnan(X).any(axis=1)
-        self.fit_drop_reasons_ = [r for r in self.last_drop_reasons_ if r is not None]
+        # How many training segments were dropped, by reason (the drop rate changes N).
+        self.fit_drop_counts_ = dict(Counter(r for r in self.last_drop_reasons_ if r is not None))
         Xk, yk = X[keep], y[keep].astype(int)
         counts = np.bincount(yk, minlength=2)
         if counts.min() < 2:
