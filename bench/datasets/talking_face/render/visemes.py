@@ -30,6 +30,12 @@ VISEMES: dict[str, tuple[float, float, float, float, float]] = {
     "T": (0.22, 0.6, 0.0, 0.9, 0.5), "D": (0.22, 0.6, 0.0, 0.9, 0.5),
     "N": (0.2, 0.6, 0.0, 0.8, 0.5), "L": (0.28, 0.6, 0.0, 0.7, 0.8),
     "S": (0.14, 0.65, 0.0, 1.0, 0.0), "Z": (0.14, 0.65, 0.0, 1.0, 0.0),
+    # TIMIT/extended ARPAbet extras: flap, glottal stop, syllabic consonants, reduced vowels
+    "DX": (0.22, 0.6, 0.0, 0.8, 0.5), "Q": (0.3, 0.55, 0.0, 0.4, 0.0),
+    "NX": (0.2, 0.6, 0.0, 0.8, 0.5), "EL": (0.28, 0.6, 0.0, 0.7, 0.8),
+    "EM": (0.0, 0.45, 0.15, 0.0, 0.0), "EN": (0.2, 0.6, 0.0, 0.8, 0.5),
+    "AX": (0.5, 0.55, 0.05, 0.5, 0.2), "AXR": (0.38, 0.4, 0.45, 0.5, 0.1),
+    "IX": (0.35, 0.75, 0.0, 0.8, 0.2), "UX": (0.3, 0.25, 0.8, 0.3, 0.1),
     # post-alveolars: slightly rounded
     "SH": (0.22, 0.35, 0.65, 0.9, 0.0), "ZH": (0.22, 0.35, 0.65, 0.9, 0.0),
     "CH": (0.22, 0.35, 0.6, 0.9, 0.2), "JH": (0.22, 0.35, 0.6, 0.9, 0.2),
@@ -50,9 +56,9 @@ VISEMES: dict[str, tuple[float, float, float, float, float]] = {
     "UW": (0.3, 0.15, 1.0, 0.2, 0.0),
 }
 
-BILABIALS = frozenset({"P", "B", "M"})
+BILABIALS = frozenset({"P", "B", "M", "EM"})
 VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY",
-                    "UH", "UW"})
+                    "UH", "UW", "AX", "AXR", "IX", "UX"})
 SILENCES = frozenset({"SIL", "SP", "SPN", ""})
 
 # Coarticulation: Gaussian smoothing of the 100 Hz parameter track (s).
