@@ -102,7 +102,7 @@ def face_contour(ident: Identity, jaw_open: float, n: int = 64) -> np.ndarray:
     e = 2.0 / ident.chin
     lower = s > 0  # image y grows downwards
     x = np.where(lower, ident.face_w * np.sign(c) * np.abs(c) ** e, ident.face_w * c)
-    low = ident.face_low + 3.5 * jaw_open
+    low = ident.face_low + 4.5 * jaw_open
     y = np.where(lower, low * np.abs(s) ** e, ident.face_up * s)
     return np.stack([x, y], 1)
 
@@ -111,7 +111,7 @@ def _mouth_shapes(ident: Identity, m: np.ndarray):
     """Cavity top/bottom curves and lip outlines for mouth parameters ``m``."""
     open_, width, rnd = float(m[0]), float(m[1]), float(m[2])
     w = ident.mouth_w * (0.8 + 0.45 * width) * (1 - 0.38 * rnd)
-    h = 8.5 * open_
+    h = 10.5 * open_
     my = ident.mouth_y + 1.5 * open_
     xs = np.linspace(-1, 1, 21)
     prof = np.sqrt(np.clip(1 - xs**2, 0, 1))
