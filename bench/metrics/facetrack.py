@@ -9,15 +9,25 @@ taken from the frame padded with grey 110, resized to 224×224.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import cv2
 import numpy as np
 from scipy.signal import medfilt
 
-__all__ = ["Track", "iou", "link_tracks", "crop_track", "face_tracks", "HaarDetector",
-           "IOU_THRESHOLD", "CROP_SCALE", "PAD_VALUE", "MEDIAN_TAPS"]
+__all__ = [
+    "CROP_SCALE",
+    "IOU_THRESHOLD",
+    "MEDIAN_TAPS",
+    "PAD_VALUE",
+    "HaarDetector",
+    "Track",
+    "crop_track",
+    "face_tracks",
+    "iou",
+    "link_tracks",
+]
 
 IOU_THRESHOLD = 0.5
 CROP_SCALE = 0.40
@@ -115,8 +125,8 @@ class HaarDetector:
         self.cascade = cv2.CascadeClassifier(path)
         if self.cascade.empty():
             raise RuntimeError(f"{path}: OpenCV Haar cascade could not be loaded")
-        self.params = dict(scaleFactor=scale_factor, minNeighbors=min_neighbors,
-                           minSize=(min_size, min_size))
+        self.params = {"scaleFactor": scale_factor, "minNeighbors": min_neighbors,
+                       "minSize": (min_size, min_size)}
 
     def __call__(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Boxes (n,5) x0,y0,x1,y1,score (score 1.0: the cascade gives no confidence)."""

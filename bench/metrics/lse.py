@@ -9,7 +9,6 @@ is ``vshift - argmin``. Both streams run in chunked batches and all offsets in o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 import torch
@@ -21,7 +20,7 @@ from bench.metrics.mfcc import mfcc
 from bench.metrics.syncnet import SyncNet
 from bench.metrics.syncnet_infer import FrozenSyncNet
 
-__all__ = ["SyncResult", "evaluate_sync", "score_embeddings", "sync_windows", "lip_embeddings", "audio_embeddings", "PAIRWISE_EPS", "SAMPLES_PER_FRAME"]
+__all__ = ["PAIRWISE_EPS", "SAMPLES_PER_FRAME", "SyncResult", "audio_embeddings", "evaluate_sync", "lip_embeddings", "score_embeddings", "sync_windows"]
 
 PAIRWISE_EPS = 1e-6  # torch.pairwise_distance default, part of the reference score
 SAMPLES_PER_FRAME = SYNC_RATE // 25  # 640 audio samples per video frame
@@ -76,7 +75,7 @@ def offset_distances(lip: torch.Tensor, aud: torch.Tensor, vshift: int, chunk: i
     ])
 
 
-def evaluate_sync(model: Union[SyncNet, FrozenSyncNet], frames: np.ndarray, audio: np.ndarray,
+def evaluate_sync(model: SyncNet | FrozenSyncNet, frames: np.ndarray, audio: np.ndarray,
                   fps: float = 25.0, sample_rate: int = SYNC_RATE, vshift: int = 15,
                   resize: bool = True, batch_size: int = 32, name: str = "clip") -> SyncResult:
     """Score one clip: ``frames`` uint8 BGR (T,H,W,3), ``audio`` int16 (or float [-1,1]) mono.

@@ -13,7 +13,7 @@ SYNC_FPS = 25.0
 SYNC_RATE = 16000
 SYNC_SIZE = 224
 
-__all__ = ["prepare_frames", "prepare_audio", "SYNC_FPS", "SYNC_RATE", "SYNC_SIZE"]
+__all__ = ["SYNC_FPS", "SYNC_RATE", "SYNC_SIZE", "prepare_audio", "prepare_frames"]
 
 
 def _to_three_channels(frames: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
@@ -52,12 +52,13 @@ def resample_frames_nearest(n_frames: int, fps: float, target: float = SYNC_FPS)
     return np.minimum(idx, n_frames - 1)
 
 
-def prepare_frames(frames: np.ndarray, fps: float = SYNC_FPS, resize: bool = True,
+def prepare_frames(frames: np.ndarray, fps: float = SYNC_FPS, resize: bool | None = True,
                    name: str = "clip") -> tuple[np.ndarray, list[str]]:
     """Frames as uint8 BGR (T,224,224,3) at 25 fps, plus notes of what was converted.
 
-    ``resize`` allows the whole-frame bilinear resize of the Wav2Lip LRS protocol; without it a
-    frame size other than 224×224 is an error (face crops must already be 224).
+    ``resize=True`` allows the whole-frame bilinear resize of the Wav2Lip LRS protocol; with
+    ``False`` a frame size other than 224×224 is an error (face crops must already be 224);
+    ``None`` keeps the size (frames that go on to face detection).
     """
     notes: list[str] = []
     frames = np.asarray(frames)
@@ -71,7 +72,7 @@ def prepare_frames(frames: np.ndarray, fps: float = SYNC_FPS, resize: bool = Tru
         notes.append(f"resampled {frames.shape[0]} frames at {fps:g} fps to {len(idx)} at 25 fps (nearest frame)")
         frames = frames[idx]
     h, w = frames.shape[1:3]
-    if (h, w) != (SYNC_SIZE, SYNC_SIZE):
+    if resize is not None and (h, w) != (SYNC_SIZE, SYNC_SIZE):
         if not resize:
             raise SampleError(f"{name}: frames are {h}x{w}; this protocol needs 224x224 face crops")
         notes.append(f"frames resized from {h}x{w} to 224x224 (bilinear)")

@@ -13,7 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.fft import dct
 
-__all__ = ["mfcc", "mel_filterbank"]
+__all__ = ["mel_filterbank", "mfcc"]
 
 _EPS = np.finfo(float).eps
 

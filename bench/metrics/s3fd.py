@@ -22,7 +22,7 @@ from torchvision.ops import nms
 
 from bench.metrics.syncnet import WeightsError, WeightsUnavailable
 
-__all__ = ["S3FDNet", "S3FD", "load_s3fd", "decode", "prior_boxes", "BGR_MEAN"]
+__all__ = ["BGR_MEAN", "S3FD", "S3FDNet", "decode", "load_s3fd", "prior_boxes"]
 
 BGR_MEAN = np.array([104.0, 117.0, 123.0], np.float32)
 MIN_SIZES = (16, 32, 64, 128, 256, 512)

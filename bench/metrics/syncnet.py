@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
 __all__ = [
     "SyncNet",
-    "WeightsUnavailable",
     "WeightsError",
-    "load_syncnet",
+    "WeightsUnavailable",
     "expected_keys",
+    "load_syncnet",
     "sha256_file",
 ]
 
@@ -35,7 +36,7 @@ class WeightsError(ValueError):
 
 def _ch(n: int, width: float) -> int:
     """Scaled channel count, at least 1."""
-    return max(1, int(round(n * width)))
+    return max(1, round(n * width))
 
 
 class SyncNet(nn.Module):
@@ -46,7 +47,7 @@ class SyncNet(nn.Module):
         if width <= 0:
             raise ValueError(f"width must be positive, got {width}")
         self.width = float(width)
-        c = lambda n: _ch(n, width)  # noqa: E731
+        c = lambda n: _ch(n, width)
         fc = c(512)
         emb = _ch(embed_dim, width)
         self.netcnnaud = nn.Sequential(

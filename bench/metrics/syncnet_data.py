@@ -17,7 +17,7 @@ from bench.datasets.talking_face.build import IDENTITY_SPLITS, stable_seed
 from bench.datasets.talking_face.render import make_identity, motion_params, render_clip
 from bench.datasets.talking_face.render.visemes import VOWELS, frame_labels, mouth_track
 
-__all__ = ["TrainClip", "random_phones", "synth_audio", "make_clip", "train_identity_ids"]
+__all__ = ["TrainClip", "make_clip", "random_phones", "synth_audio", "train_identity_ids"]
 
 SR = 16000
 CONSONANTS = ("P", "B", "M", "F", "V", "TH", "DH", "T", "D", "N", "L", "S", "Z", "SH", "CH",
@@ -74,7 +74,7 @@ def synth_audio(phones: list[tuple[str, float, float]], n_samples: int,
     voiced, noise = np.convolve(voiced, k, "same"), np.convolve(noise, k, "same")
     tc = np.arange(n_ctrl) / rate
     t = np.arange(n_samples) / SR
-    at = lambda x: np.interp(t, tc, x)  # noqa: E731
+    at = lambda x: np.interp(t, tc, x)
     f1 = at(250 + 650 * mouth[:, 0])
     f2 = at(800 + 1500 * mouth[:, 1] - 500 * mouth[:, 2])
     pitch = f0 * (1 + 0.08 * np.sin(2 * np.pi * 0.5 * t + rng.uniform(0, 6.3)))

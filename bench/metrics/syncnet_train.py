@@ -18,8 +18,8 @@ import argparse
 import csv
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import cv2
 import numpy as np
@@ -32,7 +32,7 @@ from bench.metrics.syncnet import SyncNet
 from bench.metrics.syncnet_data import TrainClip, make_clip, train_identity_ids
 from bench.metrics.syncnet_infer import FrozenSyncNet
 
-__all__ = ["train", "calibrate", "to_sync_frames", "main"]
+__all__ = ["calibrate", "main", "to_sync_frames", "train"]
 
 
 def to_sync_frames(frames_rgb: np.ndarray) -> np.ndarray:
@@ -51,7 +51,7 @@ class _Windows:
         self.clips = clips
         self.mfcc = [torch.from_numpy(mfcc(c.audio).T.astype(np.float32)) for c in clips]
         front = model.netcnnlip[:FRONT]
-        _calibrate_bn(front, [self.frames(c, v) for c in range(len(clips)) for v in (0, 40, 80)])
+        _calibrate_bn(front, [self.frames(c, v) for c, k in enumerate(clips) for v in range(0, len(k.frames) - 5, 40)])
         self.front = []
         with torch.inference_mode():
             for c, clip in enumerate(clips):
@@ -87,7 +87,7 @@ def _calibrate_bn(front: torch.nn.Sequential, windows: list[torch.Tensor]) -> No
 
 
 def train(clips: Sequence[TrainClip], width: float = 0.125, steps: int = 600, batch: int = 32,
-          max_shift: int = 8, n_other: int = 4, lr: float = 1e-3, seed: int = 0,
+          max_shift: int = 8, groups: int = 4, lr: float = 1e-3, seed: int = 0,
           log_path: Path | None = None, log_every: int = 10) -> tuple[SyncNet, list[dict]]:
     """Train SyncNet(width) on ``clips``; returns the model (eval mode) and the log rows.
 
@@ -107,32 +107,31 @@ def train(clips: Sequence[TrainClip], width: float = 0.125, steps: int = 600, ba
     n_cand = 2 * max_shift + 1
     rows: list[dict] = []
     started = time.time()
-    writer = None
+    fields = ["step", "loss", "acc", "lr", "seconds"]
     if log_path is not None:
-        fh = open(log_path, "w", newline="")
-        writer = csv.DictWriter(fh, ["step", "loss", "acc", "lr", "seconds"])
-        writer.writeheader()
+        log_path.write_text(",".join(fields) + "\n")
     model.train()
     model.netcnnlip[:FRONT].eval()
+    group = batch // groups
     for step in range(1, steps + 1):
-        picks = []
-        for _ in range(batch):
-            c = int(rng.integers(len(clips)))
-            n = len(clips[c].frames)
-            picks.append((c, int(rng.integers(max_shift, n - 5 - max_shift))))
-        auds = []
-        for c, v in picks:
-            cand = [data.aud(c, v + d) for d in range(-max_shift, max_shift + 1)]
-            for _ in range(n_other):
-                o = int(rng.integers(len(clips) - 1)); o += o >= c
-                cand.append(data.aud(o, int(rng.integers(0, len(clips[o].frames) - 5))))
-            auds.append(torch.stack(cand))
-        a = model.forward_aud(torch.cat(auds).unsqueeze(1)).reshape(batch, n_cand + n_other, -1)
-        h = rest(data.lip(picks))
-        v = model.netfclip(h.reshape(batch, -1))
-        dist = torch.linalg.vector_norm(v[:, None, :] - a + 1e-6, dim=2)
+        # `groups` clips, each a run of `group` consecutive windows: the audio windows around a
+        # run are shared by all its lip windows, and other runs' audio serves as negatives.
+        cs = rng.choice(len(clips), size=groups, replace=False)
+        starts = [int(rng.integers(max_shift, len(clips[c].frames) - 4 - group - max_shift)) for c in cs]
+        lips = [(int(c), v + r) for c, v in zip(cs, starts) for r in range(group)]
+        span = group + 2 * max_shift
+        aud_in = torch.stack([data.aud(int(c), v - max_shift + j) for c, v in zip(cs, starts)
+                              for j in range(span)])
+        a = model.forward_aud(aud_in.unsqueeze(1)).reshape(groups, span, -1)
+        h = rest(data.lip(lips))
+        v = model.netfclip(h.reshape(len(lips), -1)).reshape(groups, group, -1)
+        own = a.unfold(1, n_cand, 1)[:, :group].permute(0, 1, 3, 2)  # (G, R, n_cand, D)
+        others = torch.stack([torch.cat([a[h2, max_shift + r:max_shift + r + 1] for h2 in range(groups)
+                                         if h2 != g]) for g in range(groups) for r in range(group)])
+        cand = torch.cat([own.reshape(len(lips), n_cand, -1), others], 1)
+        dist = torch.linalg.vector_norm(v.reshape(len(lips), 1, -1) - cand + 1e-6, dim=2)
         logits = -dist * log_scale.exp()
-        target = torch.full((batch,), max_shift, dtype=torch.long)
+        target = torch.full((len(lips),), max_shift, dtype=torch.long)
         loss = F.cross_entropy(logits, target)
         opt.zero_grad()
         loss.backward()
@@ -142,15 +141,13 @@ def train(clips: Sequence[TrainClip], width: float = 0.125, steps: int = 600, ba
         row = {"step": step, "loss": loss.item(), "acc": acc, "lr": sched.get_last_lr()[0],
                "seconds": round(time.time() - started, 1)}
         rows.append(row)
-        if writer is not None:
-            writer.writerow(row)
-            fh.flush()
+        if log_path is not None:  # appended per step so the log survives an interrupted run
+            with open(log_path, "a", newline="") as fh:
+                csv.DictWriter(fh, fields).writerow(row)
         if step % log_every == 0 or step == steps:
             recent = rows[-log_every:]
             print(f"step {step} loss {np.mean([r['loss'] for r in recent]):.3f} "
                   f"acc {np.mean([r['acc'] for r in recent]):.2f} {row['seconds']}s", flush=True)
-    if writer is not None:
-        fh.close()
     return model.eval(), rows
 
 
@@ -218,6 +215,21 @@ def _plot(rows: list[dict], path: Path) -> None:
     fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
 
 
+def _training_clips(n: int, n_frames: int, seed: int, ids: list[str],
+                    cache: Path | None) -> list[TrainClip]:
+    """Render (or load from ``cache``) the training clips; identities cycle over ``ids``."""
+    key = f"{n}-{n_frames}-{seed}"
+    if cache is not None and cache.is_file():
+        z = np.load(cache)
+        if str(z["key"]) == key:
+            return [TrainClip(z[f"f{i}"], z[f"a{i}"], ids[i % len(ids)]) for i in range(n)]
+    clips = [make_clip(seed * 100000 + i, n_frames, ids[i % len(ids)]) for i in range(n)]
+    if cache is not None:
+        arrays = {f"f{i}": c.frames for i, c in enumerate(clips)} | {f"a{i}": c.audio for i, c in enumerate(clips)}
+        np.savez(cache, key=key, **arrays)
+    return clips
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line entry point."""
     ap = argparse.ArgumentParser(description="Train the embedded-track SyncNet.")
@@ -231,12 +243,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--eval-clips", type=int, default=16)
+    ap.add_argument("--cache", type=Path, default=None, help="npz file to reuse rendered clips")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     ids = train_identity_ids()
-    clips = [make_clip(args.seed * 100000 + i, args.frames, ids[i % len(ids)]) for i in range(args.clips)]
+    clips = _training_clips(args.clips, args.frames, args.seed, ids, args.cache)
     print(f"rendered {len(clips)} training clips in {time.time() - t0:.0f}s", flush=True)
     model, rows = train(clips, args.width, args.steps, args.batch, lr=args.lr, seed=args.seed,
                         log_path=args.out / "train_log.csv")
