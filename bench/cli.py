@@ -151,8 +151,14 @@ def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
     from bench.leaderboard import build_tables, write_leaderboards
     from bench.significance import add_significance
 
+    from bench.strips import write_strip
+
     tables = build_tables(runs_dir)
     add_significance(tables, regs.metrics)
+    for table in tables:
+        image = write_strip(table, runs_dir, out_dir)
+        if image:
+            table.images.append(image)
     for path in write_leaderboards(tables, out_dir, list(regs.reporters)):
         click.echo(f"wrote {path}")
     md = [p for p in sorted(Path(out_dir).glob("*.md"))]

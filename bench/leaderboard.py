@@ -45,6 +45,7 @@ class Table:
     metrics: list[tuple[str, str]]  # (name, direction)
     rows: list[Row]
     fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)  # files beside the rendered tables
 
     @property
     def title(self) -> str:
