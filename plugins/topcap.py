@@ -12,7 +12,7 @@ from bench.specs import MethodSpec
 TASK = "consonant-voicing"
 PAPER = "arXiv:2311.15210"
 VERSION = "1.0"
-FACTORY = "reference_models.topcap.classifier:build_classifier"
+FACTORY = "plugins.topcap:make_classifier"
 
 # Kept here rather than imported from reference_models so listing methods stays cheap.
 LEARNERS = {
@@ -37,7 +37,7 @@ def method_specs() -> list[MethodSpec]:
             factory=FACTORY,
             description=f"TopCap (birth, lifetime) of the most persistent H1 point, v2 pipeline; {text}, "
             "tuned by 5-fold grid search",
-            config={"learner": learner, "variant": "v2"},
+            config={"learner": learner, "variant": "v2", "n_jobs": 2},
             reference=learner == "svm",
             paper=PAPER,
         )
@@ -51,11 +51,51 @@ def method_specs() -> list[MethodSpec]:
             factory=FACTORY,
             description="TopCap v1 pipeline (trim at 0.03, tau = round(2*pi*T/100)); "
             f"{LEARNERS['svm']}, tuned by 5-fold grid search",
-            config={"learner": "svm", "variant": "v1"},
+            config={"learner": "svm", "variant": "v1", "n_jobs": 2},
+            paper=PAPER,
+        )
+    )
+    specs.append(
+        MethodSpec(
+            name="topcap-svm-full",
+            task=TASK,
+            version=VERSION,
+            factory=FACTORY,
+            description="TopCap v2 + SVM; segments TopCap drops (no usable loop) are scored with "
+            "the voiced rate of the dropped training segments instead of abstaining",
+            config={"learner": "svm", "variant": "v2", "n_jobs": 2, "dropped": "prior"},
             paper=PAPER,
         )
     )
     return specs
+
+
+def _encode(result):
+    return {"feature": [float(x) for x in result.feature], "reason": result.reason,
+            "period": result.period, "tau": result.tau, "n_points": result.n_points}
+
+
+def _decode(data):
+    import numpy as np
+
+    from reference_models.topcap.features import SegmentResult
+
+    return SegmentResult(np.array(data["feature"], dtype=float), data["reason"], data["period"],
+                         data["tau"], data["n_points"])
+
+
+def make_classifier(**config):
+    """A TopCapClassifier whose features persist on disk, shared by every TopCap row and run.
+
+    Keys carry the variant and the waveform's content hash, so a cached feature is only reused
+    for the same samples under the same pipeline.
+    """
+    from bench.feature_cache import JsonDiskCache
+    from reference_models.topcap.classifier import TopCapClassifier
+    from reference_models.topcap.features import FEATURES_VERSION
+
+    cache = JsonDiskCache(f"topcap-features-{FEATURES_VERSION}", _encode, _decode)
+    return TopCapClassifier(feature_cache=cache, **config)
 
 
 @bench.hookimpl

@@ -358,3 +358,21 @@ def test_simulated_study_writes_figures(tmp_path):
     assert all(int(r["n_points"]) == 1 for r in pure)
     assert all(int(r["n_points"]) > 10 for r in varied)
     assert all(float(r["top_lifetime"]) < float(pure[0]["top_lifetime"]) for r in varied)
+
+
+def test_dropped_prior_scores_pipeline_drops_but_not_invalid_input():
+    rng = np.random.default_rng(0)
+    t = np.arange(2400) / 16000
+    env = np.hanning(2400)
+    voiced = [(0.5 * env * np.sin(2 * np.pi * f * t)).astype(np.float32)
+              for f in rng.uniform(110, 220, 12)]
+    noise = [(0.1 * env * rng.standard_normal(2400)).astype(np.float32) for _ in range(12)]
+    short = [np.zeros(100, dtype=np.float32) + 0.1 for _ in range(6)]  # too short: dropped
+    X = voiced + noise + short
+    y = np.array([1] * 12 + [0] * 12 + [0] * 6)
+    clf = TopCapClassifier(learner="logreg", dropped="prior").fit(X, y)
+    p = clf.predict_proba([short[0], np.full(800, np.nan, dtype=np.float32)])
+    assert p[0, 1] == pytest.approx(clf.dropped_voiced_rate_)
+    assert np.isnan(p[1]).all()  # invalid input is not "dropped by the pipeline"
+    abstain = TopCapClassifier(learner="logreg").fit(X, y)
+    assert np.isnan(abstain.predict_proba([short[0]])).all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,10 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from reference_models.topcap.features import (
+    REASON_EMPTY_H1,
+    REASON_FEW_POINTS,
+    REASON_NO_SPAN,
+    REASON_TOO_SHORT,
     SAMPLE_RATE,
     VARIANTS,
     SegmentResult,
@@ -26,6 +30,7 @@ from reference_models.topcap.learners import (
 )
 
 N_FOLDS = 5
+STRUCTURAL_DROPS = {REASON_TOO_SHORT, REASON_FEW_POINTS, REASON_EMPTY_H1, REASON_NO_SPAN}
 
 
 def _waveform(item: Any, index: int) -> Any:
@@ -68,7 +73,8 @@ class TopCapClassifier:
         variant: str = "v2",
         seed: int = 0,
         n_jobs: int | None = None,
-        feature_cache: dict[str, SegmentResult] | None = None,
+        feature_cache: MutableMapping[str, SegmentResult] | None = None,
+        dropped: str = "abstain",
     ) -> None:
         if learner not in LEARNERS:
             raise ValueError(
@@ -76,6 +82,9 @@ class TopCapClassifier:
             )
         if variant not in VARIANTS:
             raise ValueError(f"unknown TopCap variant {variant!r}; choose from {sorted(VARIANTS)}")
+        if dropped not in ("abstain", "prior"):
+            raise ValueError(f"dropped must be 'abstain' or 'prior', got {dropped!r}")
+        self.dropped = dropped
         self.learner = learner
         self.variant = variant
         self.seed = seed
@@ -91,6 +100,7 @@ class TopCapClassifier:
             "variant": self.variant,
             "seed": self.seed,
             "n_jobs": self.n_jobs,
+            "dropped": self.dropped,
         }
 
     def segment_results(self, segments: Sequence[Any]) -> list[SegmentResult]:
@@ -127,6 +137,10 @@ class TopCapClassifier:
         # How many training segments were dropped, by reason (the drop rate changes N).
         self.fit_drop_counts_ = dict(Counter(r for r in self.last_drop_reasons_ if r is not None))
         Xk, yk = X[keep], y[keep].astype(int)
+        # Being dropped is itself informative (aperiodic segments give tiny clouds): under
+        # dropped="prior" such segments get the voiced rate of the dropped training segments.
+        n_dropped = int((~keep).sum())
+        self.dropped_voiced_rate_ = float(y[~keep].mean()) if n_dropped else 0.5
         counts = np.bincount(yk, minlength=2)
         if counts.min() < 2:
             raise ValueError(
@@ -174,6 +188,10 @@ class TopCapClassifier:
         if keep.any():
             with threadpool_limits(limits=1, user_api="blas"):
                 out[keep] = self.model_.predict_proba(X[keep])
+        if self.dropped == "prior":
+            # Only segments the pipeline dropped; invalid input (NaN, empty, 2-D) stays NaN.
+            structural = np.array([r in STRUCTURAL_DROPS for r in self.last_drop_reasons_])
+            out[~keep & structural] = [1 - self.dropped_voiced_rate_, self.dropped_voiced_rate_]
         return out
 
     def predict(self, segments: Sequence[Any]) -> np.ndarray:

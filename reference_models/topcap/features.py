@@ -26,6 +26,9 @@ MIN_POINTS = 40  # smaller clouds are dropped
 TRIM_LEVEL = 0.03  # v1 trimming threshold on the signed signal
 
 # Per variant: the delay constant c in tau = round(c * T / M), and whether to trim first.
+# Bump when a change alters any feature value: persistent feature caches are keyed by it.
+FEATURES_VERSION = "1"
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "v1": {"delay_constant": 2 * math.pi, "trim": True},
     "v2": {"delay_constant": 6.0, "trim": False},
