@@ -8,6 +8,7 @@ init and the state dict comes from the weights registry, so absent weights raise
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Mapping
 
 import torch
@@ -41,9 +42,10 @@ def build_fid_inception() -> nn.Module:
     return net
 
 
-def expected_keys() -> set[str]:
+@functools.lru_cache(maxsize=1)
+def expected_keys() -> frozenset[str]:
     """State-dict keys of the FID Inception file (the registry's key-set check)."""
-    return set(build_fid_inception().state_dict())
+    return frozenset(build_fid_inception().state_dict())
 
 
 class FidFeatureExtractor(nn.Module):

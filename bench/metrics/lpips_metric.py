@@ -7,6 +7,7 @@ package. Per frame on the face crop (default) or full frame, averaged per video,
 
 from __future__ import annotations
 
+import functools
 from importlib import metadata
 from typing import Any, Mapping, Sequence
 
@@ -21,23 +22,24 @@ from bench.weights.catalog import LPIPS_WEIGHTS
 LIN_LAYERS = {"alex": 5, "vgg": 5, "squeeze": 7}
 
 
-def _torchvision_keys(name: str) -> set[str]:
+@functools.lru_cache(maxsize=None)
+def _torchvision_keys(name: str) -> frozenset[str]:
     import torchvision
 
-    return set(getattr(torchvision.models, name)(weights=None).state_dict())
+    return frozenset(getattr(torchvision.models, name)(weights=None).state_dict())
 
 
-def alexnet_keys() -> set[str]:
+def alexnet_keys() -> frozenset[str]:
     """State-dict keys of torchvision's AlexNet (the LPIPS alex backbone file)."""
     return _torchvision_keys("alexnet")
 
 
-def vgg16_keys() -> set[str]:
+def vgg16_keys() -> frozenset[str]:
     """State-dict keys of torchvision's VGG16."""
     return _torchvision_keys("vgg16")
 
 
-def squeezenet_keys() -> set[str]:
+def squeezenet_keys() -> frozenset[str]:
     """State-dict keys of torchvision's SqueezeNet 1.1."""
     return _torchvision_keys("squeezenet1_1")
 
