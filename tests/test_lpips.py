@@ -36,9 +36,10 @@ def metric(alex_env):
 def reference(alex_env):
     """lpips.LPIPS built the package's own way, its torchvision AlexNet holding the same weights."""
     state = alex_env[2]
+    original = torchvision.models.alexnet  # lpips calls tv.alexnet, i.e. this same function
 
     def alexnet_with_state(*args, **kwargs):
-        net = torchvision.models.alexnet(weights=None)
+        net = original(weights=None)
         net.load_state_dict(state)
         return net
 

@@ -8,6 +8,7 @@ package. Per frame on the face crop (default) or full frame, averaged per video,
 from __future__ import annotations
 
 import functools
+import warnings
 from importlib import metadata
 from typing import Any, Mapping, Sequence
 
@@ -77,12 +78,14 @@ def build_lpips(net: str = "alex", backbone=None, lin=None):
     lin = lin or LPIPS_WEIGHTS[net][1]
     backbone_state = registry.load_state_dict(backbone)
     lin_state = registry.load_state_dict(lin)
-    model = lpips.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=True, verbose=False)
+    with warnings.catch_warnings():  # lpips passes torchvision's deprecated pretrained=; cosmetic
+        warnings.filterwarnings("ignore", message=".*deprecated since 0.13", category=UserWarning)
+        model = lpips.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=True, verbose=False)
     # lpips keeps torchvision's feature indices inside its slices: net.sliceK.<i>.* = features.<i>.*
     mapped = {}
     for key in model.state_dict():
         if key.startswith("net.slice"):
-            source = "features." + key.split(".", 3)[3]
+            source = "features." + key.split(".", 2)[2]
             if source not in backbone_state:
                 raise registry.WeightsIntegrityError(
                     f"{registry.weights_path(backbone)} ({backbone.name}) lacks {source}")
