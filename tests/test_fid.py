@@ -154,8 +154,8 @@ def test_face_crop_fid_pools_sums_over_resampled_videos(metric, monkeypatch):
     np.testing.assert_allclose(seen["mu1"], expected.mean())
     np.testing.assert_allclose(seen["sigma1"], expected.cov())
     np.testing.assert_allclose(seen["mu2"], _pooled(resample, "real").mean())
-    assert metric.last_info["n_generated"] == 7 and metric.last_info["n_videos"] == 3
-    assert len(metric.last_info["warnings"]) == 2
+    assert metric.last_details["n_generated"] == 7 and metric.last_details["n_videos"] == 3
+    assert len(metric.last_details["warnings"]) == 2
 
 
 def test_cross_dub_uses_identity_video_as_real_set(metric):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -196,3 +197,24 @@ def test_plugin_registers_weights_and_metrics():
     assert by_name["fid"].direction == "lower" and by_name["ssim"].direction == "higher"
     assert {m.task for m in metrics} == {"talking-face"}
     assert len(IMAGE_METRIC_WEIGHTS) == len(weights)
+
+
+def test_unavailable_is_the_harness_error_the_runner_catches(torch_home):
+    from bench.errors import Unavailable
+
+    with pytest.raises(Unavailable):
+        registry.verify(FID_INCEPTION)
+    assert issubclass(registry.WeightsIntegrityError, Unavailable)
+
+
+def test_shipped_path_relative_to_project_root():
+    spec = WeightsSpec(name="proj", url="", sha256=None, size=None, filename="pyproject.toml",
+                       shipped_path="pyproject.toml")
+    path = registry.weights_path(spec)
+    assert path == Path(__file__).resolve().parents[1] / "pyproject.toml"
+    assert registry.status(spec).present
+    missing = dataclasses.replace(spec, shipped_path="no/such/file.pth")
+    with pytest.raises(registry.WeightsUnavailable, match="reinstall bench"):
+        registry.verify(missing)
+    with pytest.raises(registry.WeightsUnavailable, match="ship inside"):
+        registry.import_file(spec, __file__)

@@ -108,12 +108,12 @@ class FidMetric:
     """FID between generated and real frames pooled over a split (lower is better).
 
     ``per_sample`` returns per-video feature sums for both sets; ``aggregate`` adds them up, so
-    any resampled subset of videos gives a valid FID. Each per-sample result holds two
-    2048x2048 float64 matrices (32 MiB each).
+    any resampled subset of videos gives a valid FID, and records frame counts and warnings in
+    ``last_details``. Each per-sample result holds two 2048x2048 float64 matrices (32 MiB each).
     """
 
     def __init__(self, crop: str = "face", batch_size: int = 50, device: str = "cpu",
-                 weights: WeightsSpec = FID_INCEPTION) -> None:
+                 weights: WeightsSpec = FID_INCEPTION, bootstrap_resamples: int = 0) -> None:
         from bench.metrics.inception import FidFeatureExtractor  # torch only when used
 
         self.crop = check_region(crop)
@@ -122,7 +122,10 @@ class FidMetric:
         self.weights = weights
         self.extractor = FidFeatureExtractor.from_registry(weights).to(device)
         self.weights_sha256 = registry.sha256_file(registry.weights_path(weights))
-        self.last_info: dict[str, Any] = {}
+        # each aggregate is a 2048-d sqrtm (tens of CPU seconds); the runner caps its bootstrap
+        # at this many resamples, none by default
+        self.bootstrap_resamples = int(bootstrap_resamples)
+        self.last_details: dict[str, Any] = {}
 
     def fingerprint(self) -> Mapping[str, Any]:
         """Everything that changes the number."""
@@ -188,6 +191,6 @@ class FidMetric:
                              "not comparable with FIDs on other N")
         for note in notes:
             warnings.warn(note, RuntimeWarning, stacklevel=2)
-        self.last_info = {"n_generated": gen.count, "n_real": real.count, "n_videos": len(values),
+        self.last_details = {"n_generated": gen.count, "n_real": real.count, "n_videos": len(values),
                           "warnings": notes}
         return frechet_distance(gen.mean(), gen.cov(), real.mean(), real.cov())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Mapping, Sequence
 
+from bench.errors import UnknownNameError
 from bench.specs import WeightsSpec
 from bench.weights import registry
 
@@ -24,8 +25,7 @@ def _as_mapping(specs: Specs) -> dict[str, WeightsSpec]:
 def _lookup(specs: Specs, name: str) -> WeightsSpec:
     table = _as_mapping(specs)
     if name not in table:
-        known = ", ".join(sorted(table)) or "none registered"
-        raise KeyError(f"unknown weights {name!r}; known: {known}")
+        raise UnknownNameError("weights", name, table)
     return table[name]
 
 

@@ -2,8 +2,9 @@
 
 Every function takes a :class:`bench.specs.WeightsSpec`. Downloaded files go to the torch hub
 cache (``torch.hub.get_dir()/checkpoints/<filename>``), the place pytorch-fid, lpips and
-torchvision look, so the upstream packages find the same files. A spec with ``shipped_path``
-(``"package:relative/path"``) names a file installed inside a Python package.
+torchvision look, so the upstream packages find the same files. A spec with ``shipped_path`` names a
+file installed with the code: ``"package:relative/path"`` inside an importable package (e.g. the
+LPIPS heads in the lpips wheel), or a plain path relative to the project root.
 
 A spec's ``loader`` is an optional lazy reference to a zero-argument function returning the set of
 state-dict keys the file must hold; :func:`load_state_dict` checks it.
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from bench.errors import BenchError, Unavailable
 from bench.lazy import resolve
 from bench.specs import WeightsSpec
 
@@ -33,8 +35,15 @@ CHUNK = 1 << 20
 OPTIONAL_KEY_SUFFIXES = ("num_batches_tracked",)
 
 
-class WeightsUnavailable(RuntimeError):
-    """The weights file is absent or unusable; the message says how to install it."""
+class WeightsUnavailable(Unavailable):
+    """The weights file is absent or unusable; the message says how to install it.
+
+    A :class:`bench.errors.Unavailable`, so the runner marks the metric unavailable and goes on.
+    """
+
+    def __init__(self, message: str, install: str = "") -> None:
+        BenchError.__init__(self, message)  # the message already names the install command
+        self.install = install
 
 
 class WeightsIntegrityError(WeightsUnavailable):
@@ -57,14 +66,21 @@ class WeightsStatus:
 def install_hint(spec: WeightsSpec) -> str:
     """The commands that put this file in place."""
     if spec.shipped_path:
-        package = spec.shipped_path.partition(":")[0]
+        package, sep, _ = spec.shipped_path.partition(":")
+        if not sep:
+            return "reinstall bench (the file ships with it)"
         return f"reinstall the '{package}' package (pip install --force-reinstall {package})"
     return f"run 'bench weights fetch {spec.name}' or 'bench weights import {spec.name} FILE'"
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
 def _shipped_file(shipped_path: str) -> Path:
     package, sep, rel = shipped_path.partition(":")
-    if not sep or not package or not rel:
+    if not sep:
+        return PROJECT_ROOT / shipped_path
+    if not package or not rel:
         raise ValueError(f"shipped_path {shipped_path!r} must look like 'package:relative/path'")
     found = importlib.util.find_spec(package)
     if found is None or not found.submodule_search_locations:
