@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from image_fakes import install_fid, make_clip
 from PIL import Image
 from pytorch_fid import fid_score
 from pytorch_fid.inception import InceptionV3
@@ -18,7 +19,6 @@ from bench.metrics.fid import FeatureStats, FidMetric, FidUndefined, frechet_dis
 from bench.metrics.inception import FidFeatureExtractor, build_fid_inception
 from bench.weights import registry
 from bench.weights.catalog import FID_INCEPTION
-from tests.image_fakes import install_fid, make_clip
 
 torch.set_num_threads(1)
 
@@ -91,7 +91,7 @@ def test_streaming_stats_equal_numpy_cov():
 
 
 def test_features_equal_pytorch_fid_inception(fid_env):
-    _, spec, state = fid_env
+    _, spec, _ = fid_env
     ours = FidFeatureExtractor.from_registry(spec)
     theirs = InceptionV3([3]).eval()  # finds the generated file in the hub cache, no download
     images = torch.rand(3, 3, 72, 60, generator=torch.Generator().manual_seed(3))

@@ -6,11 +6,11 @@ import dataclasses
 
 import numpy as np
 import pytest
+from image_fakes import make_clip
 from skimage.metrics import structural_similarity
 
 from bench.interfaces import SampleError
 from bench.metrics.image_quality import PSNR_CAP_DB, PsnrMetric, SsimMetric, psnr_frame, ssim_frame
-from tests.image_fakes import make_clip
 
 
 def test_psnr_matches_the_formula():

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from image_fakes import install_alexnet, make_clip
 
 from bench.interfaces import SampleError
 from bench.metrics.lpips_metric import LpipsMetric, build_lpips, check_lpips_input, lpips_distance
 from bench.weights import registry
-from tests.image_fakes import install_alexnet, make_clip
 
 torch.set_num_threads(1)
 
@@ -137,7 +137,7 @@ def test_backbone_with_wrong_keys_is_refused(alex_env, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     state = dict(alex_env[2])
     state.pop("features.0.weight")
-    from tests.image_fakes import install
+    from image_fakes import install
 
     spec = install(state, alex_env[1], tmp_path)
     with pytest.raises(registry.WeightsIntegrityError, match="missing keys: features.0.weight"):

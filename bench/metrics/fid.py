@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import platform
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import linalg

@@ -6,7 +6,8 @@ Talking-face predictions are ``{"frames": uint8 RGB array (T, H, W, 3)}``. Every
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import numpy as np
 
@@ -83,8 +84,8 @@ def face_box(clip: Clip, index: int, height: int, width: int) -> tuple[int, int,
     box = boxes[index % len(boxes)]
     if not np.isfinite(box).all():
         raise SampleError(f"clip {clip.id!r}: face box of frame {index} is not finite: {box}")
-    x0, y0 = max(0, int(round(box[0]))), max(0, int(round(box[1])))
-    x1, y1 = min(width, int(round(box[2]))), min(height, int(round(box[3])))
+    x0, y0, x1, y1 = (int(v) for v in np.rint(box))
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
     if x1 - x0 < 2 or y1 - y0 < 2:
         raise SampleError(f"clip {clip.id!r}: face box of frame {index} is empty: {box.tolist()}")
     return x0, y0, x1, y1

@@ -8,8 +8,9 @@ SSIM uses the Wang et al. settings the talking-face literature reports: Gaussian
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity

@@ -9,7 +9,8 @@ init and the state dict comes from the weights registry, so absent weights raise
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -56,7 +57,7 @@ class FidFeatureExtractor(nn.Module):
 
     def __init__(self, state_dict: Mapping[str, Any]) -> None:
         super().__init__()
-        net = build_fid_inception()
+        net: Any = build_fid_inception()  # submodules looked up by name below
         net.load_state_dict(state_dict, strict=True)
         self.layers = nn.Sequential(
             net.Conv2d_1a_3x3, net.Conv2d_2a_3x3, net.Conv2d_2b_3x3,
@@ -72,7 +73,7 @@ class FidFeatureExtractor(nn.Module):
         self.eval()
 
     @classmethod
-    def from_registry(cls, spec: WeightsSpec = FID_INCEPTION) -> "FidFeatureExtractor":
+    def from_registry(cls, spec: WeightsSpec = FID_INCEPTION) -> FidFeatureExtractor:
         """Load the verified weights file; raises WeightsUnavailable when absent or bad."""
         return cls(registry.load_state_dict(spec))
 

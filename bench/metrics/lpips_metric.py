@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Mapping, Sequence
 from importlib import metadata
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from bench.weights.catalog import LPIPS_WEIGHTS
 LIN_LAYERS = {"alex": 5, "vgg": 5, "squeeze": 7}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _torchvision_keys(name: str) -> frozenset[str]:
     import torchvision
 
@@ -107,7 +108,7 @@ def check_lpips_input(x: Any, name: str) -> None:
     import torch
 
     if not isinstance(x, torch.Tensor):
-        raise ValueError(f"LPIPS {name}: expected a torch tensor, got {type(x).__name__}")
+        raise TypeError(f"LPIPS {name}: expected a torch tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise ValueError(
             f"LPIPS {name}: got {x.dtype} input; the network takes float RGB in [-1, 1]. Pass "

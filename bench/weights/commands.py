@@ -7,7 +7,8 @@ the CLI prints what they return.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from bench.errors import UnknownNameError
 from bench.specs import WeightsSpec

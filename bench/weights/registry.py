@@ -20,9 +20,10 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from bench.errors import BenchError, Unavailable
 from bench.lazy import resolve
@@ -85,7 +86,7 @@ def _shipped_file(shipped_path: str) -> Path:
     found = importlib.util.find_spec(package)
     if found is None or not found.submodule_search_locations:
         raise WeightsUnavailable(f"package {package!r} holding {rel} is not installed")
-    return Path(list(found.submodule_search_locations)[0]) / rel
+    return Path(next(iter(found.submodule_search_locations))) / rel
 
 
 def weights_path(spec: WeightsSpec) -> Path:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 import torchvision.transforms.functional as TF
+from image_fakes import install_fid, make_clip
 from pytorch_fid.inception import InceptionV3
 
 from bench.metrics.fid import FidMetric
-from tests.image_fakes import install_fid, make_clip
 
 torch.set_num_threads(1)
 N_FRAMES = 8
