@@ -218,3 +218,15 @@ def test_shipped_path_relative_to_project_root():
         registry.verify(missing)
     with pytest.raises(registry.WeightsUnavailable, match="ship inside"):
         registry.import_file(spec, __file__)
+
+
+def test_plugin_loads_through_the_harness_registries():
+    import plugins.image_metrics as plugin
+    from bench import plugins as bench_plugins
+
+    regs = bench_plugins.load_registries(extra_plugins=[("image_metrics", plugin)])
+    info = [p for p in regs.plugins if p.name == "image_metrics"]
+    assert info and info[0].status == "ok", info
+    assert regs.metrics.get("fid").options == {"crop": "face"}
+    assert regs.metrics.get("psnr-frame").options == {"region": "frame"}
+    assert regs.weights.get("lpips-alex-lin").sha256.startswith("df73285e")
