@@ -98,3 +98,32 @@ def test_tiny_face_box_is_a_sample_error_for_ssim():
     with pytest.raises(SampleError, match="'tiny': ssim failed on frame 0"):
         SsimMetric().per_sample(tiny, {"frames": clip.frames})
     assert np.isfinite(PsnrMetric().per_sample(tiny, {"frames": clip.frames})["psnr"])
+
+
+def test_harness_run_scores_ssim_psnr_and_reports_missing_weights(tmp_path, monkeypatch):
+    # end to end through the runner: toy-loop reproduces the target exactly; FID and LPIPS have
+    # no weights in an empty torch hub cache and must come back unavailable, not random
+    from pathlib import Path
+
+    import toy_plugin
+
+    import plugins.image_metrics as image_metrics
+    from bench import plugins
+    from bench.records import read_record
+    from bench.runner import Unit, run_unit
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin),
+                                                  ("image_metrics", image_metrics)])
+    monkeypatch.setattr(plugins, "_cached", regs)
+    unit = Unit(task="talking-face", method="toy-loop", dataset="toy-clips", split="test",
+                metrics=("ssim", "psnr-frame", "lpips", "fid"), runs_dir=str(tmp_path / "runs"),
+                bootstrap=20)
+    rec = read_record(Path(run_unit(unit)))
+    metrics = rec["metrics"]
+    assert metrics["ssim"]["value"] == pytest.approx(1.0) and metrics["ssim"]["n_scored"] == 4
+    assert metrics["psnr-frame"]["value"] == PSNR_CAP_DB
+    assert metrics["ssim"]["fingerprint"]["sigma"] == 1.5
+    for name, weights in (("lpips", "lpips-alex-backbone"), ("fid", "fid-inception")):
+        assert metrics[name]["status"] == "unavailable" and metrics[name]["value"] is None
+        assert f"bench weights fetch {weights}" in metrics[name]["message"]
