@@ -107,10 +107,10 @@ def test_harness_run_scores_ssim_psnr_and_reports_missing_weights(tmp_path, monk
 
     import toy_plugin
 
-    import plugins.image_metrics as image_metrics
     from bench import plugins
     from bench.records import read_record
     from bench.runner import Unit, run_unit
+    from plugins import image_metrics
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
     regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin),
