@@ -77,7 +77,7 @@ class TinyCorpus:
 def built(tmp_path_factory):
     corpus = TinyCorpus()
     manifest = build_manifest(corpus, identity_splits={"train": 2, "val": 1, "test": 2},
-                              max_clips={"train": None, "val": None, "test": 3})
+                              target_clips={"train": None, "val": None, "test": 6})
     path = write_manifest(manifest, tmp_path_factory.mktemp("m") / "manifest.json")
     return corpus, manifest, path
 
@@ -99,8 +99,14 @@ def test_splits_are_identity_and_speaker_disjoint(built, tmp_path):
             assert not idents & o_ids, (split, other)
             assert not spks & seen_spk[other], (split, other)
         seen_ids[split], seen_spk[split] = idents, spks
-    assert len(ds.split("test").ids) == 3  # capped
-    assert len(ds.split("train").ids) == 4  # all train utterances
+    test_ids = ds.split("test").ids
+    assert len(test_ids) == 6  # 4 utterances stretched over 2 identities, cut at the target
+    assert len({ds.clips[c]["utterance"] for c in test_ids}) == 4
+    assert len(ds.split("train").ids) == 4  # one clip per train utterance
+    for split in ("train", "val", "test"):  # each clip pairs identity and utterance of its split
+        for c in ds.split(split).ids:
+            assert ds.corpus.utterance(ds.clips[c]["utterance"]).split == split
+            assert ds.clips[c]["identity"] in ds.manifest["identity_splits"][split]
 
 
 def test_reconstruction_clip_contents(built, tmp_path):
@@ -142,7 +148,7 @@ def test_crossdub_without_other_speaker_is_an_error():
 def test_ids_and_manifest_hash_are_stable(built, tmp_path):
     corpus, manifest, _ = built
     again = build_manifest(corpus, identity_splits={"train": 2, "val": 1, "test": 2},
-                           max_clips={"train": None, "val": None, "test": 3})
+                           target_clips={"train": None, "val": None, "test": 6})
     assert again == manifest
     a, b = _load(built, tmp_path), _load(built, tmp_path / "other")
     for s in ("train", "test", "test-crossdub"):
@@ -228,3 +234,32 @@ def test_audio_shorter_than_manifest_is_a_sample_error(built, tmp_path):
     short = load_embedded_talking_faces(manifest=path, corpus=Shorter(), cache_dir=tmp_path)
     with pytest.raises(SampleError, match="do not cover"):
         short.split("test").get(cid)
+
+
+def test_shipped_manifest_rerenders_to_its_checksum(tmp_path):
+    from bench.datasets.talking_face.embedded import DEFAULT_MANIFEST, read_manifest
+    from bench.datasets.speech import load_corpus
+
+    manifest = read_manifest(DEFAULT_MANIFEST)
+    ds = load_embedded_talking_faces(corpus=load_corpus(verify=False), cache_dir=tmp_path)
+    assert ds.name == "talking-faces-synthetic" and ds.version == manifest["version"]
+    test = ds.split("test")
+    assert 30 <= len(test.ids) <= 40
+    assert len(ds.split("test-crossdub").ids) == len(test.ids)
+    assert len(ds.split("train").ids) > len(test.ids)
+    cid = test.ids[0]
+    frames, boxes = ds.render(cid)  # no cache involved
+    assert array_sha256(frames) == manifest["clips"][cid]["frames_sha256"]
+    assert array_sha256(boxes) == manifest["clips"][cid]["boxes_sha256"]
+    n_ids = sum(len(v) for v in manifest["identity_splits"].values())
+    assert n_ids >= 24
+
+
+def test_cache_dir_from_environment(built, tmp_path, monkeypatch):
+    corpus, _, path = built
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "envcache"))
+    ds = load_embedded_talking_faces(manifest=path, corpus=corpus)
+    cid = ds.split("val").ids[0]
+    ds.split("val").get(cid)
+    assert ds.cache_path(cid).is_file()
+    assert ds.cache_path(cid).is_relative_to(tmp_path / "envcache" / "talking_face")

@@ -25,7 +25,7 @@ from .render import Identity, make_identity, motion_params, render_clip
 
 VERSION = "1"
 IDENTITY_SPLITS = {"train": 20, "val": 4, "test": 8}
-MAX_CLIPS = {"train": None, "val": 24, "test": 36}
+TARGET_CLIPS: dict[str, int | None] = {"train": 400, "val": 48, "test": 36}
 
 
 def stable_seed(text: str) -> int:
@@ -33,20 +33,19 @@ def stable_seed(text: str) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
 
 
-def _balanced_subset(utts: Sequence[Any], limit: int | None, rng: np.random.Generator) -> list[Any]:
-    """Up to ``limit`` utterances taken round-robin over speakers in a seeded order."""
+def pair_clips(utts: Sequence[Any], identities: Sequence[str], target: int | None,
+               rng: np.random.Generator) -> list[tuple[Any, str]]:
+    """(utterance, identity) pairs for one split, about ``target`` of them.
+
+    A small corpus split is stretched by rendering each utterance with several identities
+    (``ceil(target / len(utts))``, at most one per identity); rounds go over all utterances
+    before any gets another face, so a cut at ``target`` stays balanced. ``None``: one each.
+    """
     order = [utts[i] for i in rng.permutation(len(utts))]
-    if limit is None or limit >= len(order):
-        return order
-    by_speaker: dict[str, list[Any]] = defaultdict(list)
-    for u in order:
-        by_speaker[u.speaker].append(u)
-    out: list[Any] = []
-    while len(out) < limit:
-        for spk in sorted(by_speaker):
-            if by_speaker[spk] and len(out) < limit:
-                out.append(by_speaker[spk].pop(0))
-    return out
+    k = 1 if target is None else min(len(identities), max(1, -(-target // max(1, len(order)))))
+    pairs = [(u, identities[(j * k + r) % len(identities)])
+             for r in range(k) for j, u in enumerate(order)]
+    return pairs if target is None else pairs[:target]
 
 
 def crossdub_pairs(clips: Sequence[str], speaker_of: dict[str, str], utt_of: dict[str, str],
@@ -67,7 +66,7 @@ def crossdub_pairs(clips: Sequence[str], speaker_of: dict[str, str], utt_of: dic
 
 
 def build_manifest(corpus: Any, seed: int = 0, identity_splits: dict[str, int] = IDENTITY_SPLITS,
-                   max_clips: dict[str, int | None] = MAX_CLIPS, progress: bool = False) -> dict:
+                   target_clips: dict[str, int | None] = TARGET_CLIPS, progress: bool = False) -> dict:
     """The manifest dict for ``corpus`` (renders every clip once to hash its frames)."""
     identities: dict[str, dict] = {}
     id_split: dict[str, list[str]] = {}
@@ -86,10 +85,9 @@ def build_manifest(corpus: Any, seed: int = 0, identity_splits: dict[str, int] =
     for split in identity_splits:
         rng = np.random.default_rng(stable_seed(f"split:{split}:{seed}"))
         utts = [corpus.utterance(u) for u in corpus.split_ids(split)]
-        chosen = _balanced_subset(utts, max_clips.get(split), rng)
+        chosen = pair_clips(utts, id_split[split], target_clips.get(split), rng)
         ids = []
-        for j, utt in enumerate(chosen):
-            iid = id_split[split][j % len(id_split[split])]
+        for utt, iid in chosen:
             cid = f"{iid}_{utt.id}"
             n_frames = frames_for_audio(len(corpus.audio(utt.id)), SPEECH_SAMPLE_RATE, VIDEO_FPS)
             clip_seed = stable_seed(f"clip:{cid}:{seed}")
