@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import bench
-from bench.specs import MetricSpec, WeightsSpec
+from bench.metrics.lse_weights import S3FD, SYNCNET_EMBEDDED, SYNCNET_V2
+from bench.specs import MetricSpec
 
-SYNCNET_V2_URL = "http://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model"
-S3FD_URL = "https://www.robots.ox.ac.uk/~vgg/software/lipsync/data/sfd_face.pth"
-EMBEDDED_PATH = "bench/data/syncnet/syncnet_embedded.pt"
-EMBEDDED_SHA256 = "TBD"
 FACTORY = "bench.metrics.lse_metric:LseMetric"
 
 
@@ -32,19 +29,6 @@ def bench_register_metrics(register) -> None:
 
 @bench.hookimpl
 def bench_register_weights(register) -> None:
-    """syncnet_v2 and S3FD (downloaded on request) and the SyncNet shipped for the embedded track."""
-    register(WeightsSpec(
-        name="syncnet-v2", url=SYNCNET_V2_URL, sha256=None, size=None, filename="syncnet_v2.model",
-        license="see joonson/syncnet_python", loader="bench.metrics.syncnet:load_syncnet",
-        description="SyncNet (Chung & Zisserman 2016) weights used for LSE-C/LSE-D; sha256 is "
-                    "pinned after the first verified fetch"))
-    register(WeightsSpec(
-        name="s3fd", url=S3FD_URL, sha256=None, size=None, filename="sfd_face.pth",
-        license="see joonson/syncnet_python", loader="bench.metrics.s3fd:load_s3fd",
-        description="S3FD face detector used by the face-track LSE protocol"))
-    register(WeightsSpec(
-        name="syncnet-embedded", url="", sha256=EMBEDDED_SHA256, size=None,
-        filename="syncnet_embedded.pt", loader="bench.metrics.syncnet:load_syncnet",
-        shipped_path=EMBEDDED_PATH,
-        description="small SyncNet trained on the embedded talking-face train split "
-                    "(docs/syncnet-embedded.md)"))
+    """syncnet_v2 and S3FD (fetched on request) and the SyncNet shipped for the embedded track."""
+    for spec in (SYNCNET_V2, S3FD, SYNCNET_EMBEDDED):
+        register(spec)

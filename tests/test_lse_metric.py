@@ -10,8 +10,9 @@ from bench.interfaces import SampleError
 from bench.lazy import resolve
 from bench.metrics.lse import evaluate_sync
 from bench.metrics.lse_metric import LseMetric
-from bench.metrics.syncnet import WeightsUnavailable, sha256_file
+from bench.metrics.syncnet import WeightsUnavailable, expected_keys, sha256_file
 from bench.samples import Clip
+from bench.weights import registry
 from tests.test_lse import random_syncnet
 
 torch.set_num_threads(1)
@@ -33,10 +34,12 @@ def make_clip(n=24, size=96, seed=0):
     return Clip(id=f"clip{seed}", frames=frames, face_boxes=np.zeros((n, 4)), audio=audio)
 
 
-def test_missing_official_weights_name_the_fetch_command(tmp_path, monkeypatch):
+def test_missing_official_weights_name_the_fetch_command(tmp_path, monkeypatch, ckpt):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(WeightsUnavailable, match="bench weights fetch syncnet-v2"):
+    with pytest.raises(registry.WeightsUnavailable, match="bench weights fetch syncnet-v2"):
         LseMetric(weights="syncnet-v2")
+    with pytest.raises(registry.WeightsUnavailable, match="bench weights fetch s3fd"):
+        LseMetric(protocol="face-track", detector="s3fd", weights=str(ckpt[0]))
     with pytest.raises(WeightsUnavailable, match="nothere.pt"):
         LseMetric(weights=str(tmp_path / "nothere.pt"))
 
@@ -119,3 +122,5 @@ def test_plugin_registers_metrics_and_weights():
     assert w["syncnet-v2"].url.endswith("syncnet_v2.model") and w["syncnet-v2"].sha256 is None
     assert w["s3fd"].filename == "sfd_face.pth"
     assert w["syncnet-embedded"].shipped_path.endswith("syncnet_embedded.pt")
+    assert registry.expected_keys(w["syncnet-v2"]) == set(expected_keys(1.0))
+    assert len(registry.expected_keys(w["s3fd"])) == 65

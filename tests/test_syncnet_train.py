@@ -50,7 +50,7 @@ def test_cli_writes_checkpoint_log_and_plot(tmp_path):
 
 
 def test_shipped_model_finds_audio_shifts_and_separates_mismatched_audio():
-    from plugins.lse import EMBEDDED_SHA256
+    from bench.metrics.lse_weights import EMBEDDED_SHA256
 
     assert sha256_file(EMBEDDED_SYNCNET) == EMBEDDED_SHA256
     assert EMBEDDED_SYNCNET.stat().st_size < 5_000_000

@@ -14,34 +14,35 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from bench.interfaces import SampleError
 from bench.metrics.lse import SAMPLES_PER_FRAME, evaluate_sync
 from bench.metrics.lse_inputs import prepare_audio, prepare_frames
 from bench.metrics.syncnet import WeightsUnavailable, load_syncnet, sha256_file
 from bench.metrics.syncnet_infer import FrozenSyncNet
+from bench.weights import registry
 
 __all__ = ["EMBEDDED_SYNCNET", "PROTOCOLS", "LseMetric", "resolve_weights"]
 
 EMBEDDED_SYNCNET = Path(__file__).resolve().parents[1] / "data" / "syncnet" / "syncnet_embedded.pt"
 PROTOCOLS = ("whole-frame", "face-track")
-# Registry names known to this metric -> file name in the torch hub checkpoint cache.
-_CACHED = {"syncnet-v2": "syncnet_v2.model", "s3fd": "sfd_face.pth"}
 
 
 def resolve_weights(ref: str | os.PathLike[str]) -> Path:
-    """Path of a weights file given a registry name or a path; raises WeightsUnavailable if absent."""
+    """Verified path of registry weights (``syncnet-v2``, ``s3fd``, ``syncnet-embedded``) or a file.
+
+    Raises WeightsUnavailable (with the install command) when the file is absent or its checksum
+    does not match the registry entry.
+    """
+    from bench.metrics.lse_weights import SPECS
+
     ref = str(ref)
-    if ref == "syncnet-embedded":
-        path = EMBEDDED_SYNCNET
-    elif ref in _CACHED:
-        path = Path(torch.hub.get_dir()) / "checkpoints" / _CACHED[ref]
-    else:
-        path = Path(ref).expanduser()
+    if ref in SPECS:
+        return registry.verify(SPECS[ref])
+    path = Path(ref).expanduser()
     if not path.is_file():
-        how = f"`bench weights fetch {ref}`" if ref in _CACHED else "`bench weights import FILE`"
-        raise WeightsUnavailable(f"weights {ref!r} not found at {path}; install them with {how}")
+        raise WeightsUnavailable(f"SyncNet weights file {path} not found; pass a registry name "
+                                 f"({', '.join(SPECS)}) or an existing file")
     return path
 
 

@@ -147,11 +147,17 @@ class S3FD:
         return _numpy_nms(dets, 0.1) if len(dets) else np.zeros((0, 5))
 
 
+def official_keys() -> set[str]:
+    """State-dict keys of ``sfd_face.pth`` (for the weights registry's key check)."""
+    return set(S3FDNet().state_dict())
+
+
 def load_s3fd(path: str | os.PathLike[str], scale: float = 0.25, conf_th: float = 0.9) -> S3FD:
     """S3FD detector from ``sfd_face.pth`` (strict keys; weights_only load)."""
     path = Path(path)
     if not path.is_file():
-        raise WeightsUnavailable(f"S3FD weights not found at {path}; install them with `bench weights fetch s3fd`")
+        raise WeightsUnavailable(f"S3FD weights not found at {path}; install them with "
+                                 "`bench weights fetch s3fd`", install="bench weights fetch s3fd")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:

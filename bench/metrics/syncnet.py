@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from bench.weights import registry
+
 __all__ = [
     "SyncNet",
     "WeightsError",
@@ -23,14 +25,15 @@ __all__ = [
     "expected_keys",
     "load_syncnet",
     "sha256_file",
+    "official_keys",
 ]
 
 
-class WeightsUnavailable(FileNotFoundError):
+class WeightsUnavailable(registry.WeightsUnavailable):
     """A weights file the metric needs is not on disk; the message says how to install it."""
 
 
-class WeightsError(ValueError):
+class WeightsError(registry.WeightsIntegrityError):
     """A weights file exists but does not match the network (missing/unknown keys, bad shapes)."""
 
 
@@ -109,6 +112,11 @@ def expected_keys(width: float = 1.0) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in sd.items() if not k.endswith("num_batches_tracked")}
 
 
+def official_keys() -> set[str]:
+    """The 88 state-dict keys of ``syncnet_v2.model`` (for the weights registry's key check)."""
+    return set(expected_keys(1.0))
+
+
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()
@@ -136,7 +144,8 @@ def load_syncnet(path: str | os.PathLike[str], width: float | None = None,
     path = Path(path)
     if not path.is_file():
         raise WeightsUnavailable(
-            f"SyncNet weights not found at {path}; install them with `{install_hint}`"
+            f"SyncNet weights not found at {path}; install them with `{install_hint}`",
+            install=install_hint,
         )
     try:
         obj: Any = torch.load(path, map_location="cpu", weights_only=True)
