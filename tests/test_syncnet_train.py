@@ -9,7 +9,7 @@ import torch
 from bench.metrics.lse import evaluate_sync
 from bench.metrics.lse_metric import EMBEDDED_SYNCNET
 from bench.metrics.syncnet import load_syncnet, sha256_file
-from bench.metrics.syncnet_data import make_clip, synth_audio, random_phones
+from bench.metrics.syncnet_data import make_clip, random_phones, synth_audio
 from bench.metrics.syncnet_train import held_out_clips, main, shifted_pair, to_sync_frames, train
 
 torch.set_num_threads(1)
@@ -19,7 +19,7 @@ def test_phone_audio_follows_mouth_opening():
     rng = np.random.default_rng(0)
     phones = [("SIL", 0.0, 0.3), ("AA", 0.3, 0.6), ("M", 0.6, 0.9), ("SIL", 0.9, 1.2)]
     a = synth_audio(phones, 19200, rng)
-    energy = lambda s, e: float(np.mean(a[int(s * 16000):int(e * 16000)] ** 2))  # noqa: E731
+    energy = lambda s, e: float(np.mean(a[int(s * 16000):int(e * 16000)] ** 2))
     assert energy(0.35, 0.55) > 20 * energy(0.65, 0.85)  # open vowel >> closed-lip nasal
     assert energy(0.35, 0.55) > 100 * energy(0.0, 0.25)  # >> silence
     assert random_phones(2.0, rng)[-1][2] >= 2.0

@@ -24,8 +24,8 @@ __all__ = [
     "WeightsUnavailable",
     "expected_keys",
     "load_syncnet",
-    "sha256_file",
     "official_keys",
+    "sha256_file",
 ]
 
 
