@@ -101,3 +101,21 @@ def make_clip(seed: int, n_frames: int, identity: str) -> TrainClip:
     audio = synth_audio(phones, n_samples, rng, f0=float(rng.uniform(95, 230)))
     pcm = np.clip(np.rint(audio * 32768.0), -32768, 32767).astype(np.int16)
     return TrainClip(frames=frames, audio=pcm, identity=identity)
+
+
+def embedded_clips(split: str, n: int | None, min_frames: int = 40, seed: int = 0) -> list[TrainClip]:
+    """Clips of the embedded talking-face dataset's ``split`` (text-to-speech audio), seeded order.
+
+    Only clips with at least ``min_frames`` frames are used; ``n=None`` takes all of them.
+    """
+    from bench.datasets.talking_face.embedded import load_embedded_talking_faces
+
+    ds = load_embedded_talking_faces()
+    ids = [i for i in ds.split(split).ids if ds.clips[i]["n_frames"] >= min_frames]
+    order = np.random.default_rng(seed).permutation(len(ids))
+    out = []
+    for i in order[: n if n is not None else len(ids)]:
+        clip = ds.clip(ids[i])
+        pcm = np.clip(np.rint(clip.audio * 32768.0), -32768, 32767).astype(np.int16)
+        out.append(TrainClip(frames=clip.frames, audio=pcm, identity=clip.identity))
+    return out
