@@ -121,17 +121,18 @@ class HaarDetector:
     """Weights-free frontal-face detector (OpenCV Haar cascade shipped with opencv-python)."""
 
     def __init__(self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size: int = 24) -> None:
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         self.cascade = cv2.CascadeClassifier(path)
         if self.cascade.empty():
             raise RuntimeError(f"{path}: OpenCV Haar cascade could not be loaded")
-        self.params = {"scaleFactor": scale_factor, "minNeighbors": min_neighbors,
-                       "minSize": (min_size, min_size)}
+        self.scale_factor, self.min_neighbors, self.min_size = scale_factor, min_neighbors, min_size
 
     def __call__(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Boxes (n,5) x0,y0,x1,y1,score (score 1.0: the cascade gives no confidence)."""
         gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
-        found = self.cascade.detectMultiScale(gray, **self.params)
+        found = self.cascade.detectMultiScale(gray, scaleFactor=self.scale_factor,
+                                              minNeighbors=self.min_neighbors,
+                                              minSize=(self.min_size, self.min_size))
         if len(found) == 0:
             return np.zeros((0, 5))
         x, y, w, h = np.asarray(found, dtype=np.float64).T

@@ -66,11 +66,12 @@ class LseMetric:
         self.width = model.width
         self.net = FrozenSyncNet(model)
         self.batch_size = batch_size
-        self.track_opts = {"min_track": int(min_track), "min_face_size": float(min_face_size),
-                           "num_failed_det": int(num_failed_det)}
+        self.track_opts: dict[str, Any] = {"min_track": int(min_track),
+                                           "min_face_size": float(min_face_size),
+                                           "num_failed_det": int(num_failed_det)}
         self.detector_name = detector
-        self.detector = None
-        self.detector_sha256 = None
+        self.detector: Any = None
+        self.detector_sha256: str | None = None
         if protocol == "face-track":
             self.detector = self._make_detector(detector)
 

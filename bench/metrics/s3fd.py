@@ -135,7 +135,7 @@ class S3FD:
         x = (img.astype(np.float32) - BGR_MEAN)[..., ::-1].transpose(2, 0, 1)  # mean-free RGB
         with torch.inference_mode():
             loc, score, shapes = self.net(torch.from_numpy(np.ascontiguousarray(x))[None])
-            boxes = decode(loc[0], prior_boxes(img.shape[:2], shapes))
+            boxes = decode(loc[0], prior_boxes((img.shape[0], img.shape[1]), shapes))
             score = score[0]
             sel = score > 0.05
             boxes, score = boxes[sel], score[sel]

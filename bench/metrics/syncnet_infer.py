@@ -8,16 +8,17 @@ layout gives the same numbers (to float rounding) about twice as fast on CPU.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from bench.metrics.syncnet import SyncNet
 
 __all__ = ["FrozenSyncNet"]
 
 
-def _fold(conv: nn.Module, bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+def _fold(conv: Any, bn: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """Weights and bias of ``bn(conv(x))`` as a single convolution (eval-mode statistics)."""
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     w = conv.weight * scale.reshape(-1, *([1] * (conv.weight.dim() - 1)))
@@ -42,7 +43,7 @@ class FrozenSyncNet:
         self._fcaud = self._fc(model.netfcaud)
 
     @staticmethod
-    def _fc(head: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _fc(head: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         bn = head[1]
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         w1 = head[0].weight * scale[:, None]
