@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench.specs import WeightsSpec
 
 # sha256 of bench/data/syncnet/syncnet_embedded.pt (a test checks it against the file)
-EMBEDDED_SHA256 = "TBD"
+EMBEDDED_SHA256 = "bdf37a33f89de2e5fa07918e46566f6332b3af372fb44ab27a8acb3ecbb1c3a9"
 
 SYNCNET_V2 = WeightsSpec(
     name="syncnet-v2",
