@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from reference_models.wav2lip.checkpoint import load_checkpoint, read_state, save_checkpoint
+from reference_models.wav2lip.checkpoint import load_checkpoint, safe_load, save_checkpoint
 from reference_models.wav2lip.data import WindowSampler
 from reference_models.wav2lip.models import SyncNetColor, Wav2Lip, Wav2LipDiscQual, lower_half_window
 
@@ -71,7 +71,7 @@ class _Run:
         if not self.last.exists():
             self.log_path.unlink(missing_ok=True)
             return {"step": 0, "best": float("inf"), "extra": {}}
-        obj = read_state(self.last)
+        obj = safe_load(self.last)
         for key, module in modules.items():
             module.load_state_dict(obj["modules"][key])
         for key, opt in optims.items():

@@ -1,0 +1,106 @@
+"""Wav2Lip inference on a whole video: crop faces, generate 96x96 mouths, paste them back.
+
+Works on plain arrays so it can be used without the benchmark harness.
+"""
+
+from __future__ import annotations
+
+import cv2
+import librosa
+import numpy as np
+import torch
+
+from reference_models.wav2lip.audio import frame_windows, melspectrogram
+from reference_models.wav2lip.models import Wav2Lip
+
+FACE_SIZE = 96
+
+
+def ping_pong(n_source: int, n_out: int) -> np.ndarray:
+    """Indices into ``n_source`` frames for ``n_out`` outputs: 0..T-1, T-2..1, 0.. (no jump cut)."""
+    if n_source <= 0:
+        raise ValueError("need at least one identity frame")
+    if n_source == 1:
+        return np.zeros(n_out, dtype=int)
+    period = 2 * (n_source - 1)
+    k = np.arange(n_out) % period
+    return np.where(k < n_source, k, period - k)
+
+
+def clip_box(box: np.ndarray, height: int, width: int) -> tuple[int, int, int, int]:
+    """Round a (x0, y0, x1, y1) box to pixels inside the frame; ValueError if it is empty."""
+    x0, y0, x1, y1 = (int(round(float(v))) for v in box)
+    x0, x1 = max(0, x0), min(width, x1)
+    y0, y1 = max(0, y0), min(height, y1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        raise ValueError(f"face box {tuple(np.asarray(box).tolist())} is empty inside a {width}x{height} frame")
+    return x0, y0, x1, y1
+
+
+def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
+    """Crop each frame's face box and resize it to ``size``x``size``: (T, size, size, 3) uint8."""
+    h, w = frames.shape[1:3]
+    out = np.empty((len(frames), size, size, 3), dtype=np.uint8)
+    for i, (frame, box) in enumerate(zip(frames, boxes)):
+        x0, y0, x1, y1 = clip_box(box, h, w)
+        out[i] = cv2.resize(frame[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
+    return out
+
+
+def reference_indices(n_source: int) -> np.ndarray:
+    """For each identity frame, a reference frame half the video away (another 5-frame window)."""
+    return (np.arange(n_source) + n_source // 2) % n_source
+
+
+def prepare_audio(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float32 audio at 16 kHz (resampled if needed)."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if sample_rate != 16000:
+        audio = librosa.resample(audio, orig_sr=sample_rate, target_sr=16000)
+    return audio
+
+
+@torch.no_grad()
+def lip_sync(
+    model: Wav2Lip,
+    frames: np.ndarray,
+    boxes: np.ndarray,
+    audio: np.ndarray,
+    n_out: int,
+    fps: float = 25.0,
+    sample_rate: int = 16000,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """Generate ``n_out`` lip-synced frames (n_out, H, W, 3) uint8 from identity frames and audio.
+
+    Each output frame i uses identity frame ``ping_pong(T, n_out)[i]`` with its lower half
+    masked, a reference from another window of the video, and the mel window of frame i.
+    """
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+    if len(boxes) != len(frames):
+        raise ValueError(f"{len(boxes)} face boxes for {len(frames)} frames")
+    h, w = frames.shape[1:3]
+    if n_out == 0:
+        return np.zeros((0, h, w, 3), dtype=np.uint8)
+    wav = prepare_audio(audio, sample_rate)
+    mels = frame_windows(melspectrogram(wav), n_out, fps=fps)  # (n_out, 80, 16)
+    faces = crop_faces(frames, boxes)
+    refs = faces[reference_indices(len(frames))]
+    src = ping_pong(len(frames), n_out)
+    model.eval()
+    out = frames[src].copy()
+    for start in range(0, n_out, batch_size):
+        idx = src[start : start + batch_size]
+        target = faces[idx].astype(np.float32) / 255.0
+        target[:, FACE_SIZE // 2 :] = 0.0
+        x = np.concatenate([target, refs[idx].astype(np.float32) / 255.0], axis=-1)
+        x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+        m = torch.from_numpy(mels[start : start + batch_size]).unsqueeze(1)
+        pred = model(m, x).permute(0, 2, 3, 1).numpy()
+        pred = np.clip(np.rint(pred * 255.0), 0, 255).astype(np.uint8)
+        for j, face in enumerate(pred):
+            i = start + j
+            x0, y0, x1, y1 = clip_box(boxes[idx[j]], h, w)
+            out[i, y0:y1, x0:x1] = cv2.resize(face, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return out
