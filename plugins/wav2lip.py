@@ -13,9 +13,11 @@ from typing import Any, Iterable
 import numpy as np
 
 import bench
+from bench.errors import Unavailable
 from bench.interfaces import SampleError
 from bench.samples import Clip
 from bench.specs import MethodSpec, WeightsSpec
+from bench.weights_identity import weights_file
 from plugins.talking_face_inputs import check_clip
 
 PAPER = "Prajwal et al., A Lip Sync Expert Is All You Need for Speech to Lip Generation In the Wild, ACM MM 2020"
@@ -30,16 +32,34 @@ OFFICIAL = {
 }
 
 
-class WeightsUnavailableError(FileNotFoundError):
-    """Official weights are not installed; the message says where they are expected and how to add them."""
+EMBEDDED_WEIGHTS = "wav2lip-embedded"
+
+
+def weights_specs() -> list[WeightsSpec]:
+    """The official checkpoints (no stable URL or published sha256) and the embedded one."""
+    specs = [
+        WeightsSpec(
+            name=name, url=UPSTREAM + "#getting-the-weights", sha256=None, size=None, filename=filename,
+            license="non-commercial research use (Wav2Lip README)", description=description,
+            loader="reference_models.wav2lip.checkpoint:read_state",
+        )
+        for name, (filename, description) in OFFICIAL.items()
+    ]
+    specs.append(WeightsSpec(
+        name=EMBEDDED_WEIGHTS, url="", sha256=None, size=None, filename="wav2lip.pt",
+        license="MIT", description="small Wav2Lip trained on the embedded talking-face train split",
+        loader="reference_models.wav2lip.checkpoint:read_state",
+        shipped_path="reference_models/wav2lip/checkpoints/wav2lip.pt",
+    ))
+    return specs
 
 
 def official_weights_path(name: str) -> Path:
-    """Where the official file ``name`` is expected: the torch hub checkpoint cache."""
-    import torch
-
-    filename = OFFICIAL[name][0]
-    return Path(torch.hub.get_dir()) / "checkpoints" / filename
+    """Where the official file ``name`` is expected (the torch hub checkpoint cache)."""
+    spec = next((s for s in weights_specs() if s.name == name and name in OFFICIAL), None)
+    if spec is None:
+        raise ValueError(f"unknown official Wav2Lip weights {name!r}; expected one of {sorted(OFFICIAL)}")
+    return weights_file(spec)
 
 
 class Wav2LipMethod:
@@ -68,13 +88,13 @@ class Wav2LipMethod:
 
 
 def official_wav2lip(weights: str = "wav2lip", path: str | None = None, batch_size: int = 32) -> Wav2LipMethod:
-    """Wav2Lip with the published weights; raises :class:`WeightsUnavailableError` when absent."""
+    """Wav2Lip with the published weights; raises :class:`bench.errors.Unavailable` when absent."""
     file = Path(path) if path else official_weights_path(weights)
     if not file.is_file():
-        raise WeightsUnavailableError(
+        raise Unavailable(
             f"official Wav2Lip weights {weights!r} ({OFFICIAL[weights][0]}) not found at {file}; "
-            f"download them from the links in {UPSTREAM}#getting-the-weights and run "
-            f"`bench weights import {weights} /path/to/{OFFICIAL[weights][0]}`"
+            f"download them from the links in {UPSTREAM}#getting-the-weights",
+            install=f"bench weights import {weights} /path/to/{OFFICIAL[weights][0]}",
         )
     return Wav2LipMethod(file, batch_size=batch_size)
 
@@ -85,7 +105,7 @@ def bench_register_methods(register) -> None:
     register(MethodSpec(
         name="wav2lip", task="talking-face", version="1.0", factory="plugins.wav2lip:Wav2LipMethod",
         description="Wav2Lip (width 1/8) trained here on the embedded talking-face train split",
-        config={}, reference=True, paper=PAPER,
+        config={}, weights=(EMBEDDED_WEIGHTS,), reference=True, paper=PAPER,
     ))
     register(MethodSpec(
         name="wav2lip-official", task="talking-face", version="1.0", factory="plugins.wav2lip:official_wav2lip",
@@ -96,10 +116,6 @@ def bench_register_methods(register) -> None:
 
 @bench.hookimpl
 def bench_register_weights(register) -> None:
-    """Register the three official Wav2Lip checkpoints (no stable URL or published sha256)."""
-    for name, (filename, description) in OFFICIAL.items():
-        register(WeightsSpec(
-            name=name, url=UPSTREAM + "#getting-the-weights", sha256=None, size=None, filename=filename,
-            license="non-commercial research use (Wav2Lip README)", description=description,
-            loader="reference_models.wav2lip.checkpoint:read_state",
-        ))
+    """Register the official Wav2Lip checkpoints and the embedded small generator."""
+    for spec in weights_specs():
+        register(spec)
