@@ -119,3 +119,87 @@ def bench_register_weights(register) -> None:
     """Register the official Wav2Lip checkpoints and the embedded small generator."""
     for spec in weights_specs():
         register(spec)
+
+
+# --- training on a talking-face dataset --------------------------------------------------
+
+def clip_to_video(clip: Clip):
+    """A :class:`reference_models.wav2lip.data.FaceVideo` from a clip: 96x96 face crops + mel."""
+    from reference_models.wav2lip.audio import melspectrogram
+    from reference_models.wav2lip.data import FaceVideo
+    from reference_models.wav2lip.inference import crop_faces, prepare_audio
+
+    check_clip(clip)
+    # Under reconstruction the target is the video the audio belongs to; train on that.
+    frames = clip.target if clip.target is not None else clip.frames
+    mel = melspectrogram(prepare_audio(clip.audio, clip.sample_rate))
+    return FaceVideo(crop_faces(frames, np.asarray(clip.face_boxes)), mel, fps=clip.fps, name=clip.id)
+
+
+def load_videos(split: Any, limit: int | None = None, progress: bool = True) -> list:
+    """Face videos of the first ``limit`` samples of a split (all when None); bad samples are skipped
+    with a warning that names them."""
+    from tqdm import tqdm
+
+    ids = list(split.ids)[:limit] if limit else list(split.ids)
+    videos = []
+    for sample_id in tqdm(ids, desc=f"load {split.name}", disable=not progress):
+        try:
+            videos.append(clip_to_video(split.get(sample_id)))
+        except SampleError as exc:
+            print(f"warning: skipping {sample_id}: {exc}")
+    return videos
+
+
+def train_command(argv: Iterable[str] | None = None) -> None:
+    """``python -m plugins.wav2lip train``: expert then generator on the embedded dataset."""
+    import json
+    import shlex
+    import sys
+
+    import click
+
+    @click.command("train")
+    @click.option("--out", type=click.Path(file_okay=False), default=str(CHECKPOINT_DIR), show_default=True)
+    @click.option("--width", type=float, default=0.125, show_default=True)
+    @click.option("--expert-steps", type=int, default=500, show_default=True)
+    @click.option("--gen-steps", type=int, default=400, show_default=True)
+    @click.option("--batch", type=int, default=8, show_default=True)
+    @click.option("--lr", type=float, default=1e-4, show_default=True)
+    @click.option("--eval-every", type=int, default=50, show_default=True)
+    @click.option("--train-clips", type=int, default=None, help="use only the first N train clips")
+    @click.option("--gan/--no-gan", default=False, show_default=True)
+    @click.option("--seed", type=int, default=0, show_default=True)
+    def cli(out, width, expert_steps, gen_steps, batch, lr, eval_every, train_clips, gan, seed):
+        from bench.datasets.talking_face.embedded import load_embedded_talking_faces
+        from reference_models.wav2lip.data import WindowSampler
+        from reference_models.wav2lip.train import TrainConfig, timed, train_expert, train_generator
+
+        out_dir = Path(out)
+        dataset = load_embedded_talking_faces()
+        train = WindowSampler(load_videos(dataset.split("train"), train_clips))
+        val = WindowSampler(load_videos(dataset.split("val")))
+        common = dict(width=width, batch=batch, lr=lr, eval_every=eval_every, seed=seed)
+        expert = timed(train_expert, train, val, out_dir, TrainConfig(steps=expert_steps, **common))
+        gen_cfg = TrainConfig(steps=gen_steps, gan=gan, sync_wt=0.03 if gan else 0.01, **common)
+        gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg)
+        summary = {
+            "command": "python -m plugins.wav2lip train " + shlex.join(sys.argv[2:] if argv is None else list(argv)),
+            "dataset": {"name": dataset.name, "version": dataset.version,
+                        "train_manifest": dataset.split("train").manifest_hash,
+                        "val_manifest": dataset.split("val").manifest_hash,
+                        "train_videos": len(train.videos), "val_videos": len(val.videos)},
+            "expert": expert, "generator": gen,
+        }
+        (out_dir / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
+        click.echo(json.dumps(summary, indent=1))
+
+    cli.main(args=list(argv) if argv is not None else None, standalone_mode=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) < 2 or sys.argv[1] != "train":
+        sys.exit("usage: python -m plugins.wav2lip train [OPTIONS]  (--help for options)")
+    train_command(sys.argv[2:])
