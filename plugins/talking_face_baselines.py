@@ -4,6 +4,10 @@
 - ``audio-energy-mouth``: darkens an ellipse in the mouth region in proportion to the audio's
   per-frame loudness (sync from energy alone, nothing learned);
 - ``ground-truth``: the real frames, where the protocol has them.
+
+Under reconstruction the identity frames are the target video itself, so the first two play them
+from half a video away (looping back and forth): copying them in place would hand over the true
+mouth, as the reference frame does in Wav2Lip's own training.
 """
 
 from __future__ import annotations
@@ -18,13 +22,19 @@ from plugins.talking_face_inputs import check_clip
 from reference_models.wav2lip.faces import clip_box, ping_pong
 
 
+def reference_order(n_source: int, n_out: int) -> np.ndarray:
+    """Identity-frame index per output frame: the back-and-forth loop started half a video in."""
+    shift = n_source // 2
+    return ping_pong(n_source, n_out + shift)[shift:]
+
+
 class StaticReference:
-    """Repeats the identity frames (looped back and forth) for as long as the audio lasts."""
+    """Repeats the identity frames unchanged, from another point of the video, as long as the audio."""
 
     def generate(self, clip: Clip) -> np.ndarray:
-        """Identity frames ``ping_pong(T, n_output_frames)``, uint8 (n, H, W, 3)."""
+        """Identity frames in :func:`reference_order`, uint8 (n, H, W, 3)."""
         check_clip(clip)
-        return clip.frames[ping_pong(len(clip.frames), clip.n_output_frames)].copy()
+        return clip.frames[reference_order(len(clip.frames), clip.n_output_frames)].copy()
 
 
 def frame_rms(audio: np.ndarray, sample_rate: int, fps: float, n_frames: int) -> np.ndarray:
@@ -38,17 +48,19 @@ def frame_rms(audio: np.ndarray, sample_rate: int, fps: float, n_frames: int) ->
     return out
 
 
-def openness(rms: np.ndarray, floor_db: float = -50.0, top_percentile: float = 95.0) -> np.ndarray:
-    """Mouth opening in [0, 1] from frame RMS: dB above ``floor_db``, scaled to the clip's loud frames.
+def openness(rms: np.ndarray, range_db: float = 30.0, silence_db: float = -60.0,
+             top_percentile: float = 95.0) -> np.ndarray:
+    """Mouth opening in [0, 1]: 1 at the clip's loud frames, 0 at ``range_db`` below them.
 
-    Scaling to the clip's own loud frames makes the result independent of the recording volume.
+    Measured relative to the clip's own loud frames, so the recording volume does not matter;
+    frames quieter than ``silence_db`` dBFS stay closed.
     """
-    db = 20 * np.log10(np.maximum(rms, 1e-10))
-    above = np.clip(db - floor_db, 0, None)
-    top = np.percentile(above, top_percentile) if above.size else 0.0
-    if top <= 0:
-        return np.zeros_like(rms)
-    return np.clip(above / top, 0, 1)
+    db = 20 * np.log10(np.maximum(np.asarray(rms, dtype=np.float64), 1e-10))
+    voiced = db >= silence_db
+    if not voiced.any():
+        return np.zeros_like(db)
+    top = np.percentile(db[voiced], top_percentile)
+    return np.where(voiced, np.clip((db - top) / range_db + 1.0, 0.0, 1.0), 0.0)
 
 
 class AudioEnergyMouth:
@@ -66,7 +78,7 @@ class AudioEnergyMouth:
         """Identity frames with a mouth opening driven by the RMS envelope, uint8 (n, H, W, 3)."""
         check_clip(clip)
         n = clip.n_output_frames
-        src = ping_pong(len(clip.frames), n)
+        src = reference_order(len(clip.frames), n)
         out = clip.frames[src].copy()
         amount = openness(frame_rms(clip.audio, clip.sample_rate, clip.fps, n))
         h, w = out.shape[1:3]
