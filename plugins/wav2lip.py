@@ -164,13 +164,14 @@ def train_command(argv: Iterable[str] | None = None) -> None:
     @click.option("--width", type=float, default=0.125, show_default=True)
     @click.option("--expert-steps", type=int, default=500, show_default=True)
     @click.option("--gen-steps", type=int, default=400, show_default=True)
-    @click.option("--batch", type=int, default=8, show_default=True)
+    @click.option("--batch", type=int, default=8, show_default=True, help="expert batch size")
+    @click.option("--gen-batch", type=int, default=4, show_default=True, help="generator batch (x5 frames)")
     @click.option("--lr", type=float, default=1e-4, show_default=True)
     @click.option("--eval-every", type=int, default=50, show_default=True)
     @click.option("--train-clips", type=int, default=None, help="use only the first N train clips")
     @click.option("--gan/--no-gan", default=False, show_default=True)
     @click.option("--seed", type=int, default=0, show_default=True)
-    def cli(out, width, expert_steps, gen_steps, batch, lr, eval_every, train_clips, gan, seed):
+    def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, train_clips, gan, seed):
         from bench.datasets.talking_face.embedded import load_embedded_talking_faces
         from reference_models.wav2lip.data import WindowSampler
         from reference_models.wav2lip.train import TrainConfig, timed, train_expert, train_generator
@@ -179,9 +180,10 @@ def train_command(argv: Iterable[str] | None = None) -> None:
         dataset = load_embedded_talking_faces()
         train = WindowSampler(load_videos(dataset.split("train"), train_clips))
         val = WindowSampler(load_videos(dataset.split("val")))
-        common = dict(width=width, batch=batch, lr=lr, eval_every=eval_every, seed=seed)
-        expert = timed(train_expert, train, val, out_dir, TrainConfig(steps=expert_steps, **common))
-        gen_cfg = TrainConfig(steps=gen_steps, gan=gan, sync_wt=0.03 if gan else 0.01, **common)
+        common = dict(width=width, lr=lr, eval_every=eval_every, seed=seed)
+        expert_cfg = TrainConfig(steps=expert_steps, batch=batch, **common)
+        expert = timed(train_expert, train, val, out_dir, expert_cfg)
+        gen_cfg = TrainConfig(steps=gen_steps, batch=gen_batch, gan=gan, sync_wt=0.03 if gan else 0.01, **common)
         gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg)
         summary = {
             "command": "python -m plugins.wav2lip train " + shlex.join(sys.argv[2:] if argv is None else list(argv)),
