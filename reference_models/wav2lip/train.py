@@ -111,9 +111,17 @@ class _Run:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         for key in keys:
             pts = [(r["step"], r[key]) for r in rows if key in r]
-            if pts:
-                xs, ys = zip(*pts)
-                ax.plot(xs, ys, label=key, marker="o" if key.startswith("val") else None, ms=3)
+            if not pts:
+                continue
+            xs, ys = map(np.asarray, zip(*pts))
+            if key.startswith("val"):
+                ax.plot(xs, ys, label=key, marker="o", ms=3)
+            else:
+                # Per-step losses are noisy (one random batch each): show a running mean on top.
+                k = max(1, min(25, len(ys) // 10))
+                smooth = np.convolve(ys, np.ones(k) / k, mode="valid")
+                line = ax.plot(xs, ys, alpha=0.25)[0]
+                ax.plot(xs[k - 1 :], smooth, color=line.get_color(), label=f"{key} (mean of {k})")
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         ax.set_title(self.name)
