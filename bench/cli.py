@@ -149,8 +149,16 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
 
 def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
     from bench.leaderboard import build_tables, write_leaderboards
+    from bench.significance import add_significance
+
+    from bench.strips import write_strip
 
     tables = build_tables(runs_dir)
+    add_significance(tables, regs.metrics)
+    for table in tables:
+        image = write_strip(table, runs_dir, out_dir)
+        if image:
+            table.images.append(image)
     for path in write_leaderboards(tables, out_dir, list(regs.reporters)):
         click.echo(f"wrote {path}")
     md = [p for p in sorted(Path(out_dir).glob("*.md"))]
@@ -174,12 +182,7 @@ def show(run: str, runs_dir: str, as_json: bool) -> None:
     """Show a run record: a path, or TASK/DATASET/SPLIT/METHOD."""
     from bench.records import read_record
 
-    path = Path(run)
-    if not path.exists():
-        path = Path(runs_dir) / "records" / f"{run}.json"
-    if not path.exists():
-        raise BenchError(f"no run record at {run} or {path}")
-    rec = read_record(path)
+    rec = read_record(_record_path(run, runs_dir))
     if as_json:
         click.echo(json.dumps(rec, indent=2))
         return
@@ -195,6 +198,131 @@ def show(run: str, runs_dir: str, as_json: bool) -> None:
                    f"{r.get('n_scored')}/{r.get('n_total')} {r.get('message', '')}")
     click.echo(f"reproduce: {rec.get('reproduce')}")
     click.echo(f"timing: {rec.get('timing')}")
+
+
+def _aggregates(regs, metrics) -> dict:
+    from bench.errors import Unavailable
+    from bench.lazy import resolve
+
+    out = {}
+    for m in metrics:
+        if m not in regs.metrics:
+            continue
+        spec = regs.metrics.get(m)
+        try:
+            out[m] = resolve(spec.factory)(**dict(spec.options)).aggregate
+        except Unavailable:
+            pass
+    return out
+
+
+def _record_path(run: str, runs_dir: str) -> Path:
+    path = Path(run)
+    if not path.exists():
+        path = Path(runs_dir) / "records" / f"{run}.json"
+    if not path.exists():
+        raise BenchError(f"no run record at {run} or {path}")
+    return path
+
+
+@main.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@click.option("--runs-dir", default="runs")
+@click.option("--resamples", type=int, default=1000)
+def compare(run_a: str, run_b: str, runs_dir: str, resamples: int) -> None:
+    """Compare RUN_B against RUN_A with paired tests; exit 1 if B is significantly worse."""
+    from bench.compare import compare_records
+    from bench.records import read_record
+
+    pa, pb = _record_path(run_a, runs_dir), _record_path(run_b, runs_dir)
+    regs = _regs()
+    diffs = compare_records(pa, pb, _aggregates(regs, read_record(pa)["metrics"]), resamples)
+    click.echo(f"{'metric':18s} {'A':>10s} {'B':>10s} {'p':>8s}  verdict (B vs A)")
+    for d in diffs:
+        fa = f"{d.a:.4g}" if d.a is not None else "n/a"
+        fb = f"{d.b:.4g}" if d.b is not None else "n/a"
+        fp = f"{d.p_value:.3g}" if d.p_value is not None else "-"
+        click.echo(f"{d.metric:18s} {fa:>10s} {fb:>10s} {fp:>8s}  {d.verdict} (n={d.n_shared})")
+    if any(d.verdict == "worse" for d in diffs):
+        raise SystemExit(1)
+
+
+def _judge_claims(claims, runs_dir: str, limit: int) -> list:
+    from bench.runner import Unit, run_unit
+    from bench.verify import judge
+
+    verdicts = []
+    for c in claims:
+        unit = Unit(task=c.task, method=c.method, dataset=c.dataset, split=c.split,
+                    metrics=(c.metric,), runs_dir=runs_dir, limit=limit)
+        rec = json.loads(Path(run_unit(unit)).read_text())
+        v = judge(c, rec["metrics"][c.metric])
+        verdicts.append(v)
+        click.echo(f"[{v.status}] {c.method} {c.dataset}/{c.split} {c.metric}: {v.message}")
+    return verdicts
+
+
+@main.command()
+@click.argument("claims_file", type=click.Path())
+@click.option("--runs-dir", default="runs")
+def verify(claims_file: str, runs_dir: str) -> None:
+    """Re-run a paper's claimed numbers ([[claim]] tables) and say which hold."""
+    from bench.verify import exit_code, load_claims
+
+    _regs()
+    verdicts = _judge_claims(load_claims(claims_file), runs_dir, 0)
+    raise SystemExit(exit_code(verdicts))
+
+
+@main.command()
+@click.option("--leaderboards-dir", default="leaderboards")
+@click.option("--runs-dir", default="runs")
+@click.option("--task", "tasks", multiple=True, help="Only these tasks (the fast subset).")
+@click.option("--method", "methods", multiple=True, help="Only these reference methods.")
+def check(leaderboards_dir: str, runs_dir: str, tasks, methods) -> None:
+    """Re-evaluate reference models; fail when a number leaves its committed interval."""
+    from bench.verify import baseline_claims, exit_code
+
+    regs = _regs()
+    refs = {m.name for m in regs.methods if m.reference}
+    if methods:
+        refs &= set(methods)
+    claims = [c for c in baseline_claims(leaderboards_dir, refs) if not tasks or c.task in tasks]
+    if not claims:
+        raise BenchError(f"no committed numbers for reference methods in {leaderboards_dir}")
+    code = exit_code(_judge_claims(claims, runs_dir, 0))
+    raise SystemExit(1 if code == 1 else 0)
+
+
+@main.command("validate-plugin")
+@click.argument("name")
+@click.option("--seed", type=int, default=0)
+def validate_plugin(name: str, seed: int) -> None:
+    """Run a method on tiny generated inputs and check its contract, one line per check."""
+    from bench.lazy import resolve
+    from bench.validate import validate_method
+
+    regs = _regs()
+    spec = regs.methods.get(name)
+    protocol = resolve(regs.tasks.get(spec.task).protocol)
+    checks = validate_method(spec, protocol, seed)
+    for c in checks:
+        click.echo(f"{'PASS' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
+    if not all(c.ok for c in checks):
+        raise SystemExit(1)
+
+
+@main.command("new-method")
+@click.argument("name")
+@click.option("--task", required=True, help="consonant-voicing or talking-face")
+@click.option("--out", "out_dir", default=".", help="Where to create bench-NAME/.")
+def new_method_cmd(name: str, task: str, out_dir: str) -> None:
+    """Write a pip-installable plugin package skeleton for a new method."""
+    from bench.scaffold import new_method
+
+    root = new_method(name, task, out_dir)
+    click.echo(f"created {root}; next: pip install -e {root} && bench validate-plugin {name}")
 
 
 if __name__ == "__main__":  # pragma: no cover

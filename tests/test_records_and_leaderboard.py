@@ -44,7 +44,7 @@ def test_unknown_schema_and_garbage_are_refused(tmp_path):
 
 @pytest.fixture
 def runs(tmp_path, toy_registries):
-    for method in ("toy-zcr", "toy-flaky", "toy-nan"):
+    for method in ("toy-zcr", "toy-flaky", "toy-nan", "toy-coin"):
         run_unit(Unit(task="consonant-voicing", method=method, dataset="toy-segments",
                       split="test", metrics=METRICS, runs_dir=str(tmp_path), bootstrap=100))
     return tmp_path
@@ -79,3 +79,17 @@ def test_leaderboard_refuses_a_tampered_record(runs):
     path.write_text(json.dumps(data))
     with pytest.raises(RecordError, match="toy-zcr.json"):
         build_tables(runs)
+
+
+def test_significance_groups_separate_good_from_broken(runs, toy_registries):
+    from bench.significance import add_significance
+
+    (table,) = build_tables(runs)
+    add_significance([table], toy_registries.metrics, resamples=200)
+    by = {r.method: r for r in table.rows}
+    assert by["toy-zcr"].groups["accuracy"] == "a"
+    # 29 of 30 correct on shared samples is not significantly different from 30/30
+    assert "a" in by["toy-flaky"].groups["accuracy"]
+    assert "a" not in by["toy-coin"].groups["accuracy"]
+    assert by["toy-coin"].groups["roc-auc"] not in ("", "a")
+    assert "accuracy" not in by["toy-nan"].groups  # no value, no group
