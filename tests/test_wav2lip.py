@@ -389,3 +389,18 @@ def test_clip_to_video_for_training():
     video = clip_to_video(_clip(n_frames=20, n_audio_frames=20))
     assert video.faces.shape == (20, 96, 96, 3) and video.mel.shape == (80, 1 + 12800 // 200)
     assert len(WindowSampler([video]).videos) == 1
+
+
+def test_load_videos_skips_bad_samples(capsys):
+    from bench.datasets.base import LazySplit
+    from bench.interfaces import SampleError
+    from plugins.wav2lip import load_videos
+
+    def broken():
+        raise SampleError("clip 'bad': frames.npz is truncated")
+
+    split = LazySplit(name="train", ids=["good", "bad"], content_hashes={"good": "1", "bad": "2"},
+                      loaders={"good": lambda: _clip(n_frames=20, n_audio_frames=20), "bad": broken})
+    videos = load_videos(split, progress=False)
+    assert len(videos) == 1 and videos[0].name == "clip7"
+    assert "skipping bad" in capsys.readouterr().out
