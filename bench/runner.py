@@ -29,7 +29,7 @@ from bench.plugins import registries
 from bench.records import MetricResult, RunRecord, write_record
 from bench.stats import bootstrap_ci
 from bench.store import ArtifactStore, SampleLog, split_arrays
-from bench.weights_identity import weights_identity
+from bench.weights.registry import weights_identity
 
 log = logging.getLogger(__name__)
 HARNESS_CACHE_VERSION = 1

@@ -287,3 +287,12 @@ def load_state_dict(spec: WeightsSpec) -> dict[str, Any]:
                 f"{path} ({spec.name}) has the wrong key set; " + "; ".join(parts)
             )
     return state
+
+
+def weights_identity(spec: WeightsSpec) -> dict[str, str]:
+    """sha256 and path of an intact weights file, as it enters cache keys and records.
+
+    Raises WeightsUnavailable (with the install command) when it is absent or corrupt.
+    """
+    path = verify(spec)
+    return {"sha256": sha256_file(path), "path": str(path)}
