@@ -7,6 +7,8 @@ the torso and background stay fixed, so pasting a generated face back is a real 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -20,17 +22,23 @@ HEAD_SCALE = 1.3  # face-local units -> frame pixels
 
 
 def _shade(colour, f: float) -> tuple[int, int, int]:
-    return tuple(int(np.clip(c * f, 0, 255)) for c in colour)
+    return tuple(int(min(max(c * f, 0), 255)) for c in colour)
 
 
 def _mix(a, b, t: float) -> tuple[int, int, int]:
     return tuple(int(round(x * (1 - t) + y * t)) for x, y in zip(a, b))
 
 
+@lru_cache(maxsize=64)
+def _unit_arc(n: int, a0: float, a1: float) -> tuple[np.ndarray, np.ndarray]:
+    t = np.linspace(a0, a1, n, endpoint=False if a1 - a0 >= 2 * np.pi else True)
+    return np.cos(t), np.sin(t)
+
+
 def _ellipse_pts(cx: float, cy: float, ax: float, ay: float, n: int = 48,
                  a0: float = 0.0, a1: float = 2 * np.pi) -> np.ndarray:
-    t = np.linspace(a0, a1, n, endpoint=False if a1 - a0 >= 2 * np.pi else True)
-    return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], 1)
+    c, s = _unit_arc(n, a0, a1)
+    return np.stack([cx + ax * c, cy + ay * s], 1)
 
 
 def _poly(img: np.ndarray, pts: np.ndarray, colour) -> None:
