@@ -17,7 +17,6 @@ from bench.errors import Unavailable
 from bench.interfaces import SampleError
 from bench.samples import Clip
 from bench.specs import MethodSpec, WeightsSpec
-from bench.weights_identity import weights_file
 from plugins.talking_face_inputs import check_clip
 
 PAPER = "Prajwal et al., A Lip Sync Expert Is All You Need for Speech to Lip Generation In the Wild, ACM MM 2020"
@@ -37,18 +36,21 @@ EMBEDDED_WEIGHTS = "wav2lip-embedded"
 
 def weights_specs() -> list[WeightsSpec]:
     """The official checkpoints (no stable URL or published sha256) and the embedded one."""
+    # No url: the README links are share pages, not files, so there is nothing `fetch` could
+    # download and check; users import the file they downloaded. No loader either: the files
+    # are training checkpoints ({state_dict, optimizer, ...}), read by
+    # reference_models.wav2lip.checkpoint.load_checkpoint, not plain state dicts.
     specs = [
         WeightsSpec(
-            name=name, url=UPSTREAM + "#getting-the-weights", sha256=None, size=None, filename=filename,
-            license="non-commercial research use (Wav2Lip README)", description=description,
-            loader="reference_models.wav2lip.checkpoint:read_state",
+            name=name, url="", sha256=None, size=None, filename=filename,
+            license="non-commercial research use (Wav2Lip README)",
+            description=f"{description}; download from {UPSTREAM}#getting-the-weights",
         )
         for name, (filename, description) in OFFICIAL.items()
     ]
     specs.append(WeightsSpec(
         name=EMBEDDED_WEIGHTS, url="", sha256=None, size=None, filename="wav2lip.pt",
         license="MIT", description="small Wav2Lip trained on the embedded talking-face train split",
-        loader="reference_models.wav2lip.checkpoint:read_state",
         shipped_path="reference_models/wav2lip/checkpoints/wav2lip.pt",
     ))
     return specs
@@ -59,7 +61,9 @@ def official_weights_path(name: str) -> Path:
     spec = next((s for s in weights_specs() if s.name == name and name in OFFICIAL), None)
     if spec is None:
         raise ValueError(f"unknown official Wav2Lip weights {name!r}; expected one of {sorted(OFFICIAL)}")
-    return weights_file(spec)
+    from bench.weights.registry import weights_path
+
+    return weights_path(spec)
 
 
 class Wav2LipMethod:
