@@ -276,4 +276,6 @@ def test_textgrid_unreadable_audio_and_missing_root(mfa_root: Path, monkeypatch:
     with pytest.raises(ValueError, match="BENCH_TEXTGRID_ROOT"):
         load_textgrid_corpus()
     monkeypatch.setenv("BENCH_TEXTGRID_ROOT", str(mfa_root))
-    assert load_textgrid_corpus().split("all").ids == split.ids
+    reloaded = load_textgrid_corpus()  # the damaged recording is now skipped at load time
+    assert reloaded.split("all").ids == [i for i in split.ids if not i.startswith("ALL_051_F_ENG_ENG_HT2/")]
+    assert [Path(p.path).name for p in reloaded.problems] == ["ALL_051_F_ENG_ENG_HT2.wav"]
