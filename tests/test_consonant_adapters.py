@@ -279,3 +279,25 @@ def test_textgrid_unreadable_audio_and_missing_root(mfa_root: Path, monkeypatch:
     reloaded = load_textgrid_corpus()  # the damaged recording is now skipped at load time
     assert reloaded.split("all").ids == [i for i in split.ids if not i.startswith("ALL_051_F_ENG_ENG_HT2/")]
     assert [Path(p.path).name for p in reloaded.problems] == ["ALL_051_F_ENG_ENG_HT2.wav"]
+
+
+def test_plugin_registers_both_corpora(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pluggy
+
+    import plugins.speech_corpora as plugin
+    from bench import hookspecs
+    from bench.lazy import resolve
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin)
+    specs: list = []
+    pm.hook.bench_register_datasets(register=specs.append)
+    assert {s.name: (s.task, s.embedded) for s in specs} == {
+        "timit": ("consonant-voicing", False), "mfa-textgrid": ("consonant-voicing", False)
+    }
+    monkeypatch.delenv("BENCH_TIMIT_ROOT", raising=False)
+    monkeypatch.delenv("BENCH_TEXTGRID_ROOT", raising=False)
+    for spec, env in zip(specs, ("BENCH_TIMIT_ROOT", "BENCH_TEXTGRID_ROOT")):
+        with pytest.raises(ValueError, match=env):
+            resolve(spec.loader)()

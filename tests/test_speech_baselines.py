@@ -185,3 +185,36 @@ def test_topgru_lifetime_matches_ripser_and_separates_classes() -> None:
     voiceless = [lifetime(w, n_points=60) for w, y in zip(TEST[0][:16], TEST[1][:16]) if y == 0]
     assert min(voiced) > max(voiceless)
     assert lifetime(np.ones(50, np.float32)) == 0.0  # shorter than the embedding dimension
+
+
+def registered(plugin_module: object, hook: str) -> list:
+    """Specs a plugin module registers through the bench hooks."""
+    import pluggy
+
+    from bench import hookspecs
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin_module)
+    specs: list = []
+    getattr(pm.hook, hook)(register=specs.append)
+    return specs
+
+
+def test_plugin_registers_the_six_baselines() -> None:
+    import plugins.speech_baselines as plugin
+    from bench.lazy import resolve
+    from bench.specs import MethodSpec
+
+    specs = registered(plugin, "bench_register_methods")
+    assert [s.name for s in specs] == [
+        "mfcc-svm", "mfcc-gru", "mfcc-transformer", "stft-cnn-8", "stft-cnn-16", "topgru"
+    ]
+    for spec in specs:
+        assert isinstance(spec, MethodSpec) and spec.task == "consonant-voicing"
+        assert spec.config["seed"] == 0 and spec.version and spec.description
+        model = resolve(spec.factory)(**spec.config)  # every config key is a constructor argument
+        assert callable(model.fit) and callable(model.predict_proba)
+    by_name = {s.name: resolve(s.factory)(**s.config) for s in specs}
+    assert by_name["stft-cnn-16"].size == 16 and by_name["topgru"].hidden == 6
+    assert (by_name["mfcc-gru"].lr, by_name["mfcc-gru"].epochs, by_name["mfcc-gru"].batch_size) == (1e-4, 20, 64)
