@@ -13,33 +13,14 @@ import torch
 from reference_models.speech_baselines import MfccGru, MfccSvm, MfccTransformer, StftCnn, TopGru
 from reference_models.speech_baselines.features import mfcc_frames, mfcc_statistics
 from reference_models.speech_baselines.stft_cnn import stft_image
+from reference_models.speech_baselines.synthetic import toy_segments
 from reference_models.speech_baselines.topgru import circular_embedding, delay_for, fft_period, lifetime
 
 SR = 16000
 
 
-def synthetic_segments(n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
-    """Alternating voiced (harmonic, f0 90-260 Hz) and voiceless (white or tilted noise) segments."""
-    rng = np.random.default_rng(seed)
-    waves, labels = [], []
-    for i in range(n):
-        length = int(rng.integers(800, 2400))
-        t = np.arange(length) / SR
-        if i % 2 == 0:
-            f0 = rng.uniform(90, 260)
-            w = sum(rng.uniform(0.2, 1) / k * np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 6)) for k in range(1, 6))
-            w = w + 0.02 * rng.standard_normal(length)
-        else:
-            w = rng.standard_normal(length)
-            if rng.random() < 0.5:
-                w = np.diff(w, prepend=0.0)
-        waves.append((rng.uniform(0.05, 0.8) * w / np.abs(w).max()).astype(np.float32))
-        labels.append(1 - i % 2)
-    return waves, np.array(labels)
-
-
-TRAIN = synthetic_segments(120, seed=1)
-TEST = synthetic_segments(60, seed=2)
+TRAIN = toy_segments(120, seed=1)
+TEST = toy_segments(60, seed=2)
 
 # Small data needs more steps than the published schedules give; the architectures are unchanged.
 FAST = {
@@ -218,3 +199,11 @@ def test_plugin_registers_the_six_baselines() -> None:
     by_name = {s.name: resolve(s.factory)(**s.config) for s in specs}
     assert by_name["stft-cnn-16"].size == 16 and by_name["topgru"].hidden == 6
     assert (by_name["mfcc-gru"].lr, by_name["mfcc-gru"].epochs, by_name["mfcc-gru"].batch_size) == (1e-4, 20, 64)
+
+
+@pytest.mark.slow  # starts worker processes
+def test_topgru_parallel_lifetimes_equal_serial() -> None:
+    waves = TRAIN[0][:64]
+    serial = TopGru(n_points=20).lifetimes(waves)
+    assert TopGru(n_points=20, n_jobs=2).lifetimes(waves) == serial
+    assert serial == [lifetime(w, n_points=20) for w in waves]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gph
 import numpy as np
+from joblib import Parallel, delayed
 import torch
 from torch import nn
 
@@ -104,18 +105,28 @@ class TopGru(TorchBinaryClassifier):
         epochs: int = 30,
         batch_size: int = 128,
         lr: float = 1e-3,
+        n_jobs: int = 1,
     ) -> None:
         super().__init__(seed=seed, epochs=epochs, batch_size=batch_size, lr=lr)
         self.n_mfcc, self.n_fft, self.hop_length, self.hidden = n_mfcc, n_fft, hop_length, hidden
         self.embed_dim, self.n_points = embed_dim, n_points
+        self.n_jobs = n_jobs  # processes for the lifetimes; the values do not depend on it
+
+    def lifetimes(self, waves: list[np.ndarray]) -> list[float]:
+        """The lifetime of every waveform, spread over ``n_jobs`` processes (the costly part)."""
+        if self.n_jobs == 1 or len(waves) < 64:
+            return [lifetime(w, self.embed_dim, self.n_points) for w in waves]
+        jobs = (delayed(lifetime)(w, self.embed_dim, self.n_points) for w in waves)
+        return list(Parallel(n_jobs=self.n_jobs, batch_size=32)(jobs))
 
     def featurise(self, waves: list[np.ndarray]) -> list[tuple[torch.Tensor, float]]:
-        items = []
-        for w in waves:
-            s = peak_normalise(w)  # the authors feed the normalised segment to both branches
-            mfcc = torch.from_numpy(mfcc_frames(s, self.n_mfcc, self.n_fft, self.hop_length))
-            items.append((mfcc, lifetime(s, self.embed_dim, self.n_points)))
-        return items
+        # The authors feed the peak-normalised segment to both branches.
+        normalised = [peak_normalise(w) for w in waves]
+        lives = self.lifetimes(normalised)
+        return [
+            (torch.from_numpy(mfcc_frames(s, self.n_mfcc, self.n_fft, self.hop_length)), life)
+            for s, life in zip(normalised, lives)
+        ]
 
     def collate(self, items: list[tuple[torch.Tensor, float]]) -> tuple[torch.Tensor, ...]:
         x, lengths = pad_batch([m for m, _ in items])

@@ -1,0 +1,61 @@
+"""Training cost of the speech baselines, and TopGRU's lifetime feature against the authors' ripser.
+
+Run: ``python -m pytest tests/benchmarks/test_bench_speech_baselines.py --benchmark-only``
+(``BENCH_BASELINE_SEGMENTS`` sets the training-set size, default 2400).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import ripser
+
+from reference_models.speech_baselines import MfccGru, MfccSvm, MfccTransformer, StftCnn, TopGru
+from reference_models.speech_baselines.features import peak_normalise
+from reference_models.speech_baselines.topgru import circular_embedding, delay_for, lifetime
+from reference_models.speech_baselines.synthetic import toy_segments
+
+N_TRAIN = int(os.environ.get("BENCH_BASELINE_SEGMENTS", "2400"))
+MODELS = {
+    "mfcc-svm": MfccSvm,
+    "mfcc-gru": MfccGru,
+    "mfcc-transformer": MfccTransformer,
+    "stft-cnn-8": lambda: StftCnn(8),
+    "stft-cnn-16": lambda: StftCnn(16),
+    "topgru": TopGru,
+}
+LIFETIME_SEGMENTS = toy_segments(20, seed=5)[0]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_bench_fit_published_config(benchmark, name: str) -> None:
+    """One fit with the published hyper-parameters on N_TRAIN synthetic segments."""
+    waves, labels = toy_segments(N_TRAIN, seed=1, max_length=3200)
+    test_waves, test_labels = toy_segments(400, seed=2, max_length=3200)
+    model = benchmark.pedantic(lambda: MODELS[name]().fit(waves, labels), rounds=1, iterations=1)
+    accuracy = float(np.mean((model.predict_proba(test_waves)[:, 1] > 0.5) == test_labels))
+    benchmark.extra_info.update(segments=N_TRAIN, held_out_accuracy=accuracy)
+    assert accuracy > 0.8
+
+
+def test_bench_lifetime_giotto_ph(benchmark) -> None:
+    """Our lifetime (giotto-ph ripser_parallel, one thread) for 20 segments."""
+    values = benchmark(lambda: [lifetime(w) for w in LIFETIME_SEGMENTS])
+    assert len(values) == 20
+
+
+def test_bench_lifetime_ripser_reference(benchmark) -> None:
+    """The same lifetimes through ripser.py, the library of the authors' TopGRU code."""
+
+    def run() -> list[float]:
+        out = []
+        for w in LIFETIME_SEGMENTS:
+            s = peak_normalise(w.astype(np.float64))
+            dgm = ripser.ripser(circular_embedding(s, delay_for(s)), maxdim=1)["dgms"][1]
+            out.append(float((dgm[:, 1] - dgm[:, 0]).max()) if len(dgm) else 0.0)
+        return out
+
+    reference = benchmark(run)
+    np.testing.assert_allclose([lifetime(w) for w in LIFETIME_SEGMENTS], reference, rtol=1e-5)
