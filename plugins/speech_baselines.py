@@ -51,7 +51,7 @@ METHODS = (
         name="topgru", task=TASK, version="1", factory=f"{PACKAGE}.topgru:TopGru",
         description="MFCC -> GRU(6) -> BatchNorm, joined with the H1 lifetime of a circular delay embedding",
         config={"seed": 0, **MFCC, "hidden": 6, "embed_dim": 100, "n_points": 200,
-                "epochs": 30, "batch_size": 128, "lr": 1e-3},
+                "epochs": 30, "batch_size": 128, "lr": 1e-3, "n_jobs": 1},
         reference=True, paper=PAPER,
     ),
 )
