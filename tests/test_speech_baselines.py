@@ -63,7 +63,9 @@ def test_same_seed_same_outputs(name: str) -> None:
     first = short_fit(name, 0)
     torch.manual_seed(999)  # global state must not leak into a seeded fit
     np.random.seed(999)
+    state = torch.get_rng_state()
     np.testing.assert_array_equal(short_fit(name, 0), first)
+    assert torch.equal(torch.get_rng_state(), state)  # nor may the fit change it
 
 
 @pytest.mark.parametrize("name", ["mfcc-gru", "mfcc-transformer", "stft-cnn-8", "topgru"])
@@ -75,10 +77,12 @@ def test_other_seed_other_network(name: str) -> None:
 def test_bad_segments_give_nan_rows(fitted: dict, name: str) -> None:
     nan_wave = TEST[0][0].copy()
     nan_wave[10] = np.nan
-    batch = [np.zeros(0, np.float32), nan_wave, TEST[0][1], np.full(900, np.inf, np.float32)]
+    tiny = np.array([0.1, -0.2, 0.05], np.float32)  # valid, just very short
+    batch = [np.zeros(0, np.float32), nan_wave, TEST[0][1], np.full(900, np.inf, np.float32), tiny]
     proba = fitted[name].predict_proba(batch)
-    assert proba.shape == (4, 2)
+    assert proba.shape == (5, 2)
     assert np.isnan(proba[[0, 1, 3]]).all()
+    assert np.isfinite(proba[[2, 4]]).all()
     np.testing.assert_allclose(proba[2], fitted[name].predict_proba([TEST[0][1]])[0])
 
 

@@ -58,7 +58,8 @@ class TorchBinaryClassifier:
         waves, y = training_waveforms(segments, labels)
         items = self.featurise(waves)
         target = torch.as_tensor(y, dtype=torch.float32)
-        with single_thread():
+        # fork_rng: seeding here must not change the caller's global torch random state.
+        with single_thread(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             order_rng = torch.Generator().manual_seed(self.seed)
             model = self.build()
