@@ -83,7 +83,8 @@ def test_bad_segments_give_nan_rows(fitted: dict, name: str) -> None:
     assert proba.shape == (5, 2)
     assert np.isnan(proba[[0, 1, 3]]).all()
     assert np.isfinite(proba[[2, 4]]).all()
-    np.testing.assert_allclose(proba[2], fitted[name].predict_proba([TEST[0][1]])[0])
+    # batch padding changes float rounding only
+    np.testing.assert_allclose(proba[2], fitted[name].predict_proba([TEST[0][1]])[0], rtol=1e-5, atol=1e-7)
 
 
 def test_segment_objects_are_accepted(fitted: dict) -> None:
