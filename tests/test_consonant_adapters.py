@@ -301,3 +301,19 @@ def test_plugin_registers_both_corpora(monkeypatch: pytest.MonkeyPatch) -> None:
     for spec, env in zip(specs, ("BENCH_TIMIT_ROOT", "BENCH_TEXTGRID_ROOT")):
         with pytest.raises(ValueError, match=env):
             resolve(spec.loader)()
+
+
+def test_consonant_runner_fits_train_and_scores_test(mfa_root: Path) -> None:
+    from bench.tasks.consonant import ConsonantRunner
+    from reference_models.speech_baselines import StftCnn
+
+    data = load_textgrid_corpus(root=mfa_root, test_fraction=0.34, seed=0)
+    test = data.split("test")
+    runner, method = ConsonantRunner(), StftCnn(8, epochs=2, batch_size=8)
+    info = runner.prepare(method, data, test, seed=0)
+    assert info["train_split"] == "train" and info["n_train"] == len(data.split("train").ids)
+    for sample_id in test.ids:
+        sample = test.get(sample_id)
+        runner.check(sample, runner.predict(method, sample))
+    with pytest.raises(KeyError, match="nothing is held out"):
+        data.train_split_for("all")

@@ -212,3 +212,13 @@ def test_topgru_parallel_lifetimes_equal_serial() -> None:
     serial = TopGru(n_points=20).lifetimes(waves)
     assert TopGru(n_points=20, n_jobs=2).lifetimes(waves) == serial
     assert serial == [lifetime(w, n_points=20) for w in waves]
+
+
+def test_bench_validator_accepts_every_baseline() -> None:
+    import plugins.speech_baselines as plugin
+    from bench.protocols import ConsonantVoicingMethod
+    from bench.validate import validate_method
+
+    for spec in plugin.METHODS:
+        failed = [c for c in validate_method(spec, ConsonantVoicingMethod) if not c.ok]
+        assert failed == [], f"{spec.name}: {failed}"

@@ -163,6 +163,21 @@ class ConsonantCorpus:
     problems: list[Problem] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
 
+    def train_split_for(self, name: str) -> str:
+        """The split a method is fitted on before it is scored on ``name``.
+
+        ``all`` holds every segment, so no held-out fit exists for it: it is for users' own
+        cross-validation, not for scoring.
+        """
+        if name not in self.splits:
+            self.split(name)  # raises the KeyError listing the splits
+        if name == "all":
+            raise KeyError(
+                f"dataset {self.name!r}: split 'all' contains every segment, so nothing is held out "
+                "for it; score 'test' (fitted on 'train')"
+            )
+        return "train"
+
     def split(self, name: str) -> LazySplit:
         """The split called ``name``; KeyError listing the available ones otherwise."""
         try:
