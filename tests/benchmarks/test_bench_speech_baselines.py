@@ -29,6 +29,44 @@ MODELS = {
 LIFETIME_SEGMENTS = toy_segments(20, seed=5)[0]
 
 
+def fit_and_score_embedded(name: str) -> dict[str, float]:
+    """Fit a published configuration on the embedded corpus's train split and score its test split."""
+    import time
+
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+
+    import plugins.speech_baselines as plugin
+    from bench.datasets.consonants.embedded import load_embedded_consonants
+    from bench.lazy import resolve
+
+    spec = next(s for s in plugin.METHODS if s.name == name)
+    data = load_embedded_consonants()
+    train, test = data.split("train"), data.split("test")
+    train_segs = [train.get(i) for i in train.ids]
+    test_segs = [test.get(i) for i in test.ids]
+    model = resolve(spec.factory)(**spec.config)
+    cpu, wall = time.process_time(), time.perf_counter()
+    model.fit(train_segs, np.array([s.label for s in train_segs]))
+    fit_cpu, fit_wall = time.process_time() - cpu, time.perf_counter() - wall
+    p = model.predict_proba(test_segs)[:, 1]
+    y = np.array([s.label for s in test_segs])
+    return {
+        "n_train": len(train_segs), "n_test": len(test_segs),
+        "fit_cpu_s": round(fit_cpu, 1), "fit_wall_s": round(fit_wall, 1),
+        "accuracy": float(accuracy_score(y, p > 0.5)),
+        "balanced_accuracy": float(balanced_accuracy_score(y, p > 0.5)),
+        "roc_auc": float(roc_auc_score(y, p)),
+    }
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_bench_embedded_corpus(benchmark, name: str) -> None:
+    """Published configuration, train -> test of the embedded synthetic-speech consonants."""
+    scores = benchmark.pedantic(lambda: fit_and_score_embedded(name), rounds=1, iterations=1)
+    benchmark.extra_info.update(scores)
+    assert scores["accuracy"] > 0.5
+
+
 @pytest.mark.parametrize("name", list(MODELS))
 def test_bench_fit_published_config(benchmark, name: str) -> None:
     """One fit with the published hyper-parameters on N_TRAIN synthetic segments."""
