@@ -14,7 +14,12 @@ from reference_models.speech_baselines import MfccGru, MfccSvm, MfccTransformer,
 from reference_models.speech_baselines.features import mfcc_frames, mfcc_statistics
 from reference_models.speech_baselines.stft_cnn import stft_image
 from reference_models.speech_baselines.synthetic import toy_segments
-from reference_models.speech_baselines.topgru import circular_embedding, delay_for, fft_period, lifetime
+from reference_models.speech_baselines.topgru import (
+    circular_embedding,
+    delay_for,
+    fft_period,
+    lifetime,
+)
 
 SR = 16000
 

@@ -9,7 +9,8 @@ harness can record a per-sample failure and go on.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import librosa
 import numpy as np

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -10,7 +11,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from reference_models.speech_baselines.features import mfcc_statistics, training_waveforms, waveforms
+from reference_models.speech_baselines.features import (
+    mfcc_statistics,
+    training_waveforms,
+    waveforms,
+)
 
 
 class MfccSvm:
@@ -28,7 +33,9 @@ class MfccSvm:
         cv_folds: int = 5,
     ) -> None:
         self.seed = seed
-        self.feature_options = dict(n_mfcc=n_mfcc, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels)
+        self.feature_options = {
+            "n_mfcc": n_mfcc, "n_fft": n_fft, "hop_length": hop_length, "n_mels": n_mels
+        }
         self.c_grid = tuple(c_grid)
         self.gamma_grid = tuple(gamma_grid)
         self.cv_folds = cv_folds
@@ -38,7 +45,7 @@ class MfccSvm:
     def _features(self, waves: list[np.ndarray]) -> np.ndarray:
         return np.stack([mfcc_statistics(w, **self.feature_options) for w in waves])
 
-    def fit(self, segments: Sequence[Any], labels: Any) -> "MfccSvm":
+    def fit(self, segments: Sequence[Any], labels: Any) -> MfccSvm:
         """Pick C and gamma by stratified k-fold CV (accuracy), then refit on all of train."""
         waves, y = training_waveforms(segments, labels)
         x = self._features(waves)

@@ -8,7 +8,8 @@ rule for invalid segments.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,7 +54,7 @@ class TorchBinaryClassifier:
         raise NotImplementedError
 
     # --- shared loop -----------------------------------------------------------------------
-    def fit(self, segments: Sequence[Any], labels: Any) -> "TorchBinaryClassifier":
+    def fit(self, segments: Sequence[Any], labels: Any) -> TorchBinaryClassifier:
         """Train with Adam and binary cross-entropy on logits for ``epochs`` epochs."""
         waves, y = training_waveforms(segments, labels)
         items = self.featurise(waves)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import gph
 import numpy as np
-from joblib import Parallel, delayed
 import torch
+from joblib import Parallel, delayed
 from torch import nn
 
 from reference_models.speech_baselines.features import mfcc_frames, peak_normalise
@@ -41,7 +41,7 @@ def fft_period(wave: np.ndarray) -> float:
 
 def delay_for(wave: np.ndarray, embed_dim: int = EMBED_DIM) -> int:
     """tau = round(6 T / M), shrunk to floor(N / M) when the window would exceed N, at least 1."""
-    tau = int(round(fft_period(wave) * DELAY_FACTOR / embed_dim))
+    tau = round(fft_period(wave) * DELAY_FACTOR / embed_dim)
     if tau * embed_dim > len(wave):
         tau = len(wave) // embed_dim
     return max(tau, 1)

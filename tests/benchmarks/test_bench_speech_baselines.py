@@ -14,8 +14,8 @@ import ripser
 
 from reference_models.speech_baselines import MfccGru, MfccSvm, MfccTransformer, StftCnn, TopGru
 from reference_models.speech_baselines.features import peak_normalise
-from reference_models.speech_baselines.topgru import circular_embedding, delay_for, lifetime
 from reference_models.speech_baselines.synthetic import toy_segments
+from reference_models.speech_baselines.topgru import circular_embedding, delay_for, lifetime
 
 N_TRAIN = int(os.environ.get("BENCH_BASELINE_SEGMENTS", "2400"))
 MODELS = {

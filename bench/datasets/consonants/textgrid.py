@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from praatio import textgrid as praat_textgrid
@@ -65,7 +64,7 @@ def speaker_split(speakers: list[str], test_fraction: float, seed: int) -> set[s
     ordered = sorted(set(speakers))
     if len(ordered) < 2:
         return set()
-    n_test = min(len(ordered) - 1, max(1, int(round(test_fraction * len(ordered)))))
+    n_test = min(len(ordered) - 1, max(1, round(test_fraction * len(ordered))))
     order = np.random.default_rng(seed).permutation(len(ordered))
     return {ordered[i] for i in order[:n_test]}
 
@@ -75,7 +74,7 @@ def read_phone_intervals(path: Path, tier: str) -> list[tuple[float, float, str]
     try:
         grid = praat_textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
     except Exception as exc:  # praatio raises several error types, plus ValueError/IndexError
-        raise SkipFile(path, f"cannot parse TextGrid ({type(exc).__name__}: {exc})") from None
+        raise SkipFile(path, f"cannot parse TextGrid ({type(exc).__name__}: {exc})") from exc
     if tier not in grid.tierNames:
         raise SkipFile(path, f"no tier named {tier!r} (tiers: {list(grid.tierNames)})")
     rows = []
@@ -141,8 +140,8 @@ def load_textgrid_corpus(
         "test": make_split("test", [e for e in entries if e.speaker in test_speakers], reader, name),
         "all": make_split("all", entries, reader, name),
     }
-    options = dict(root=str(base), tier=tier, aspirated=aspirated, speaker_pattern=speaker_pattern,
-                   test_fraction=test_fraction, seed=seed)
+    options = {"root": str(base), "tier": tier, "aspirated": aspirated,
+               "speaker_pattern": speaker_pattern, "test_fraction": test_fraction, "seed": seed}
     return ConsonantCorpus(name, VERSION, splits, problems, options)
 
 

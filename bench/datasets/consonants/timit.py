@@ -76,7 +76,7 @@ def _pairs(split_dir: Path, problems: list[Problem]) -> list[tuple[Path, Path]]:
             lower = name.lower()
             if lower.endswith(".wav"):
                 stem = lower[:-4]
-                stem = stem[:-4] if stem.endswith(".wav") else stem  # converted copies: SA1.WAV.wav
+                stem = stem.removesuffix(".wav")  # converted copies: SA1.WAV.wav
                 audio.setdefault((folder, stem), Path(folder) / name)
             elif lower.endswith(".phn"):
                 phn[(folder, lower[:-4])] = Path(folder) / name
