@@ -74,7 +74,7 @@ class StftCnn(TorchBinaryClassifier):
         self.size = size
 
     def featurise(self, waves: list[np.ndarray]) -> list[torch.Tensor]:
-        images = []
+        images: list[torch.Tensor] = []
         for start in range(0, len(waves), 256):
             images.extend(stft_image(waves[start : start + 256], self.size))
         return images

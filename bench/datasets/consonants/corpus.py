@@ -12,6 +12,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -144,13 +145,13 @@ def cut_segment(entry: PhoneEntry, reader: AudioReader, corpus: str) -> Segment:
 
 def make_split(name: str, entries: Iterable[PhoneEntry], reader: AudioReader, corpus: str) -> LazySplit:
     """A LazySplit over entries, in the order given."""
-    entries = list(entries)
+    items = list(entries)
     return LazySplit(
         name=name,
-        ids=[e.id for e in entries],
-        content_hashes={e.id: e.content_hash for e in entries},
-        loaders={e.id: (lambda e=e: cut_segment(e, reader, corpus)) for e in entries},
-        meta={"n_voiced": sum(e.label for e in entries), "n_voiceless": sum(1 - e.label for e in entries)},
+        ids=[e.id for e in items],
+        content_hashes={e.id: e.content_hash for e in items},
+        loaders={e.id: partial(cut_segment, e, reader, corpus) for e in items},
+        meta={"n_voiced": sum(e.label for e in items), "n_voiceless": sum(1 - e.label for e in items)},
     )
 
 
