@@ -123,6 +123,7 @@ def test_fit_rejects_bad_training_data() -> None:
         StftCnn(12)
 
 
+@pytest.mark.filterwarnings("ignore:Empty filters detected")  # inherent in the authors' call
 def test_mfcc_follows_the_authors_librosa_call() -> None:
     import librosa
 
