@@ -325,5 +325,50 @@ def new_method_cmd(name: str, task: str, out_dir: str) -> None:
     click.echo(f"created {root}; next: pip install -e {root} && bench validate-plugin {name}")
 
 
+@main.group()
+def weights() -> None:
+    """Pretrained weights: list, fetch, import, verify."""
+
+
+@weights.command("list")
+def weights_list() -> None:
+    """Every registered weights file, where it goes, and whether it is there and intact."""
+    from bench.weights.commands import format_rows, list_rows
+
+    click.echo(format_rows(list_rows(dict((s.name, s) for s in _regs().weights))))
+
+
+@weights.command("fetch")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Download again even if present.")
+def weights_fetch(name: str, force: bool) -> None:
+    """Download NAME from its canonical URL and check it."""
+    from bench.weights.commands import fetch_command
+
+    click.echo(fetch_command(dict((s.name, s) for s in _regs().weights), name, force=force))
+
+
+@weights.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path())
+def weights_import(name: str, file: str) -> None:
+    """Install a file you already have as NAME, after checking it."""
+    from bench.weights.commands import import_command
+
+    click.echo(import_command(dict((s.name, s) for s in _regs().weights), name, file))
+
+
+@weights.command("verify")
+@click.argument("names", nargs=-1)
+def weights_verify(names: tuple[str, ...]) -> None:
+    """Check files against their checksums and key sets; exit 1 unless all are present and intact."""
+    from bench.weights.commands import format_rows, verify_command
+
+    rows = verify_command(dict((s.name, s) for s in _regs().weights), names)
+    click.echo(format_rows(rows))
+    if not all(r["ok"] for r in rows):
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
