@@ -84,13 +84,14 @@ def plugins() -> None:
             click.echo(f"    error: {p.error}")
 
 
-def _parse_method_config(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
+    """NAME.KEY=VALUE items (VALUE read as TOML, else a string) to {NAME: {KEY: VALUE}}."""
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         name_key, sep, raw = item.partition("=")
         name, dot, key = name_key.rpartition(".")
         if not sep or not dot:
-            raise BenchError(f"--method-config {item!r}: expected METHOD.KEY=VALUE")
+            raise BenchError(f"{option} {item!r}: expected NAME.KEY=VALUE")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
@@ -115,9 +116,12 @@ def _parse_method_config(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 @click.option("--runs-dir", default=None)
 @click.option("--leaderboards-dir", default=None)
 @click.option("--method-config", "method_config", multiple=True, metavar="METHOD.KEY=VALUE")
+@click.option("--dataset-option", "dataset_option", multiple=True, metavar="DATASET.KEY=VALUE",
+              help="An option for a dataset's loader, e.g. timit.root=/data/TIMIT.")
 @click.option("--no-leaderboard", is_flag=True, help="Do not rewrite the leaderboards.")
 def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, executor, workers,
-        bootstrap, limit, runs_dir, leaderboards_dir, method_config, no_leaderboard) -> None:
+        bootstrap, limit, runs_dir, leaderboards_dir, method_config, dataset_option,
+        no_leaderboard) -> None:
     """Run methods on standard splits, score them, and write the leaderboards."""
     from bench.config import load_config
     from bench.executors import make_executor
@@ -129,8 +133,10 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         "tasks": tasks, "methods": methods, "splits": splits, "metrics": metrics, "seed": seed,
         "resume": resume, "executor": executor, "workers": workers, "bootstrap": bootstrap,
         "limit": limit, "runs_dir": runs_dir, "leaderboards_dir": leaderboards_dir})
-    for name, table in _parse_method_config(method_config).items():
+    for name, table in _parse_assignments(method_config, "--method-config").items():
         cfg.method_config.setdefault(name, {}).update(table)
+    for name, table in _parse_assignments(dataset_option, "--dataset-option").items():
+        cfg.dataset_options.setdefault(name, {}).update(table)
     if dataset:
         task_of = regs.datasets.get(dataset).task
         cfg.datasets[task_of] = dataset

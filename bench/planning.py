@@ -24,6 +24,8 @@ def plan_units(cfg: RunConfig, regs: Registries, command: str = "") -> list[Unit
         regs.datasets.get(dataset)
     for name in cfg.method_config:
         regs.methods.get(name)
+    for name in cfg.dataset_options:
+        regs.datasets.get(name)
 
     tasks = cfg.tasks or sorted({regs.methods.get(m).task for m in cfg.methods}) or regs.tasks.names()
     units: list[Unit] = []
@@ -60,7 +62,9 @@ def plan_units(cfg: RunConfig, regs: Registries, command: str = "") -> list[Unit
                     task=task_name, method=method, dataset=dataset_name, split=split,
                     metrics=tuple(metrics), seed=cfg.seed, bootstrap=cfg.bootstrap,
                     runs_dir=cfg.runs_dir, resume=cfg.resume, limit=cfg.limit,
-                    method_config=dict(cfg.method_config.get(method, {})), command=command))
+                    method_config=dict(cfg.method_config.get(method, {})),
+                    dataset_options=dict(cfg.dataset_options.get(dataset_name, {})),
+                    command=command))
     if not units:
         raise BenchError("nothing to run: no method matches the selection")
     return units
