@@ -414,3 +414,16 @@ def test_load_videos_skips_bad_samples(capsys):
     videos = load_videos(split, progress=False)
     assert len(videos) == 1 and videos[0].name == "clip7"
     assert "skipping bad" in capsys.readouterr().out
+
+
+def test_resumed_training_equals_uninterrupted(tmp_path):
+    sampler = WindowSampler(_videos())
+    cfg = TrainConfig(width=W, steps=4, batch=2, eval_every=2, eval_batches=1, seed=3)
+    train_expert(sampler, sampler, tmp_path / "straight", cfg, progress=False)
+    cfg.steps = 2
+    train_expert(sampler, sampler, tmp_path / "resumed", cfg, progress=False)
+    cfg.steps = 4
+    train_expert(sampler, sampler, tmp_path / "resumed", cfg, progress=False)
+    a = torch.load(tmp_path / "straight" / "expert_last.pt", weights_only=True)["modules"]["model"]
+    b = torch.load(tmp_path / "resumed" / "expert_last.pt", weights_only=True)["modules"]["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
