@@ -7,8 +7,9 @@ generator on the embedded talking-face dataset's train split, selecting on val.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -184,7 +185,7 @@ def train_command(argv: Iterable[str] | None = None) -> None:
         dataset = load_embedded_talking_faces()
         train = WindowSampler(load_videos(dataset.split("train"), train_clips))
         val = WindowSampler(load_videos(dataset.split("val")))
-        common = dict(width=width, lr=lr, eval_every=eval_every, seed=seed)
+        common = {"width": width, "lr": lr, "eval_every": eval_every, "seed": seed}
         expert_cfg = TrainConfig(steps=expert_steps, batch=batch, **common)
         expert = timed(train_expert, train, val, out_dir, expert_cfg)
         gen_cfg = TrainConfig(steps=gen_steps, batch=gen_batch, gan=gan, sync_wt=0.03 if gan else 0.01, **common)

@@ -14,7 +14,12 @@ from reference_models.wav2lip.audio import melspectrogram
 from reference_models.wav2lip.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from reference_models.wav2lip.data import FaceVideo, WindowSampler
 from reference_models.wav2lip.inference import crop_faces, lip_sync, ping_pong, reference_indices
-from reference_models.wav2lip.models import SyncNetColor, Wav2Lip, Wav2LipDiscQual, lower_half_window
+from reference_models.wav2lip.models import (
+    SyncNetColor,
+    Wav2Lip,
+    Wav2LipDiscQual,
+    lower_half_window,
+)
 from reference_models.wav2lip.train import TrainConfig, train_expert, train_generator
 
 torch.set_num_threads(1)

@@ -7,8 +7,9 @@ whose keys carry a ``module.`` prefix when saved from ``nn.DataParallel``.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -53,7 +54,7 @@ def read_state(path: str | Path) -> dict[str, Any]:
 
 def strip_module_prefix(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Drop the ``module.`` prefix that ``nn.DataParallel`` adds to every key."""
-    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
+    return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def _check_keys(path: Path, model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:

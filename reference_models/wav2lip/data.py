@@ -8,8 +8,8 @@ frame, negatives shifted in time within the same video, references from another 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -24,7 +24,7 @@ def ping_pong(n_source: int, n_out: int) -> np.ndarray:
 
 def clip_box(box: np.ndarray, height: int, width: int) -> tuple[int, int, int, int]:
     """Round a (x0, y0, x1, y1) box to pixels inside the frame; ValueError if it is empty."""
-    x0, y0, x1, y1 = (int(round(float(v))) for v in box)
+    x0, y0, x1, y1 = (round(float(v)) for v in box)
     x0, x1 = max(0, x0), min(width, x1)
     y0, y1 = max(0, y0), min(height, y1)
     if x1 - x0 < 2 or y1 - y0 < 2:

@@ -20,7 +20,7 @@ from reference_models.wav2lip.faces import (
 )
 from reference_models.wav2lip.models import Wav2Lip
 
-__all__ = ["lip_sync", "prepare_audio", "ping_pong", "crop_faces", "reference_indices", "clip_box"]
+__all__ = ["clip_box", "crop_faces", "lip_sync", "ping_pong", "prepare_audio", "reference_indices"]
 
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -23,7 +23,12 @@ from tqdm import tqdm
 
 from reference_models.wav2lip.checkpoint import load_checkpoint, safe_load, save_checkpoint
 from reference_models.wav2lip.data import WindowSampler
-from reference_models.wav2lip.models import SyncNetColor, Wav2Lip, Wav2LipDiscQual, lower_half_window
+from reference_models.wav2lip.models import (
+    SyncNetColor,
+    Wav2Lip,
+    Wav2LipDiscQual,
+    lower_half_window,
+)
 
 
 @dataclass
