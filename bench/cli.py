@@ -198,7 +198,8 @@ def show(run: str, runs_dir: str, as_json: bool) -> None:
     cov = rec.get("coverage", {})
     click.echo(f"predictions: {cov.get('n_ok')}/{cov.get('n_total')} ok, status {cov.get('status')}")
     for name, r in rec["metrics"].items():
-        ci = f" [{r['ci'][0]:.4g}, {r['ci'][1]:.4g}]" if r.get("ci") else ""
+        ci_pair = r.get("ci")
+        ci = f" [{ci_pair[0]:.4g}, {ci_pair[1]:.4g}]" if ci_pair else ""
         val = f"{r['value']:.4g}" if r.get("value") is not None else "n/a"
         click.echo(f"  {name:18s} {val}{ci}  {r.get('status')} "
                    f"{r.get('n_scored')}/{r.get('n_total')} {r.get('message', '')}")

@@ -45,7 +45,7 @@ def assign_groups(table: Table, aggregates: Mapping[str, Callable], resamples: i
         # Partial rows are scored on other samples than the rest: they are not ranked.
         ranked = [r for r in table.rows if r.cells.get(metric)
                   and r.cells[metric].value is not None and not r.cells[metric].partial]
-        ranked.sort(key=lambda r: r.cells[metric].value, reverse=direction == "higher")
+        ranked.sort(key=lambda r: r.cells[metric].value or 0.0, reverse=direction == "higher")
         leaders: list[str] = []
         letters: dict[str, str] = {r.method: "" for r in ranked}
         for row in ranked:
