@@ -332,6 +332,30 @@ def new_method_cmd(name: str, task: str, out_dir: str) -> None:
     click.echo(f"created {root}; next: pip install -e {root} && bench validate-plugin {name}")
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train(name: str, args: tuple[str, ...]) -> None:
+    """Train the model behind method or weights NAME; ARGS go to its trainer.
+
+    `bench train NAME -- --help` shows the trainer's own options.
+    """
+    from bench.lazy import resolve
+
+    regs = _regs()
+    spec = regs.methods.get(name) if name in regs.methods else None
+    if spec is None and name in regs.weights:
+        spec = regs.weights.get(name)
+    if spec is None:
+        trainable = sorted(s.name for s in [*regs.methods, *regs.weights] if s.trainer)
+        from bench.errors import UnknownNameError
+
+        raise UnknownNameError("trainable model", name, trainable)
+    if spec.trainer is None:
+        raise BenchError(f"{name!r} has no trainer; it is not trained by bench")
+    resolve(spec.trainer)(list(args))
+
+
 @main.group()
 def weights() -> None:
     """Pretrained weights: list, fetch, import, verify."""

@@ -111,6 +111,7 @@ def bench_register_methods(register) -> None:
         name="wav2lip", task="talking-face", version="1.0", factory="plugins.wav2lip:Wav2LipMethod",
         description="Wav2Lip (width 1/8) trained here on the embedded talking-face train split",
         config={}, weights=(EMBEDDED_WEIGHTS,), reference=True, paper=PAPER,
+        trainer="plugins.wav2lip:train_command",
     ))
     register(MethodSpec(
         name="wav2lip-official", task="talking-face", version="1.0", factory="plugins.wav2lip:official_wav2lip",

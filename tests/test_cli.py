@@ -67,3 +67,17 @@ def test_dataset_options_from_file_reach_the_loader(tmp_path, toy_registries):
                                     "--dataset-option", "timit.root=/nonexistent/TIMIT"])
     assert res.exit_code == 2
     assert "/nonexistent/TIMIT" in res.output and "Traceback" not in res.output
+
+
+def test_train_dispatches_to_the_registered_trainer(toy_registries, monkeypatch):
+    import dataclasses
+
+    got = []
+    spec = toy_registries.methods.get("toy-zcr")
+    monkeypatch.setitem(toy_registries.methods._items, "toy-zcr",
+                        dataclasses.replace(spec, trainer=got.append))
+    res = CliRunner().invoke(main, ["train", "toy-zcr", "--", "--steps", "3"])
+    assert res.exit_code == 0, res.output
+    assert got == [["--steps", "3"]]
+    res = CliRunner().invoke(main, ["train", "toy-flaky"])
+    assert res.exit_code == 2 and "has no trainer" in res.output

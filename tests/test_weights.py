@@ -244,3 +244,13 @@ def test_weights_cli_lists_and_verifies(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output  # shipped inside the lpips package
     res = CliRunner().invoke(main, ["weights", "verify", "fid-inception"])
     assert res.exit_code == 1 and "bench weights fetch fid-inception" in res.output
+
+
+def test_fetch_without_url_says_to_import():
+    from bench.specs import WeightsSpec
+    from bench.weights.registry import WeightsUnavailable, fetch
+
+    spec = WeightsSpec(name="no-url", url="", sha256=None, size=None, filename="x.pth",
+                       cache_dir="hub/bench-test-nonexistent")
+    with pytest.raises(WeightsUnavailable, match="bench weights import no-url FILE"):
+        fetch(spec)
