@@ -57,9 +57,9 @@ class Table:
         A partial row is not comparable, so it is never marked best.
         """
         direction = dict(self.metrics)[metric]
-        vals = {r.method: r.cells[metric].value for r in self.rows
-                if metric in r.cells and r.cells[metric].value is not None
-                and not r.cells[metric].partial}
+        vals: dict[str, float] = {
+            r.method: v for r in self.rows if metric in r.cells
+            and (v := r.cells[metric].value) is not None and not r.cells[metric].partial}
         if not vals:
             return set()
         target = max(vals.values()) if direction == "higher" else min(vals.values())

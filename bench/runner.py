@@ -29,7 +29,7 @@ from bench.plugins import registries
 from bench.records import MetricResult, RunRecord, write_record
 from bench.stats import bootstrap_ci
 from bench.store import ArtifactStore, SampleLog, split_arrays
-from bench.weights_identity import weights_identity
+from bench.weights.registry import weights_identity
 
 log = logging.getLogger(__name__)
 HARNESS_CACHE_VERSION = 1
@@ -50,6 +50,7 @@ class Unit:
     resume: bool = False
     limit: int = 0
     method_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    dataset_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     command: str = ""
 
 
@@ -81,6 +82,8 @@ def reproduce_command(unit: Unit) -> str:
              f"--dataset {unit.dataset}", f"--split {unit.split}", f"--seed {unit.seed}"]
     for key, value in sorted(unit.method_config.items()):
         parts.append(f"--method-config {unit.method}.{key}={json.dumps(value)}")
+    for key, value in sorted(unit.dataset_options.items()):
+        parts.append(f"--dataset-option {unit.dataset}.{key}={json.dumps(value)}")
     if unit.limit:
         parts.append(f"--limit {unit.limit}")
     return " ".join(parts)
@@ -104,7 +107,7 @@ def run_unit(unit: Unit) -> str:
     timing: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    dataset = resolve(dspec.loader)()
+    dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
     split = dataset.split(unit.split)
     ids = list(split.ids[: unit.limit] if unit.limit else split.ids)
     timing["load"] = time.perf_counter() - t0
@@ -114,6 +117,7 @@ def run_unit(unit: Unit) -> str:
         "task": {"name": task.name, "version": task.version},
         "dataset": {"name": dspec.name, "version": getattr(dataset, "version", dspec.version),
                     "split": unit.split, "manifest_hash": split.manifest_hash,
+                    "options": dict(unit.dataset_options),
                     "n_samples": len(ids)},
         "method": {"name": mspec.name, "version": mspec.version, "config": config,
                    "config_hash": hash_json(config), "reference": mspec.reference,
@@ -136,6 +140,7 @@ def run_unit(unit: Unit) -> str:
         "harness": HARNESS_CACHE_VERSION, "task": [task.name, task.version],
         "method": [mspec.name, mspec.version], "config": config, "weights": weights,
         "dataset": [dspec.name, record["dataset"]["version"]], "split": unit.split,
+        "dataset_options": dict(unit.dataset_options),
         "manifest": split.manifest_hash, "ids": hash_json(ids), "seed": unit.seed,
     })
     record["keys"] = {"predictions": pred_key}

@@ -64,7 +64,7 @@ def validate_consonant(factory: Callable[[], Any], seed: int = 0) -> list[Check]
     train, test = segs[:16], segs[16:]
     state: dict[str, Any] = {}
 
-    def fit_predict() -> np.ndarray:
+    def fit_predict() -> tuple[np.ndarray, Any]:
         seed_everything(seed)
         m = factory()
         m.fit(train, labels[:16])
@@ -103,7 +103,7 @@ def validate_consonant(factory: Callable[[], Any], seed: int = 0) -> list[Check]
 
 
 def validate_talking_face(factory: Callable[[], Any], seed: int = 0) -> list[Check]:
-    state: dict[str, Any] = {}
+    state: dict[float, np.ndarray] = {}
 
     def contract(seconds: float) -> Callable[[], str]:
         def check() -> str:

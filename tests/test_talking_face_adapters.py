@@ -93,7 +93,6 @@ def test_cached_preprocessing_is_reused(lrs2_root, tmp_path):
     calls = []
 
     def counting(frame_bgr):
-        from bench.metrics.facetrack import HaarDetector
 
         calls.append(1)
         return counting.haar(frame_bgr)

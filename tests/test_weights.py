@@ -230,3 +230,27 @@ def test_plugin_loads_through_the_harness_registries():
     assert regs.metrics.get("fid").options == {"crop": "face"}
     assert regs.metrics.get("psnr-frame").options == {"region": "frame"}
     assert regs.weights.get("lpips-alex-lin").sha256.startswith("df73285e")
+
+
+def test_weights_cli_lists_and_verifies(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from bench.cli import main
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: nothing installed
+    res = CliRunner().invoke(main, ["weights", "list"])
+    assert res.exit_code == 0 and "fid-inception" in res.output and "lpips-alex-lin" in res.output
+    res = CliRunner().invoke(main, ["weights", "verify", "lpips-alex-lin"])
+    assert res.exit_code == 0, res.output  # shipped inside the lpips package
+    res = CliRunner().invoke(main, ["weights", "verify", "fid-inception"])
+    assert res.exit_code == 1 and "bench weights fetch fid-inception" in res.output
+
+
+def test_fetch_without_url_says_to_import():
+    from bench.specs import WeightsSpec
+    from bench.weights.registry import WeightsUnavailable, fetch
+
+    spec = WeightsSpec(name="no-url", url="", sha256=None, size=None, filename="x.pth",
+                       cache_dir="hub/bench-test-nonexistent")
+    with pytest.raises(WeightsUnavailable, match="bench weights import no-url FILE"):
+        fetch(spec)

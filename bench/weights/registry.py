@@ -204,6 +204,12 @@ def fetch(spec: WeightsSpec, force: bool = False, timeout: float = 60.0) -> Path
         return verify(spec)
     if not force and status(spec).sha256_ok is not False and weights_path(spec).is_file():
         return weights_path(spec)
+    if not spec.url:
+        where = spec.description or "see the upstream project"
+        raise WeightsUnavailable(
+            f"weights {spec.name!r} have no direct download URL ({where}); get "
+            f"{spec.filename} yourself, then run `bench weights import {spec.name} FILE`",
+            install=f"bench weights import {spec.name} FILE")
 
     def fill(fh: Any) -> None:
         try:
@@ -287,3 +293,12 @@ def load_state_dict(spec: WeightsSpec) -> dict[str, Any]:
                 f"{path} ({spec.name}) has the wrong key set; " + "; ".join(parts)
             )
     return state
+
+
+def weights_identity(spec: WeightsSpec) -> dict[str, str]:
+    """sha256 and path of an intact weights file, as it enters cache keys and records.
+
+    Raises WeightsUnavailable (with the install command) when it is absent or corrupt.
+    """
+    path = verify(spec)
+    return {"sha256": sha256_file(path), "path": str(path)}
