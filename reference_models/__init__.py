@@ -1,0 +1,1 @@
+"""Reference models: complete trainable models, independent of the bench harness."""

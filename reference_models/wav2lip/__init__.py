@@ -1,0 +1,1 @@
+"""Wav2Lip (Prajwal et al., ACM MM 2020): audio front-end, networks, training and inference."""
