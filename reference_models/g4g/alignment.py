@@ -49,7 +49,7 @@ class VisualSyncEncoder(nn.Module):
 
     def __init__(self, cfg: G4GConfig) -> None:
         super().__init__()
-        w = cfg.width
+        w = cfg.align_width
         cin = 3 * cfg.sync_frames
         self.net = nn.Sequential(
             ConvBlock(cin, w, 5),
@@ -71,7 +71,7 @@ class AudioSyncEncoder(nn.Module):
 
     def __init__(self, cfg: G4GConfig) -> None:
         super().__init__()
-        w = cfg.width
+        w = cfg.align_width
         self.net = nn.Sequential(
             ConvBlock(1, w, 3),
             ConvBlock(w, 2 * w, 3, (3, 1)), ResBlock(2 * w),

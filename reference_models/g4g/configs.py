@@ -21,14 +21,18 @@ class G4GConfig:
     n_mels: int = 80
     mel_steps: int = 16
     sync_frames: int = 5
+    # peak-normalise the waveform so loudness does not change the mel input (the abstract's
+    # robustness to "tones or volumes")
+    audio_peak_norm: bool = True
     # image sizes
     face_size: int = 96
     frame_size: int = 128
     # widths
-    width: int = 16
+    width: int = 8
+    align_width: int = 16
     embed_dim: int = 128
     n_adain_blocks: int = 2
-    fusion_width: int = 16
+    fusion_width: int = 8
     # inter-modal alignment ("diagonal matrix")
     align_loss: str = "infonce"
     tau: float = 0.07
@@ -51,7 +55,7 @@ class G4GConfig:
     align_windows_per_clip: int = 2
     align_lr: float = 3e-4
     gen_steps: int = 600
-    gen_batch: int = 4
+    gen_batch: int = 3
     gen_lr: float = 3e-4
     val_every: int = 100
     ckpt_every: int = 100
@@ -102,6 +106,7 @@ PAPER = G4GConfig(
     face_size=256,
     frame_size=512,
     width=64,
+    align_width=64,
     embed_dim=512,
     n_adain_blocks=4,
     fusion_width=32,
