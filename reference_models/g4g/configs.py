@@ -58,6 +58,7 @@ class G4GConfig:
     gen_batch: int = 3
     gen_lr: float = 3e-4
     val_every: int = 100
+    val_batches: int = 4
     ckpt_every: int = 100
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)

@@ -97,8 +97,9 @@ class Trainer:
         vrng = np.random.default_rng(cfg.seed + 1000)
         nv = min(len(val_data), cfg.align_batch_clips)
         self.val_sync = [val_data.sync_batch(vrng, nv, cfg.align_windows_per_clip)
-                         for _ in range(4)]
-        self.val_gen = [val_data.gen_batch(vrng, max(2, cfg.gen_batch)) for _ in range(4)]
+                         for _ in range(cfg.val_batches)]
+        self.val_gen = [val_data.gen_batch(vrng, max(2, cfg.gen_batch))
+                        for _ in range(cfg.val_batches)]
 
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
