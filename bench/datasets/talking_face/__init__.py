@@ -1,0 +1,1 @@
+"""Talking-face datasets: the embedded synthetic set and adapters for real corpora."""
