@@ -50,13 +50,13 @@ class G4GConfig:
     perceptual: str = "random"
     vgg19_weights: str = ""
     # schedule
-    align_steps: int = 300
+    align_steps: int = 400
     align_batch_clips: int = 8
     align_windows_per_clip: int = 2
-    align_lr: float = 3e-4
-    gen_steps: int = 600
+    align_lr: float = 5e-4
+    gen_steps: int = 500
     gen_batch: int = 3
-    gen_lr: float = 3e-4
+    gen_lr: float = 5e-4
     val_every: int = 100
     val_batches: int = 4
     ckpt_every: int = 100

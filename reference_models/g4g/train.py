@@ -232,16 +232,18 @@ class Trainer:
                 self.load(last)
             LOG.info("config %s; %d train videos, %d val videos", json.dumps(self.cfg.to_dict()),
                      len(self.train_data), len(self.val_data))
-            t0 = time.time()
+            t0, c0 = time.time(), time.process_time()
             if self.stage == 1:
                 self.train_align()
-            LOG.info("stage 1 done in %.0f s (best val %.4f at step %d)", time.time() - t0,
-                     self.best["align_loss"], self.best["align_step"])
-            t1 = time.time()
+            LOG.info("stage 1 done in %.0f s wall, %.0f s CPU (best val %.4f at step %d)",
+                     time.time() - t0, time.process_time() - c0, self.best["align_loss"],
+                     self.best["align_step"])
+            t1, c1 = time.time(), time.process_time()
             if self.stage == 2:
                 self.train_gen()
-            LOG.info("stage 2 done in %.0f s (best val %.4f at step %d)", time.time() - t1,
-                     self.best["gen_loss"], self.best["gen_step"])
+            LOG.info("stage 2 done in %.0f s wall, %.0f s CPU (best val %.4f at step %d)",
+                     time.time() - t1, time.process_time() - c1, self.best["gen_loss"],
+                     self.best["gen_step"])
             return self.export()
         finally:
             LOG.removeHandler(handler)
