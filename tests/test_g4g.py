@@ -345,3 +345,127 @@ def test_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
         torch.testing.assert_close(x, y, msg=k)
     with pytest.raises(ValueError, match="another config"):
         Trainer(replace(TINY, seed=5), tr, va, tmp_path / "full", progress=False).run()
+
+
+# -- checkpoints ----------------------------------------------------------------------------
+
+def test_weights_round_trip_and_bad_files(tmp_path):
+    torch.manual_seed(0)
+    model = G4GModel(TINY).eval()
+    x = torch.rand(2, 3, 48, 48)
+    mel = torch.randn(2, 1, 80, 16)
+    save_weights(tmp_path / "full.pt", model, {"note": "x"}, half=False)
+    save_weights(tmp_path / "half.pt", model)
+    loaded, meta = load_weights(tmp_path / "full.pt")
+    assert meta == {"note": "x"} and loaded.cfg == TINY
+    with torch.no_grad():
+        ref = model.faces(mask_lower_half(x), x, mel)
+        torch.testing.assert_close(loaded.faces(mask_lower_half(x), x, mel), ref)
+        half, _ = load_weights(tmp_path / "half.pt")
+        torch.testing.assert_close(half.faces(mask_lower_half(x), x, mel), ref, atol=2e-2, rtol=0)
+    assert (tmp_path / "half.pt").stat().st_size < 0.6 * (tmp_path / "full.pt").stat().st_size
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="junk.pt"):
+        load_weights(tmp_path / "junk.pt")
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="other.pt: not a G4G weights file"):
+        load_weights(tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_weights(tmp_path / "missing.pt")
+
+
+# -- the bench method -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_method(tmp_path_factory):
+    from plugins.g4g import G4GMethod
+
+    torch.manual_seed(3)
+    path = tmp_path_factory.mktemp("g4g") / "tiny.pt"
+    save_weights(path, G4GModel(TINY))
+    return G4GMethod(checkpoint=path, batch_size=8)
+
+
+def _clip(n_frames=12, seconds=0.6, sr=16000, fps=25.0, boxes=None, size=64, cid="c1"):
+    from bench.samples import Clip
+
+    v = make_video(cid, n_frames=n_frames, size=size)
+    audio = np.resize(v.audio, int(seconds * sr)).astype(np.float32)
+    return Clip(id=cid, frames=v.frames, face_boxes=v.boxes if boxes is None else boxes,
+                audio=audio, sample_rate=sr, fps=fps)
+
+
+def test_generate_contract_and_determinism(tiny_method):
+    from bench.protocols import TalkingFaceMethod
+
+    assert isinstance(tiny_method, TalkingFaceMethod)
+    clip = _clip(n_frames=12, seconds=0.6)  # 15 output frames from 12 identity frames
+    out = tiny_method.generate(clip)
+    assert out.shape == (clip.n_output_frames, 64, 64, 3) == (15, 64, 64, 3)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, tiny_method.generate(clip))
+    # outside the face box the frames are the (ping-pong looped) identity frames
+    idx = pingpong_indices(12, 15)
+    np.testing.assert_array_equal(out[:, :4], clip.frames[idx][:, :4])
+    # 44.1 kHz audio is resampled: same number of frames for the same duration
+    clip44 = _clip(n_frames=12, seconds=0.6, sr=44100)
+    assert tiny_method.generate(clip44).shape == out.shape
+
+
+def test_generate_rejects_bad_clips_with_clear_errors(tiny_method):
+    from bench.interfaces import SampleError
+
+    with pytest.raises(SampleError, match="clip 'c1'.*30 fps"):
+        tiny_method.generate(_clip(fps=30.0))
+    with pytest.raises(SampleError, match="shorter than one video frame"):
+        tiny_method.generate(_clip(seconds=0.01))
+    nan_boxes = make_video("x", 12).boxes.copy()
+    nan_boxes[3, 0] = np.nan
+    with pytest.raises(SampleError, match="clip 'c1'.*NaN"):
+        tiny_method.generate(_clip(boxes=nan_boxes))
+    with pytest.raises(SampleError, match="outside"):
+        tiny_method.generate(_clip(boxes=make_video("x", 12).boxes + 1000))
+    with pytest.raises(SampleError, match="11 face boxes for 12 frames"):
+        tiny_method.generate(_clip(boxes=make_video("x", 12).boxes[:11]))
+
+
+def test_method_config_must_match_the_checkpoint(tiny_method, tmp_path):
+    from plugins.g4g import G4GMethod
+
+    with pytest.raises(ValueError, match="align_loss"):
+        G4GMethod(checkpoint=tiny_method.checkpoint, align_loss="dense_bce")
+    with pytest.raises(FileNotFoundError, match="nowhere.pt"):
+        G4GMethod(checkpoint=tmp_path / "nowhere.pt")
+
+
+def test_plugin_registers_method_and_weights():
+    import pluggy
+
+    import bench.hookspecs
+    import plugins.g4g as plugin
+
+    pm = pluggy.PluginManager(bench.hookspecs.PROJECT)
+    pm.add_hookspecs(bench.hookspecs)
+    pm.register(plugin)
+    methods, weights = [], []
+    pm.hook.bench_register_methods(register=methods.append)
+    pm.hook.bench_register_weights(register=weights.append)
+    (spec,) = methods
+    assert spec.name == "g4g" and spec.task == "talking-face" and spec.reference
+    assert spec.paper == "arXiv:2402.18122" and spec.config["reconstruction"] is True
+    assert spec.weights == ("g4g-embedded",) and weights[0].name == "g4g-embedded"
+    assert spec.factory == "plugins.g4g:G4GMethod"
+
+
+def test_shipped_checkpoint_matches_registry_and_generates():
+    import plugins.g4g as plugin
+
+    path = plugin.CHECKPOINT_DIR / plugin.EMBEDDED_CHECKPOINT
+    data = path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == plugin.EMBEDDED_SHA256
+    assert len(data) == plugin.EMBEDDED_SIZE
+    method = plugin.G4GMethod(**plugin.METHOD_CONFIG)  # the registered config, as the harness
+    assert method.inference.cfg == get_config("embedded")
+    clip = _clip(n_frames=8, seconds=0.4, size=128)
+    out = method.generate(clip)
+    assert out.shape == (10, 128, 128, 3) and out.dtype == np.uint8
