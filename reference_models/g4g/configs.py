@@ -50,11 +50,11 @@ class G4GConfig:
     perceptual: str = "random"
     vgg19_weights: str = ""
     # schedule
-    align_steps: int = 400
+    align_steps: int = 300
     align_batch_clips: int = 8
     align_windows_per_clip: int = 2
     align_lr: float = 5e-4
-    gen_steps: int = 500
+    gen_steps: int = 350
     gen_batch: int = 3
     gen_lr: float = 5e-4
     val_every: int = 100
