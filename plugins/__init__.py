@@ -1,0 +1,1 @@
+"""Built-in plugins. Each registers through the ``bench`` entry-point group like any other."""

@@ -1,0 +1,96 @@
+"""Run configuration: defaults, a TOML file, then command-line overrides, in that order.
+
+The file has a ``[run]`` table with the fields of :class:`RunConfig` and optional
+``[methods.<name>]`` tables that override a method's registered config. Unknown keys are errors
+with a suggestion, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError, did_you_mean
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass
+class RunConfig:
+    tasks: list[str] = field(default_factory=list)  # empty: every registered task
+    methods: list[str] = field(default_factory=list)  # empty: every method of each task
+    datasets: dict[str, str] = field(default_factory=dict)  # task -> dataset
+    splits: list[str] = field(default_factory=list)  # empty: the dataset's eval splits
+    metrics: list[str] = field(default_factory=list)  # empty: the task's default metrics
+    seed: int = 0
+    bootstrap: int = 1000
+    runs_dir: str = "runs"
+    leaderboards_dir: str = "leaderboards"
+    executor: str = "inprocess"  # inprocess | pool
+    workers: int = 2
+    resume: bool = False
+    limit: int = 0  # score only the first N samples of each split (0: all); for smoke runs
+    method_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def resolved(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"method_config"}
+
+
+def _unknown(path: Path, table: str, key: str, known: set[str]) -> BenchError:
+    hint = did_you_mean(key, known)
+    tip = f" (did you mean {hint!r}?)" if hint else f"; known keys: {', '.join(sorted(known))}"
+    return BenchError(f"config file {path}: unknown key {key!r} in [{table}]{tip}")
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Build a RunConfig from a TOML file (optional) and overrides (None values are ignored)."""
+    cfg = RunConfig()
+    if path is not None:
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise BenchError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise BenchError(f"config file {path}: invalid TOML ({exc})") from None
+        for table in data:
+            if table not in ("run", "methods"):
+                raise _unknown(path, "top level", table, {"run", "methods"})
+        for key, value in data.get("run", {}).items():
+            if key not in RUN_KEYS:
+                raise _unknown(path, "run", key, RUN_KEYS)
+            _set(cfg, key, value, f"config file {path}")
+        for name, table in data.get("methods", {}).items():
+            if not isinstance(table, dict):
+                raise BenchError(f"config file {path}: [methods.{name}] must be a table")
+            cfg.method_config[name] = dict(table)
+    for key, value in (overrides or {}).items():
+        if value is None or value == () or value == []:
+            continue
+        if key not in RUN_KEYS:
+            raise BenchError(f"unknown run option {key!r}")
+        _set(cfg, key, value, "command line")
+    return cfg
+
+
+def _set(cfg: RunConfig, key: str, value: Any, where: str) -> None:
+    current = getattr(cfg, key)
+    if isinstance(current, list) and isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(current, list):
+        value = list(value)
+    expected = type(current)
+    if expected is float and isinstance(value, int):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise BenchError(f"{where}: {key} must be {expected.__name__}, got {value!r}")
+    setattr(cfg, key, value)

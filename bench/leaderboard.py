@@ -1,0 +1,129 @@
+"""Leaderboard tables, built only from verified run records."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.lazy import resolve
+from bench.records import find_records, read_record
+
+
+@dataclass
+class Cell:
+    value: float | None
+    ci: tuple[float, float] | None
+    n_scored: int
+    n_total: int
+    status: str
+    message: str = ""
+
+    @property
+    def partial(self) -> bool:
+        return self.status == "partial"
+
+
+@dataclass
+class Row:
+    method: str
+    version: str
+    reference: bool
+    cells: dict[str, Cell]
+    reproduce: str
+    record: str
+    n_total: int
+    groups: dict[str, str] = field(default_factory=dict)  # metric -> significance group letters
+
+
+@dataclass
+class Table:
+    task: str
+    dataset: str
+    split: str
+    metrics: list[tuple[str, str]]  # (name, direction)
+    rows: list[Row]
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"{self.task} — {self.dataset} / {self.split}"
+
+    def best(self, metric: str) -> set[str]:
+        """Methods with the best value of ``metric`` (ties included)."""
+        direction = dict(self.metrics)[metric]
+        vals = {r.method: r.cells[metric].value for r in self.rows
+                if metric in r.cells and r.cells[metric].value is not None}
+        if not vals:
+            return set()
+        target = max(vals.values()) if direction == "higher" else min(vals.values())
+        return {m for m, v in vals.items() if v == target}
+
+
+def _cell(m: dict[str, Any]) -> Cell:
+    ci = m.get("ci")
+    return Cell(value=m.get("value"), ci=(ci[0], ci[1]) if ci else None,
+                n_scored=m.get("n_scored", 0), n_total=m.get("n_total", 0),
+                status=m.get("status", "ok"), message=m.get("message", ""))
+
+
+def build_tables(runs_dir: str | Path) -> list[Table]:
+    """One table per (task, dataset, split) from every record under ``runs_dir``."""
+    groups: dict[tuple[str, str, str], list[tuple[Path, Any]]] = defaultdict(list)
+    for path in find_records(Path(runs_dir)):
+        if path.name.endswith(".samples.jsonl"):
+            continue
+        rec = read_record(path)
+        key = (rec["task"]["name"], rec["dataset"]["name"], rec["dataset"]["split"])
+        groups[key].append((path, rec))
+    tables = []
+    for (task, dataset, split), recs in sorted(groups.items()):
+        metrics: dict[str, str] = {}
+        fingerprints: dict[str, dict[str, Any]] = {}
+        rows = []
+        for path, rec in recs:
+            for name, m in rec["metrics"].items():
+                metrics.setdefault(name, m.get("direction", "higher"))
+                if m.get("fingerprint"):
+                    fingerprints.setdefault(name, m["fingerprint"])
+            rows.append(Row(method=rec["method"]["name"], version=rec["method"]["version"],
+                            reference=bool(rec["method"].get("reference")),
+                            cells={n: _cell(m) for n, m in rec["metrics"].items()},
+                            reproduce=rec.get("reproduce", ""), record=str(path),
+                            n_total=rec["dataset"]["n_samples"]))
+        table = Table(task, dataset, split, list(metrics.items()), rows, fingerprints)
+        _sort_rows(table)
+        tables.append(table)
+    return tables
+
+
+def _sort_rows(table: Table) -> None:
+    if not table.metrics:
+        return
+    main, direction = table.metrics[0]
+    sign = -1 if direction == "higher" else 1
+
+    def key(row: Row) -> tuple[int, float, str]:
+        v = row.cells.get(main)
+        if v is None or v.value is None:
+            return (1, 0.0, row.method)
+        return (0, sign * v.value, row.method)
+
+    table.rows.sort(key=key)
+
+
+def write_leaderboards(tables: list[Table], out_dir: str | Path, reporters: list[Any]) -> list[Path]:
+    """Render every task's tables with every reporter into ``out_dir/<task>.<ext>``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    by_task: dict[str, list[Table]] = defaultdict(list)
+    for t in tables:
+        by_task[t.task].append(t)
+    written = []
+    for task, task_tables in sorted(by_task.items()):
+        for rep in reporters:
+            path = out / f"{task}.{rep.extension}"
+            path.write_text(resolve(rep.render)(task_tables))
+            written.append(path)
+    return written

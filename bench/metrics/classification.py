@@ -1,0 +1,66 @@
+"""Voiced-vs-voiceless metrics over per-sample (label, P(voiced)) pairs; voiced is positive."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from scipy.stats import rankdata
+
+THRESHOLD = 0.5
+
+
+def _arrays(values: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    y = np.fromiter((v["y"] for v in values), dtype=int, count=len(values))
+    p = np.fromiter((v["p"] for v in values), dtype=float, count=len(values))
+    return y, p
+
+
+def accuracy(y: np.ndarray, p: np.ndarray) -> float:
+    return float(np.mean((p >= THRESHOLD).astype(int) == y))
+
+
+def balanced_accuracy(y: np.ndarray, p: np.ndarray) -> float:
+    pred = (p >= THRESHOLD).astype(int)
+    recalls = [np.mean(pred[y == c] == c) for c in (0, 1) if np.any(y == c)]
+    return float(np.mean(recalls))
+
+
+def f1(y: np.ndarray, p: np.ndarray) -> float:
+    pred = p >= THRESHOLD
+    tp = np.sum(pred & (y == 1))
+    denom = 2 * tp + np.sum(pred & (y == 0)) + np.sum(~pred & (y == 1))
+    return float(2 * tp / denom) if denom else 0.0
+
+
+def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Mann–Whitney form of the ROC AUC (ties count one half)."""
+    n1 = int(np.sum(y == 1))
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        raise ValueError("ROC-AUC needs both classes")
+    ranks = rankdata(p)
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+FUNCTIONS = {"accuracy": accuracy, "balanced-accuracy": balanced_accuracy, "f1": f1,
+             "roc-auc": roc_auc}
+
+
+class ClassificationMetric:
+    """One of accuracy, balanced-accuracy, f1, roc-auc at threshold 0.5 on P(voiced)."""
+
+    def __init__(self, name: str):
+        if name not in FUNCTIONS:
+            raise ValueError(f"unknown classification metric {name!r}")
+        self.name = name
+        self._fn = FUNCTIONS[name]
+
+    def fingerprint(self) -> Mapping[str, Any]:
+        return {"metric": self.name, "positive_class": "voiced", "threshold": THRESHOLD}
+
+    def per_sample(self, sample: Any, prediction: Mapping[str, Any]) -> Mapping[str, Any]:
+        return {"y": int(sample.label), "p": float(prediction["proba"])}
+
+    def aggregate(self, values: Sequence[Mapping[str, Any]]) -> float:
+        return self._fn(*_arrays(values))

@@ -1,0 +1,1 @@
+"""Leaderboard renderers (registered as plugins by ``plugins.core``)."""

@@ -1,0 +1,350 @@
+"""The two-stage runner: predict (cached per sample) then score (cached per sample and metric).
+
+Cache keys hash the full identity of what produced a result, so a cached prediction is never
+served for another method, config, weights file, task version or split, and re-scoring with a
+new metric never re-runs a method.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+from tqdm import tqdm
+
+from bench import provenance
+from bench.errors import BenchError, Unavailable
+from bench.hashing import hash_json
+from bench.interfaces import SampleError
+from bench.lazy import resolve
+from bench.plugins import registries
+from bench.records import MetricResult, RunRecord, write_record
+from bench.stats import bootstrap_ci
+from bench.store import ArtifactStore, SampleLog, split_arrays
+from bench.weights_identity import weights_identity
+
+log = logging.getLogger(__name__)
+HARNESS_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One method on one split of one dataset, scored by some metrics."""
+
+    task: str
+    method: str
+    dataset: str
+    split: str
+    metrics: tuple[str, ...]
+    seed: int = 0
+    bootstrap: int = 1000
+    runs_dir: str = "runs"
+    resume: bool = False
+    limit: int = 0
+    method_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    command: str = ""
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:
+        pass
+
+
+def _generic_check(prediction: Mapping[str, Any]) -> None:
+    for key, value in prediction.items():
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise SampleError(f"prediction {key!r} contains NaN or inf")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SampleError(f"prediction {key!r} is {value}")
+
+
+def _error_text(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, SampleError) else f"{type(exc).__name__}: {exc}"
+
+
+def reproduce_command(unit: Unit) -> str:
+    parts = ["bench run", f"--task {unit.task}", f"--method {unit.method}",
+             f"--dataset {unit.dataset}", f"--split {unit.split}", f"--seed {unit.seed}"]
+    for key, value in sorted(unit.method_config.items()):
+        parts.append(f"--method-config {unit.method}.{key}={json.dumps(value)}")
+    if unit.limit:
+        parts.append(f"--limit {unit.limit}")
+    return " ".join(parts)
+
+
+def record_path(runs_dir: str | Path, unit: Unit) -> Path:
+    return Path(runs_dir) / "records" / unit.task / unit.dataset / unit.split / f"{unit.method}.json"
+
+
+def run_unit(unit: Unit) -> str:
+    """Predict and score one unit; write its record; return the record path."""
+    regs = registries()
+    task = regs.tasks.get(unit.task)
+    mspec = regs.methods.get(unit.method)
+    dspec = regs.datasets.get(unit.dataset)
+    if mspec.task != task.name or dspec.task != task.name:
+        raise BenchError(f"method {mspec.name!r} (task {mspec.task}) and dataset {dspec.name!r} "
+                         f"(task {dspec.task}) do not both belong to task {task.name!r}")
+    runs = Path(unit.runs_dir)
+    artifacts = ArtifactStore(runs / "cache" / "artifacts")
+    timing: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    dataset = resolve(dspec.loader)()
+    split = dataset.split(unit.split)
+    ids = list(split.ids[: unit.limit] if unit.limit else split.ids)
+    timing["load"] = time.perf_counter() - t0
+
+    config = {**dict(mspec.config), **dict(unit.method_config)}
+    record: RunRecord = {
+        "task": {"name": task.name, "version": task.version},
+        "dataset": {"name": dspec.name, "version": getattr(dataset, "version", dspec.version),
+                    "split": unit.split, "manifest_hash": split.manifest_hash,
+                    "n_samples": len(ids)},
+        "method": {"name": mspec.name, "version": mspec.version, "config": config,
+                   "config_hash": hash_json(config), "reference": mspec.reference,
+                   "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name))},
+        "seeds": {"run": unit.seed, "method": unit.seed, "bootstrap": unit.seed + 1},
+        "plugins": regs.plugin_versions(),
+        "environment": provenance.environment(),
+        "command": unit.command or reproduce_command(unit),
+        "reproduce": reproduce_command(unit),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "metrics": {},
+    }
+    method_status: str | None = None
+    try:
+        weights = {w: weights_identity(regs.weights.get(w)) for w in mspec.weights}
+    except Unavailable as exc:
+        weights, method_status = {}, f"unavailable: {exc}"
+    record["method"]["weights"] = weights
+    pred_key = hash_json({
+        "harness": HARNESS_CACHE_VERSION, "task": [task.name, task.version],
+        "method": [mspec.name, mspec.version], "config": config, "weights": weights,
+        "dataset": [dspec.name, record["dataset"]["version"]], "split": unit.split,
+        "manifest": split.manifest_hash, "ids": hash_json(ids), "seed": unit.seed,
+    })
+    record["keys"] = {"predictions": pred_key}
+
+    predictions: dict[str, dict[str, Any]] = {}
+    if method_status is None:
+        t0 = time.perf_counter()
+        try:
+            predictions = _predict(unit, task, mspec, config, dataset, split, ids, pred_key,
+                                   runs, artifacts)
+        except Unavailable as exc:
+            method_status = f"unavailable: {exc}"
+        except BenchError:
+            raise
+        except Exception as exc:  # the method failed as a whole (e.g. in fit)
+            method_status = f"failed: {_error_text(exc)}"
+            log.error("%s on %s/%s failed: %s", mspec.name, dspec.name, unit.split, exc)
+        timing["predict"] = time.perf_counter() - t0
+
+    failures = [{"id": i, "stage": p.get("stage", "predict"), "message": p["error"]}
+                for i, p in predictions.items() if p["status"] != "ok"]
+    n_ok = sum(1 for p in predictions.values() if p["status"] == "ok")
+    record["coverage"] = {"n_total": len(ids), "n_ok": n_ok, "n_failed": len(failures),
+                          "failures": failures, "status": method_status or "ok"}
+
+    t0 = time.perf_counter()
+    per_sample: dict[str, dict[str, Any]] = {i: {} for i in ids}
+    results = _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, method_status)
+    for metric_name, (result, values) in results.items():
+        record["metrics"][metric_name] = result
+        record["keys"][f"score:{metric_name}"] = result.get("details", {}).pop("score_key", "")
+        for sample_id, v in values.items():
+            per_sample[sample_id][metric_name] = v
+    timing["score"] = time.perf_counter() - t0
+    record["timing"] = timing
+
+    path = record_path(runs, unit)
+    write_record(path, record)
+    SampleLog(path.with_suffix(".samples.jsonl")).rewrite(
+        [{"id": i, "scores": per_sample[i]} for i in ids]
+    )
+    return str(path)
+
+
+def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts):
+    """Stage 1: per-sample predictions, appended as produced, resumable."""
+    pred_dir = runs / "cache" / "predictions" / pred_key
+    plog = SampleLog(pred_dir / "predictions.jsonl", artifacts)
+    meta_path = pred_dir / "meta.json"
+    existing = plog.read()
+    complete = meta_path.exists() and json.loads(meta_path.read_text()).get("complete")
+    if existing and not complete and not unit.resume:
+        log.warning("%s: discarding an unfinished run (pass --resume to continue it)", pred_dir)
+        existing = {}
+    existing = {i: e for i, e in existing.items() if i in set(ids)}
+    plog.rewrite([existing[i] for i in ids if i in existing])
+    todo = [i for i in ids if i not in existing]
+    if todo:
+        runner = resolve(task.runner)()
+        seed_everything(unit.seed)
+        factory = resolve(mspec.factory)
+        try:
+            method = factory(**config)
+        except TypeError as exc:
+            raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
+        prep = runner.prepare(method, dataset, split, unit.seed) or {}
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        meta_path.write_text(json.dumps({"complete": False, "prepare": prep}, default=str))
+        for sample_id in tqdm(todo, desc=f"predict {mspec.name} {unit.split}", leave=False):
+            entry = _predict_one(runner, method, split, sample_id, artifacts)
+            plog.append(entry)
+            existing[sample_id] = entry
+        meta_path.write_text(json.dumps({"complete": True, "prepare": prep}, default=str))
+    elif not complete:
+        meta_path.parent.mkdir(parents=True, exist_ok=True)
+        meta_path.write_text(json.dumps({"complete": True}))
+    return existing
+
+
+def _predict_one(runner, method, split, sample_id, artifacts) -> dict[str, Any]:
+    try:
+        sample = split.get(sample_id)
+    except Exception as exc:
+        return {"id": sample_id, "status": "failed", "stage": "load", "error": _error_text(exc)}
+    try:
+        prediction = runner.predict(method, sample)
+        _generic_check(prediction)
+        runner.check(sample, prediction)
+    except Exception as exc:  # one bad sample must not stop the run
+        return {"id": sample_id, "status": "failed", "stage": "predict", "error": _error_text(exc)}
+    plain, arrays = split_arrays(prediction)
+    entry: dict[str, Any] = {"id": sample_id, "status": "ok", "data": plain}
+    if arrays:
+        entry["artifact"] = artifacts.put(arrays)
+    return entry
+
+
+class _MetricState:
+    """One metric's object, cache log and per-sample entries during scoring."""
+
+    def __init__(self, name, spec, ids, pred_key, runs, artifacts):
+        self.name, self.spec = name, spec
+        self.result = MetricResult(value=None, ci=None, direction=spec.direction,
+                                   n_total=len(ids), n_scored=0, n_failed=0, failures=[],
+                                   fingerprint={}, details={})
+        self.metric = resolve(spec.factory)(**dict(spec.options))
+        self.result["fingerprint"] = dict(self.metric.fingerprint())
+        self.key = hash_json({"predictions": pred_key, "metric": name,
+                              "fingerprint": self.result["fingerprint"]})
+        self.log = SampleLog(runs / "cache" / "scores" / f"{self.key}.jsonl", artifacts)
+        self.cached = self.log.read()
+        self.unavailable: str | None = None
+
+
+def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, method_status):
+    """Stage 2: per-sample metric values, sample by sample so each sample is loaded once."""
+    out: dict[str, tuple[MetricResult, dict[str, Any]]] = {}
+    states: list[_MetricState] = []
+    for name in unit.metrics:
+        spec = regs.metrics.get(name)
+        if method_status:
+            r = MetricResult(value=None, ci=None, direction=spec.direction, n_total=len(ids),
+                             n_scored=0, n_failed=0, failures=[], fingerprint={}, details={},
+                             status=method_status.split(":")[0], message=method_status)
+            out[name] = (r, {})
+            continue
+        try:
+            states.append(_MetricState(name, spec, ids, pred_key, runs, artifacts))
+        except Unavailable as exc:
+            r = MetricResult(value=None, ci=None, direction=spec.direction, n_total=len(ids),
+                             n_scored=0, n_failed=0, failures=[], fingerprint={}, details={},
+                             status="unavailable", message=str(exc))
+            out[name] = (r, {})
+    todo = [i for i in ids if predictions.get(i, {}).get("status") == "ok"
+            and any(i not in st.cached for st in states)]
+    for sample_id in tqdm(todo, desc=f"score {unit.method} {unit.split}", leave=False):
+        pending = [st for st in states if st.unavailable is None and sample_id not in st.cached]
+        if not pending:
+            continue
+        pred = predictions[sample_id]
+        try:
+            sample = split.get(sample_id)
+            prediction = {**pred["data"], **_arrays(pred, artifacts)}
+        except Exception as exc:
+            for st in pending:
+                _append(st, {"id": sample_id, "status": "failed", "error": _error_text(exc)})
+            continue
+        for st in pending:
+            try:
+                plain, arrays = split_arrays(st.metric.per_sample(sample, prediction))
+                entry: dict[str, Any] = {"id": sample_id, "status": "ok", "values": plain}
+                if arrays:
+                    entry["artifact"] = artifacts.put(arrays)
+            except Unavailable as exc:
+                st.unavailable = str(exc)
+                continue
+            except Exception as exc:
+                entry = {"id": sample_id, "status": "failed", "error": _error_text(exc)}
+            _append(st, entry)
+    for st in states:
+        out[st.name] = _finish(unit, st, ids, predictions, artifacts)
+    return {name: out[name] for name in unit.metrics}
+
+
+def _append(st: _MetricState, entry: dict[str, Any]) -> None:
+    st.log.append(entry)
+    st.cached[entry["id"]] = entry
+
+
+def _finish(unit, st: _MetricState, ids, predictions, artifacts):
+    result, cached = st.result, st.cached
+    if st.unavailable:
+        result.update(status="unavailable", message=st.unavailable)
+        return result, {}
+    ok_ids = [i for i in ids if cached.get(i, {}).get("status") == "ok"
+              and predictions.get(i, {}).get("status") == "ok"]
+    values = [{**cached[i]["values"], **_arrays(cached[i], artifacts)} for i in ok_ids]
+    failures = [{"id": i, "stage": predictions[i].get("stage", "predict"),
+                 "message": predictions[i]["error"]}
+                for i in ids if i in predictions and predictions[i]["status"] != "ok"]
+    failures += [{"id": i, "stage": "score", "message": cached[i]["error"]}
+                 for i in ids if predictions.get(i, {}).get("status") == "ok"
+                 and cached.get(i, {}).get("status") == "failed"]
+    failures += [{"id": i, "stage": "predict", "message": "no prediction"}
+                 for i in ids if i not in predictions]
+    result.update(n_scored=len(ok_ids), n_failed=len(failures), failures=failures)
+    result["details"] = {"score_key": st.key}
+    if not values:
+        reasons = sorted({f["message"] for f in failures})
+        result.update(status="failed", message="; ".join(reasons[:3]) or "no samples")
+        return result, {}
+    metric = st.metric
+    try:
+        value = float(metric.aggregate(values))
+    except Exception as exc:
+        result.update(status="failed", message=f"aggregate: {_error_text(exc)}")
+        return result, {}
+    resamples = min(getattr(metric, "bootstrap_resamples", unit.bootstrap), unit.bootstrap)
+    ci = bootstrap_ci(values, metric.aggregate, resamples, seed=unit.seed + 1)
+    result.update(value=value, status="ok" if len(ok_ids) == len(ids) else "partial")
+    if ci is not None:
+        result.update(ci=[ci.low, ci.high], ci_level=ci.level, ci_method=ci.method)
+        result["details"]["bootstrap_resamples"] = ci.resamples
+    extra = getattr(metric, "last_details", None)
+    if isinstance(extra, dict):
+        result["details"].update(extra)
+    return result, {i: cached[i]["values"] for i in ok_ids}
+
+
+def _arrays(entry: Mapping[str, Any], artifacts: ArtifactStore) -> dict[str, np.ndarray]:
+    art = entry.get("artifact")
+    return artifacts.get(art) if art else {}

@@ -1,0 +1,88 @@
+"""Significance groups for leaderboard rows from paired tests over shared samples.
+
+Methods are taken in rank order. Each group is led by the best method not yet covered; a method
+joins every group whose leader it is not significantly worse than (two-sided p >= alpha), so a
+method can carry several letters ("ab"). Accuracy uses the exact McNemar test on paired
+correctness; every other metric a paired bootstrap of the metric's own aggregate.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from bench.leaderboard import Table
+from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue
+from bench.store import SampleLog
+
+ALPHA = 0.05
+
+
+def load_sample_scores(record_path: str | Path) -> dict[str, dict[str, Any]]:
+    """Per-sample scores (id -> metric -> values) stored beside a record."""
+    entries = SampleLog(Path(record_path).with_suffix(".samples.jsonl")).read()
+    return {i: e.get("scores", {}) for i, e in entries.items()}
+
+
+def paired_pvalue(metric: str, a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]],
+                  aggregate: Callable, resamples: int = 1000, seed: int = 0) -> float:
+    if metric == "accuracy" and all("y" in v and "p" in v for v in (*a, *b)):
+        ca = [(v["p"] >= 0.5) == bool(v["y"]) for v in a]
+        cb = [(v["p"] >= 0.5) == bool(v["y"]) for v in b]
+        return mcnemar_pvalue(ca, cb)
+    return paired_bootstrap_pvalue(a, b, aggregate, resamples, seed)[1]
+
+
+def assign_groups(table: Table, aggregates: Mapping[str, Callable], resamples: int = 1000,
+                  alpha: float = ALPHA) -> None:
+    """Fill ``row.groups[metric]`` for every metric with an aggregate and per-sample scores."""
+    scores = {r.method: load_sample_scores(r.record) for r in table.rows}
+    for metric, direction in table.metrics:
+        aggregate = aggregates.get(metric)
+        if aggregate is None:
+            continue
+        ranked = [r for r in table.rows if r.cells.get(metric) and r.cells[metric].value is not None]
+        ranked.sort(key=lambda r: r.cells[metric].value, reverse=direction == "higher")
+        leaders: list[str] = []
+        letters: dict[str, str] = {r.method: "" for r in ranked}
+        for row in ranked:
+            for g, leader in enumerate(leaders):
+                shared = sorted(set(scores[leader]) & set(scores[row.method]))
+                shared = [i for i in shared if metric in scores[leader][i]
+                          and metric in scores[row.method][i]]
+                if len(shared) < 2:
+                    continue
+                a = [scores[leader][i][metric] for i in shared]
+                b = [scores[row.method][i][metric] for i in shared]
+                if paired_pvalue(metric, a, b, aggregate, resamples) >= alpha:
+                    letters[row.method] += _letter(g)
+            if not letters[row.method]:
+                leaders.append(row.method)
+                letters[row.method] = _letter(len(leaders) - 1)
+        for row in ranked:
+            row.groups[metric] = letters[row.method]
+
+
+def _letter(i: int) -> str:
+    return string.ascii_lowercase[i] if i < 26 else f"g{i}"
+
+
+def add_significance(tables: list[Table], metric_registry: Any, resamples: int = 1000) -> None:
+    """Assign groups in every table, for metrics whose objects allow paired tests."""
+    from bench.errors import Unavailable
+    from bench.lazy import resolve
+
+    cache: dict[str, Callable | None] = {}
+    for table in tables:
+        for metric, _ in table.metrics:
+            if metric in cache or metric not in metric_registry:
+                continue
+            spec = metric_registry.get(metric)
+            try:
+                obj = resolve(spec.factory)(**dict(spec.options))
+            except Unavailable:
+                cache[metric] = None
+                continue
+            cache[metric] = obj.aggregate if getattr(obj, "paired_tests", True) else None
+        assign_groups(table, {m: f for m, f in cache.items() if f is not None}, resamples)

@@ -1,0 +1,99 @@
+"""Bootstrap confidence intervals and paired tests over samples."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from scipy import stats as sps
+
+Aggregate = Callable[[Sequence[Mapping[str, Any]]], float]
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+    level: float = 0.95
+    method: str = "percentile bootstrap"
+    resamples: int = 0
+
+
+def bootstrap_ci(
+    values: Sequence[Mapping[str, Any]],
+    aggregate: Aggregate,
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval | None:
+    """Percentile bootstrap over samples: resample per-sample values, re-aggregate.
+
+    Returns None when there are fewer than two samples or resampling is disabled.
+    Resamples whose aggregate is undefined (e.g. ROC-AUC of a one-class draw) are skipped.
+    """
+    n = len(values)
+    if n < 2 or resamples <= 0:
+        return None
+    rng = np.random.default_rng(seed)
+    stats = []
+    for _ in range(resamples):
+        idx = rng.integers(0, n, n)
+        try:
+            v = aggregate([values[i] for i in idx])
+        except ValueError:
+            continue
+        if math.isfinite(v):
+            stats.append(v)
+    if len(stats) < max(2, resamples // 2):
+        return None
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(stats, [alpha, 1 - alpha])
+    return Interval(float(lo), float(hi), level, "percentile bootstrap", len(stats))
+
+
+def paired_bootstrap_pvalue(
+    a: Sequence[Mapping[str, Any]],
+    b: Sequence[Mapping[str, Any]],
+    aggregate: Aggregate,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Two-sided paired bootstrap test of aggregate(a) - aggregate(b) over the same samples.
+
+    ``a[i]`` and ``b[i]`` must belong to the same sample. Returns (observed difference, p).
+    The p-value is the share of resampled differences on the other side of zero, doubled.
+    """
+    if len(a) != len(b):
+        raise ValueError("paired test needs the same samples on both sides")
+    n = len(a)
+    observed = aggregate(a) - aggregate(b)
+    if n < 2:
+        return observed, 1.0
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(resamples):
+        idx = rng.integers(0, n, n)
+        try:
+            diffs.append(aggregate([a[i] for i in idx]) - aggregate([b[i] for i in idx]))
+        except ValueError:
+            continue
+    d = np.asarray([x for x in diffs if math.isfinite(x)])
+    if d.size == 0:
+        return observed, 1.0
+    p = 2 * min(np.mean(d <= 0), np.mean(d >= 0))
+    return observed, float(min(1.0, p))
+
+
+def mcnemar_pvalue(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> float:
+    """Exact McNemar test on paired correctness: binomial test on the discordant pairs."""
+    a = np.asarray(correct_a, bool)
+    b = np.asarray(correct_b, bool)
+    if a.shape != b.shape:
+        raise ValueError("McNemar needs the same samples on both sides")
+    only_a = int(np.sum(a & ~b))
+    only_b = int(np.sum(~a & b))
+    if only_a + only_b == 0:
+        return 1.0
+    return float(sps.binomtest(only_a, only_a + only_b, 0.5).pvalue)

@@ -1,0 +1,1 @@
+"""Task runners: how the harness runs a method of each task."""

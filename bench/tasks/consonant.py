@@ -1,0 +1,51 @@
+"""Consonant-voicing: fit on the training split, then P(voiced) per test segment."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Mapping
+
+import numpy as np
+
+from bench.interfaces import Dataset, SampleError, Split
+
+log = logging.getLogger(__name__)
+
+
+def training_split_name(dataset: Dataset, split: Split) -> str:
+    """The split a method is fitted on for ``split`` (datasets may map e.g. holdout -> train)."""
+    mapper = getattr(dataset, "train_split_for", None)
+    return mapper(split.name) if mapper else "train"
+
+
+class ConsonantRunner:
+    def prepare(self, method: Any, dataset: Dataset, split: Split, seed: int) -> Mapping[str, Any]:
+        t0 = time.perf_counter()
+        train = dataset.split(training_split_name(dataset, split))
+        segments, skipped = [], []
+        for sample_id in train.ids:
+            try:
+                segments.append(train.get(sample_id))
+            except SampleError as exc:
+                skipped.append({"id": sample_id, "message": str(exc)})
+        if not segments:
+            raise SampleError(f"training split {train.name!r} has no readable segments")
+        if skipped:
+            log.warning("%d training segments could not be read; fitting on %d",
+                        len(skipped), len(segments))
+        labels = np.array([s.label for s in segments], dtype=int)
+        method.fit(segments, labels)
+        return {"train_split": train.name, "n_train": len(segments),
+                "train_skipped": skipped, "fit_seconds": time.perf_counter() - t0}
+
+    def predict(self, method: Any, sample: Any) -> Mapping[str, Any]:
+        proba = np.asarray(method.predict_proba([sample]), dtype=float)
+        if proba.shape != (1, 2):
+            raise SampleError(f"predict_proba returned shape {proba.shape}, expected (1, 2)")
+        return {"proba": float(proba[0, 1])}
+
+    def check(self, sample: Any, prediction: Mapping[str, Any]) -> None:
+        p = prediction["proba"]
+        if not 0.0 <= p <= 1.0:
+            raise SampleError(f"P(voiced) = {p} is outside [0, 1]")

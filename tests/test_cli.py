@@ -1,0 +1,57 @@
+"""The command line: listing, errors as one line, config files."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from bench.cli import main
+from bench.config import load_config
+
+
+def _run(args):
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def test_list_and_plugins(toy_registries):
+    res = _run(["list", "methods"])
+    assert res.exit_code == 0 and "toy-zcr" in res.output
+    res = _run(["plugins"])
+    assert "core [ok]" in res.output and "toy [ok]" in res.output
+
+
+def test_unknown_method_is_one_line_with_suggestion(toy_registries, tmp_path):
+    res = CliRunner().invoke(main, ["run", "--method", "toy-zrc", "--runs-dir", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "error: unknown method 'toy-zrc' (did you mean 'toy-zcr'?)" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_config_file_typo_is_an_error(tmp_path, toy_registries):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[run]\nsed = 3\n')
+    res = CliRunner().invoke(main, ["run", "--config", str(cfg)])
+    assert res.exit_code == 2
+    assert "unknown key 'sed' in [run] (did you mean 'seed'?)" in res.output
+    assert str(cfg) in res.output
+
+
+def test_config_file_and_overrides(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[run]\nseed = 3\nmethods = ["a"]\n[methods.a]\nC = 2.0\n')
+    loaded = load_config(cfg, {"seed": 5, "splits": ("val",)})
+    assert loaded.seed == 5 and loaded.methods == ["a"] and loaded.splits == ["val"]
+    assert loaded.method_config == {"a": {"C": 2.0}}
+
+
+def test_run_show_and_leaderboard_end_to_end(tmp_path, toy_registries):
+    runs, boards = tmp_path / "runs", tmp_path / "boards"
+    res = _run(["run", "--task", "consonant-voicing", "--dataset", "toy-segments",
+                "--method", "toy-zcr", "--method", "toy-flaky", "--runs-dir", str(runs),
+                "--leaderboards-dir", str(boards), "--bootstrap", "50",
+                "--method-config", "toy-zcr.threshold=0.3"])
+    assert res.exit_code == 0, res.output
+    assert (boards / "consonant-voicing.md").exists()
+    assert (boards / "consonant-voicing.html").exists()
+    assert "--method-config toy-zcr.threshold=0.3" in (boards / "consonant-voicing.md").read_text()
+    res = _run(["show", "consonant-voicing/toy-segments/test/toy-flaky", "--runs-dir", str(runs)])
+    assert "29/30" in res.output and "reproduce: bench run" in res.output
