@@ -469,3 +469,16 @@ def test_shipped_checkpoint_matches_registry_and_generates():
     clip = _clip(n_frames=8, seconds=0.4, size=128)
     out = method.generate(clip)
     assert out.shape == (10, 128, 128, 3) and out.dtype == np.uint8
+
+
+def test_registered_method_passes_the_harness_validator():
+    from bench.protocols import TalkingFaceMethod
+    from bench.validate import validate_method
+
+    import plugins.g4g as plugin
+
+    methods = []
+    plugin.bench_register_methods(register=methods.append)
+    checks = validate_method(methods[0], TalkingFaceMethod, seed=0)
+    assert len(checks) == 5
+    assert all(c.ok for c in checks), [(c.name, c.detail) for c in checks if not c.ok]
