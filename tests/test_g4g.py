@@ -15,13 +15,18 @@ from reference_models.g4g.configs import G4GConfig, get_config
 from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
 from reference_models.g4g.fusion import FaceFusion
 from reference_models.g4g.generator import FaceEncoder, G4GGenerator, mask_lower_half
-from reference_models.g4g.geometry import (crop_faces, lower_half_mask, paste_faces,
-                                           pingpong_indices, region_masks)
+from reference_models.g4g.geometry import (
+    crop_faces,
+    lower_half_mask,
+    paste_faces,
+    pingpong_indices,
+    region_masks,
+)
 from reference_models.g4g.layers import AdaAT, adain
 from reference_models.g4g.losses import RandomFeaturePerceptual, multiscale_loss
 from reference_models.g4g.model import G4GModel, load_weights, save_weights
 from reference_models.g4g.train import Trainer
-from reference_models.wav2lip.audio import melspectrogram, mel_window
+from reference_models.wav2lip.audio import mel_window, melspectrogram
 
 torch.set_num_threads(1)
 
@@ -472,10 +477,9 @@ def test_shipped_checkpoint_matches_registry_and_generates():
 
 
 def test_registered_method_passes_the_harness_validator():
+    import plugins.g4g as plugin
     from bench.protocols import TalkingFaceMethod
     from bench.validate import validate_method
-
-    import plugins.g4g as plugin
 
     methods = []
     plugin.bench_register_methods(register=methods.append)

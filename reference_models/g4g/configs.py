@@ -85,7 +85,7 @@ class G4GConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "G4GConfig":
+    def from_dict(cls, d: dict[str, Any]) -> G4GConfig:
         """Inverse of :meth:`to_dict`; unknown keys are an error so typos do not pass silently."""
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known

@@ -81,7 +81,7 @@ class G4GGenerator(nn.Module):
                 audio_embedding: torch.Tensor) -> torch.Tensor:
         """(N,3,S,S) masked face, (N,3,S,S) reference, (N,E) audio embedding -> (N,3,S,S)."""
         s1, s2, s3, s4 = self.src_enc(masked)
-        r1, r2, r3, r4 = self.ref_enc(reference)
+        _, r2, r3, r4 = self.ref_enc(reference)
         for block in self.intra:
             s4 = block(s4, r4)
         a = self.audio_proj(audio_embedding)

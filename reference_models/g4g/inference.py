@@ -30,7 +30,7 @@ class G4GInference:
         self.batch_size = batch_size
 
     @classmethod
-    def from_weights(cls, path: str | Path, batch_size: int = 32) -> "G4GInference":
+    def from_weights(cls, path: str | Path, batch_size: int = 32) -> G4GInference:
         """Load a weights file written by training."""
         model, _ = load_weights(path)
         return cls(model, batch_size)

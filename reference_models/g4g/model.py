@@ -13,7 +13,7 @@ from reference_models.g4g.configs import G4GConfig
 from reference_models.g4g.fusion import FaceFusion
 from reference_models.g4g.generator import G4GGenerator, mask_lower_half
 from reference_models.g4g.geometry import region_masks
-from reference_models.g4g.losses import build_perceptual, multiscale_loss
+from reference_models.g4g.losses import multiscale_loss
 
 WEIGHTS_FORMAT = "g4g-weights-v1"
 
@@ -40,7 +40,7 @@ class G4GModel(nn.Module):
         """Stage-2 losses of one batch from :meth:`TalkingFaceArrays.gen_batch`."""
         cfg = self.cfg
         b, t = batch["faces"].shape[:2]
-        flat = lambda x: x.reshape(b * t, *x.shape[2:])  # noqa: E731
+        flat = lambda x: x.reshape(b * t, *x.shape[2:])
         target, frames, boxes = flat(batch["faces"]), flat(batch["frames"]), flat(batch["boxes"])
         faces = self.faces(mask_lower_half(target), flat(batch["refs"]),
                            flat(batch["frame_mels"]))
