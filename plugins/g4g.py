@@ -10,6 +10,7 @@ embedded checkpoint with::
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -169,6 +170,37 @@ def load_split(split: str, max_clips: int | None = None, **options: Any) -> list
     return [clip_arrays(ds.get(i)) for i in ids]
 
 
+def _mouth_psnr(out: np.ndarray, target: np.ndarray, boxes: np.ndarray) -> float:
+    """PSNR (dB) over the lower halves of the face boxes, where the method generates."""
+    err, n = 0.0, 0
+    for o, t, (x0, y0, x1, y1) in zip(out, target, np.round(boxes).astype(int)):
+        ym = (y0 + y1) // 2
+        d = o[ym:y1, x0:x1].astype(np.float64) - t[ym:y1, x0:x1].astype(np.float64)
+        err += float((d ** 2).sum())
+        n += d.size
+    return float(10 * np.log10(255.0 ** 2 / max(err / max(n, 1), 1e-10)))
+
+
+def evaluate(checkpoint: str | Path, split: str = "val", max_clips: int = 8) -> dict[str, float]:
+    """Quick check of a checkpoint on the embedded data: mouth-region PSNR of G4G and of the
+    "reference frame" baseline (the frame half the video away, i.e. the model's own reference)."""
+    from bench.datasets.talking_face.embedded import load_embedded_talking_faces
+    from reference_models.g4g.inference import reference_indices
+
+    method = G4GMethod(checkpoint)
+    ds = load_embedded_talking_faces().split(split)
+    g4g, ref = [], []
+    for cid in list(ds.ids)[:max_clips]:
+        clip = ds.get(cid)
+        n = clip.n_output_frames
+        target, boxes = clip.target[:n], clip.face_boxes[:n]
+        g4g.append(_mouth_psnr(method.generate(clip), target, boxes))
+        r = reference_indices(len(clip.frames), np.arange(n))
+        ref.append(_mouth_psnr(clip.frames[r], target, boxes))
+    return {"clips": len(g4g), "g4g_mouth_psnr_db": float(np.mean(g4g)),
+            "reference_frame_mouth_psnr_db": float(np.mean(ref))}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m plugins.g4g train ...``: train on the embedded TRAIN split, select on VAL."""
     from reference_models.g4g.configs import get_config
@@ -186,7 +218,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     tr.add_argument("--export", type=Path, default=None,
                     help="copy the selected weights here")
     tr.add_argument("--no-resume", action="store_true")
+    ev = sub.add_parser("eval", help="mouth-region PSNR of a checkpoint vs its reference frames")
+    ev.add_argument("--checkpoint", default=EMBEDDED_CHECKPOINT)
+    ev.add_argument("--split", default="val")
+    ev.add_argument("--max-clips", type=int, default=8)
     args = ap.parse_args(argv)
+    if args.command == "eval":
+        print(json.dumps(evaluate(args.checkpoint, args.split, args.max_clips), indent=1))
+        return
     overrides = {k: v for k, v in (("align_steps", args.align_steps),
                                    ("gen_steps", args.gen_steps)) if v is not None}
     cfg = get_config(args.config, **overrides)
