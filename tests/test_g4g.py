@@ -348,6 +348,11 @@ def test_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
     b, _ = load_weights(resumed)
     for (k, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         torch.testing.assert_close(x, y, msg=k)
+    # a longer generator schedule goes on from the end of the finished one
+    longer = Trainer(replace(TINY, gen_steps=4), tr, va, tmp_path / "full", progress=False)
+    longer.run()
+    assert "at stage 2 step 3" in (tmp_path / "full" / "train.log").read_text()
+    assert longer.step == 4 and longer.history["gen_val"][-1]["step"] == 4
     with pytest.raises(ValueError, match="another config"):
         Trainer(replace(TINY, seed=5), tr, va, tmp_path / "full", progress=False).run()
 

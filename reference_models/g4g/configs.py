@@ -54,7 +54,7 @@ class G4GConfig:
     align_batch_clips: int = 8
     align_windows_per_clip: int = 2
     align_lr: float = 5e-4
-    gen_steps: int = 350
+    gen_steps: int = 700
     gen_batch: int = 3
     gen_lr: float = 5e-4
     val_every: int = 100

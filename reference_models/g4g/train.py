@@ -116,7 +116,11 @@ class Trainer:
 
     def load(self, path: Path) -> None:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        if ckpt["config"] != self.cfg.to_dict():
+        # the schedule length may grow (to train longer); everything else must match
+        schedule = ("align_steps", "gen_steps")
+        old = {k: v for k, v in ckpt["config"].items() if k not in schedule}
+        new = {k: v for k, v in self.cfg.to_dict().items() if k not in schedule}
+        if old != new:
             raise ValueError(f"{path}: checkpoint was trained with another config; use a new "
                              "--out folder or the same config")
         self.model.load_state_dict(ckpt["model"])
@@ -125,6 +129,8 @@ class Trainer:
         self.rng.bit_generator.state = ckpt["rng_numpy"]
         torch.set_rng_state(ckpt["rng_torch"])
         self.stage, self.step = ckpt["stage"], ckpt["step"]
+        if self.stage == 3 and self.step < self.cfg.gen_steps:
+            self.stage = 2  # a longer generator schedule: go on from where it ended
         self.history, self.best = ckpt["history"], ckpt["best"]
         LOG.info("resumed from %s at stage %d step %d", path, self.stage, self.step)
 
@@ -220,7 +226,7 @@ class Trainer:
             if self.step % cfg.ckpt_every == 0:
                 self.save()
         bar.close()
-        self.stage, self.step = 3, 0
+        self.stage = 3
         self.save()
 
     # -- all ---------------------------------------------------------------------------------
