@@ -49,7 +49,8 @@ class G4GGenerator(nn.Module):
     2. A code p = [image code, audio code] drives AdaAT warps of the reference features at the
        1/8, 1/4 and 1/2 scales; each warp is gated by one region mask (``cfg.mask_scales``).
     3. A U-Net decoder joins the aligned features, the warped reference features and the audio
-       code into the face (sigmoid, [0, 1]).
+       code; its output mixes, per pixel, the masked input, the reference and new colour
+       (softmax weights), so the face stays in [0, 1].
     """
 
     def __init__(self, cfg: G4GConfig) -> None:
@@ -75,7 +76,12 @@ class G4GGenerator(nn.Module):
         self.up3 = UpBlock(8 * w, 8 * w, 4 * w)   # to 1/4: skip = masked + warped ref
         self.up2 = UpBlock(4 * w, 4 * w, 2 * w)   # to 1/2
         self.up1 = UpBlock(2 * w, w, w)           # to full: skip = masked features
-        self.out = nn.Conv2d(w, 3, 1)
+        # colour + 3 blend logits: the face is a per-pixel convex mix of the masked input (exact
+        # upper half), the reference face and newly generated colour, so training starts from a
+        # copy of the reference and spends its steps on the mouth
+        self.out = nn.Conv2d(w, 6, 1)
+        with torch.no_grad():
+            self.out.bias[3:] = torch.tensor([0.0, 2.0, 0.0])
 
     def forward(self, masked: torch.Tensor, reference: torch.Tensor,
                 audio_embedding: torch.Tensor) -> torch.Tensor:
@@ -96,8 +102,9 @@ class G4GGenerator(nn.Module):
         h = self.bottleneck(torch.cat([s4, w4, a_map], 1))
         h = self.up3(h, torch.cat([s3, w3], 1))
         h = self.up2(h, torch.cat([s2, w2], 1))
-        h = self.up1(h, s1)
-        return torch.sigmoid(self.out(h))
+        h = self.out(self.up1(h, s1))
+        mix = torch.softmax(h[:, 3:], dim=1)
+        return mix[:, :1] * masked + mix[:, 1:2] * reference + mix[:, 2:] * torch.sigmoid(h[:, :3])
 
 
 def mask_lower_half(faces: torch.Tensor) -> torch.Tensor:
