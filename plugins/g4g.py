@@ -26,8 +26,8 @@ from bench.specs import MethodSpec, WeightsSpec
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = None
-EMBEDDED_SIZE = None
+EMBEDDED_SHA256 = "172a6c1bb582c21f501e27c08099d4fcbaafd21c86c9244d0b9649d095073d54"
+EMBEDDED_SIZE = 4602604
 
 PROVENANCE = {
     "diagonal_matrix_alignment": "abstract",
