@@ -84,13 +84,14 @@ def plugins() -> None:
             click.echo(f"    error: {p.error}")
 
 
-def _parse_method_config(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[str, Any]]:
+    """NAME.KEY=VALUE items (VALUE read as TOML, else a string) to {NAME: {KEY: VALUE}}."""
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         name_key, sep, raw = item.partition("=")
         name, dot, key = name_key.rpartition(".")
         if not sep or not dot:
-            raise BenchError(f"--method-config {item!r}: expected METHOD.KEY=VALUE")
+            raise BenchError(f"{option} {item!r}: expected NAME.KEY=VALUE")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
@@ -115,9 +116,12 @@ def _parse_method_config(items: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 @click.option("--runs-dir", default=None)
 @click.option("--leaderboards-dir", default=None)
 @click.option("--method-config", "method_config", multiple=True, metavar="METHOD.KEY=VALUE")
+@click.option("--dataset-option", "dataset_option", multiple=True, metavar="DATASET.KEY=VALUE",
+              help="An option for a dataset's loader, e.g. timit.root=/data/TIMIT.")
 @click.option("--no-leaderboard", is_flag=True, help="Do not rewrite the leaderboards.")
 def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, executor, workers,
-        bootstrap, limit, runs_dir, leaderboards_dir, method_config, no_leaderboard) -> None:
+        bootstrap, limit, runs_dir, leaderboards_dir, method_config, dataset_option,
+        no_leaderboard) -> None:
     """Run methods on standard splits, score them, and write the leaderboards."""
     from bench.config import load_config
     from bench.executors import make_executor
@@ -129,8 +133,10 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         "tasks": tasks, "methods": methods, "splits": splits, "metrics": metrics, "seed": seed,
         "resume": resume, "executor": executor, "workers": workers, "bootstrap": bootstrap,
         "limit": limit, "runs_dir": runs_dir, "leaderboards_dir": leaderboards_dir})
-    for name, table in _parse_method_config(method_config).items():
+    for name, table in _parse_assignments(method_config, "--method-config").items():
         cfg.method_config.setdefault(name, {}).update(table)
+    for name, table in _parse_assignments(dataset_option, "--dataset-option").items():
+        cfg.dataset_options.setdefault(name, {}).update(table)
     if dataset:
         task_of = regs.datasets.get(dataset).task
         cfg.datasets[task_of] = dataset
@@ -151,8 +157,14 @@ def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
     from bench.leaderboard import build_tables, write_leaderboards
     from bench.significance import add_significance
 
+    from bench.strips import write_strip
+
     tables = build_tables(runs_dir)
     add_significance(tables, regs.metrics)
+    for table in tables:
+        image = write_strip(table, runs_dir, out_dir)
+        if image:
+            table.images.append(image)
     for path in write_leaderboards(tables, out_dir, list(regs.reporters)):
         click.echo(f"wrote {path}")
     md = [p for p in sorted(Path(out_dir).glob("*.md"))]
@@ -186,7 +198,8 @@ def show(run: str, runs_dir: str, as_json: bool) -> None:
     cov = rec.get("coverage", {})
     click.echo(f"predictions: {cov.get('n_ok')}/{cov.get('n_total')} ok, status {cov.get('status')}")
     for name, r in rec["metrics"].items():
-        ci = f" [{r['ci'][0]:.4g}, {r['ci'][1]:.4g}]" if r.get("ci") else ""
+        ci_pair = r.get("ci")
+        ci = f" [{ci_pair[0]:.4g}, {ci_pair[1]:.4g}]" if ci_pair else ""
         val = f"{r['value']:.4g}" if r.get("value") is not None else "n/a"
         click.echo(f"  {name:18s} {val}{ci}  {r.get('status')} "
                    f"{r.get('n_scored')}/{r.get('n_total')} {r.get('message', '')}")
@@ -317,6 +330,75 @@ def new_method_cmd(name: str, task: str, out_dir: str) -> None:
 
     root = new_method(name, task, out_dir)
     click.echo(f"created {root}; next: pip install -e {root} && bench validate-plugin {name}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train(name: str, args: tuple[str, ...]) -> None:
+    """Train the model behind method or weights NAME; ARGS go to its trainer.
+
+    `bench train NAME -- --help` shows the trainer's own options.
+    """
+    from bench.lazy import resolve
+
+    regs = _regs()
+    spec = regs.methods.get(name) if name in regs.methods else None
+    if spec is None and name in regs.weights:
+        spec = regs.weights.get(name)
+    if spec is None:
+        trainable = sorted(s.name for s in [*regs.methods, *regs.weights] if s.trainer)
+        from bench.errors import UnknownNameError
+
+        raise UnknownNameError("trainable model", name, trainable)
+    if spec.trainer is None:
+        raise BenchError(f"{name!r} has no trainer; it is not trained by bench")
+    resolve(spec.trainer)(list(args))
+
+
+@main.group()
+def weights() -> None:
+    """Pretrained weights: list, fetch, import, verify."""
+
+
+@weights.command("list")
+def weights_list() -> None:
+    """Every registered weights file, where it goes, and whether it is there and intact."""
+    from bench.weights.commands import format_rows, list_rows
+
+    click.echo(format_rows(list_rows(dict((s.name, s) for s in _regs().weights))))
+
+
+@weights.command("fetch")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Download again even if present.")
+def weights_fetch(name: str, force: bool) -> None:
+    """Download NAME from its canonical URL and check it."""
+    from bench.weights.commands import fetch_command
+
+    click.echo(fetch_command(dict((s.name, s) for s in _regs().weights), name, force=force))
+
+
+@weights.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path())
+def weights_import(name: str, file: str) -> None:
+    """Install a file you already have as NAME, after checking it."""
+    from bench.weights.commands import import_command
+
+    click.echo(import_command(dict((s.name, s) for s in _regs().weights), name, file))
+
+
+@weights.command("verify")
+@click.argument("names", nargs=-1)
+def weights_verify(names: tuple[str, ...]) -> None:
+    """Check files against their checksums and key sets; exit 1 unless all are present and intact."""
+    from bench.weights.commands import format_rows, verify_command
+
+    rows = verify_command(dict((s.name, s) for s in _regs().weights), names)
+    click.echo(format_rows(rows))
+    if not all(r["ok"] for r in rows):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

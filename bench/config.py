@@ -1,7 +1,8 @@
 """Run configuration: defaults, a TOML file, then command-line overrides, in that order.
 
-The file has a ``[run]`` table with the fields of :class:`RunConfig` and optional
-``[methods.<name>]`` tables that override a method's registered config. Unknown keys are errors
+The file has a ``[run]`` table with the fields of :class:`RunConfig`, optional
+``[methods.<name>]`` tables that override a method's registered config, and optional
+``[datasets.<name>]`` tables of options for a dataset's loader (e.g. ``root`` of a real corpus). Unknown keys are errors
 with a suggestion, so a typo never silently falls back to a default.
 """
 
@@ -37,12 +38,13 @@ class RunConfig:
     resume: bool = False
     limit: int = 0  # score only the first N samples of each split (0: all); for smoke runs
     method_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dataset_options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def resolved(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"method_config"}
+RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"method_config", "dataset_options"}
 
 
 def _unknown(path: Path, table: str, key: str, known: set[str]) -> BenchError:
@@ -63,8 +65,8 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         except tomllib.TOMLDecodeError as exc:
             raise BenchError(f"config file {path}: invalid TOML ({exc})") from None
         for table in data:
-            if table not in ("run", "methods"):
-                raise _unknown(path, "top level", table, {"run", "methods"})
+            if table not in ("run", "methods", "datasets"):
+                raise _unknown(path, "top level", table, {"run", "methods", "datasets"})
         for key, value in data.get("run", {}).items():
             if key not in RUN_KEYS:
                 raise _unknown(path, "run", key, RUN_KEYS)
@@ -73,6 +75,10 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             if not isinstance(table, dict):
                 raise BenchError(f"config file {path}: [methods.{name}] must be a table")
             cfg.method_config[name] = dict(table)
+        for name, table in data.get("datasets", {}).items():
+            if not isinstance(table, dict):
+                raise BenchError(f"config file {path}: [datasets.{name}] must be a table")
+            cfg.dataset_options[name] = dict(table)
     for key, value in (overrides or {}).items():
         if value is None or value == () or value == []:
             continue

@@ -45,16 +45,21 @@ class Table:
     metrics: list[tuple[str, str]]  # (name, direction)
     rows: list[Row]
     fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: list[str] = field(default_factory=list)  # files beside the rendered tables
 
     @property
     def title(self) -> str:
         return f"{self.task} — {self.dataset} / {self.split}"
 
     def best(self, metric: str) -> set[str]:
-        """Methods with the best value of ``metric`` (ties included)."""
+        """Methods with the best full-coverage value of ``metric`` (ties included).
+
+        A partial row is not comparable, so it is never marked best.
+        """
         direction = dict(self.metrics)[metric]
-        vals = {r.method: r.cells[metric].value for r in self.rows
-                if metric in r.cells and r.cells[metric].value is not None}
+        vals: dict[str, float] = {
+            r.method: v for r in self.rows if metric in r.cells
+            and (v := r.cells[metric].value) is not None and not r.cells[metric].partial}
         if not vals:
             return set()
         target = max(vals.values()) if direction == "higher" else min(vals.values())

@@ -24,12 +24,14 @@ def plan_units(cfg: RunConfig, regs: Registries, command: str = "") -> list[Unit
         regs.datasets.get(dataset)
     for name in cfg.method_config:
         regs.methods.get(name)
+    for name in cfg.dataset_options:
+        regs.datasets.get(name)
 
     tasks = cfg.tasks or sorted({regs.methods.get(m).task for m in cfg.methods}) or regs.tasks.names()
     units: list[Unit] = []
     for task_name in tasks:
-        task = regs.tasks.get(task_name)
-        dataset_name = cfg.datasets.get(task_name) or task.default_dataset
+        task_spec = regs.tasks.get(task_name)
+        dataset_name = cfg.datasets.get(task_name) or task_spec.default_dataset
         if dataset_name not in regs.datasets:
             msg = f"task {task_name!r}: dataset {dataset_name!r} is not registered"
             if cfg.tasks:
@@ -45,8 +47,8 @@ def plan_units(cfg: RunConfig, regs: Registries, command: str = "") -> list[Unit
             methods = [m.name for m in regs.methods if m.task == task_name]
         metrics = [m for m in cfg.metrics if regs.metrics.get(m).task == task_name]
         if not cfg.metrics:
-            metrics = [m for m in task.default_metrics if m in regs.metrics]
-            missing = [m for m in task.default_metrics if m not in regs.metrics]
+            metrics = [m for m in task_spec.default_metrics if m in regs.metrics]
+            missing = [m for m in task_spec.default_metrics if m not in regs.metrics]
             if missing:
                 log.warning("task %s: metrics %s are not registered", task_name, missing)
         splits = cfg.splits or list(dspec.eval_splits)
@@ -60,7 +62,9 @@ def plan_units(cfg: RunConfig, regs: Registries, command: str = "") -> list[Unit
                     task=task_name, method=method, dataset=dataset_name, split=split,
                     metrics=tuple(metrics), seed=cfg.seed, bootstrap=cfg.bootstrap,
                     runs_dir=cfg.runs_dir, resume=cfg.resume, limit=cfg.limit,
-                    method_config=dict(cfg.method_config.get(method, {})), command=command))
+                    method_config=dict(cfg.method_config.get(method, {})),
+                    dataset_options=dict(cfg.dataset_options.get(dataset_name, {})),
+                    command=command))
     if not units:
         raise BenchError("nothing to run: no method matches the selection")
     return units

@@ -91,6 +91,10 @@ def _short_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+def _constant(obj: Any) -> Callable[[], Any]:
+    return lambda: obj
+
+
 def _trace(hook_name: str, hook_impls: Any, kwargs: Any) -> None:
     names = ", ".join(getattr(i, "plugin_name", "?") for i in hook_impls)
     print(f"[bench trace] {hook_name} -> {names}", file=sys.stderr)
@@ -120,7 +124,7 @@ def load_registries(
             candidates.append((ep.name, ep.load, Origin(ep.name, dist, version, ep.value)))
     for name, obj in extra_plugins:
         module = getattr(obj, "__name__", type(obj).__name__)
-        candidates.append((name, lambda obj=obj: obj, Origin(name, "", "", module)))
+        candidates.append((name, _constant(obj), Origin(name, "", "", module)))
 
     seen: set[str] = set()
     for name, load, origin in candidates:
@@ -146,12 +150,13 @@ def load_registries(
 def _collect(pm: pluggy.PluginManager, plugin: Any, info: PluginInfo, regs: Registries) -> None:
     """Call one plugin's hooks; keep its specs only if every hook succeeds."""
     others = [p for p in pm.get_plugins() if p is not plugin]
-    staged: list[tuple[str, Any]] = []
+    staged: list[tuple[str, Any]] = []  # (registry attribute, spec)
     try:
         for hook_name, (attr, spec_type) in HOOKS.items():
             caller = pm.subset_hook_caller(hook_name, remove_plugins=others)
 
-            def register(spec: Any, attr: str = attr, spec_type: type = spec_type) -> None:
+            def register(spec: Any, attr: str = attr, spec_type: Any = spec_type,
+                         hook_name: str = hook_name) -> None:
                 if not isinstance(spec, spec_type):
                     raise TypeError(
                         f"{hook_name} must register {spec_type.__name__}, got {type(spec).__name__}"

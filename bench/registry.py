@@ -43,7 +43,7 @@ class Registry(Generic[T]):
             )
 
     def add(self, spec: T, origin: Origin) -> None:
-        name = getattr(spec, "name")
+        name: str = spec.name  # type: ignore[attr-defined]
         self.check_new(name, origin)
         self._items[name] = spec
         self._origins[name] = origin

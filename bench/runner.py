@@ -29,7 +29,7 @@ from bench.plugins import registries
 from bench.records import MetricResult, RunRecord, write_record
 from bench.stats import bootstrap_ci
 from bench.store import ArtifactStore, SampleLog, split_arrays
-from bench.weights_identity import weights_identity
+from bench.weights.registry import weights_identity
 
 log = logging.getLogger(__name__)
 HARNESS_CACHE_VERSION = 1
@@ -50,6 +50,7 @@ class Unit:
     resume: bool = False
     limit: int = 0
     method_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    dataset_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     command: str = ""
 
 
@@ -81,6 +82,8 @@ def reproduce_command(unit: Unit) -> str:
              f"--dataset {unit.dataset}", f"--split {unit.split}", f"--seed {unit.seed}"]
     for key, value in sorted(unit.method_config.items()):
         parts.append(f"--method-config {unit.method}.{key}={json.dumps(value)}")
+    for key, value in sorted(unit.dataset_options.items()):
+        parts.append(f"--dataset-option {unit.dataset}.{key}={json.dumps(value)}")
     if unit.limit:
         parts.append(f"--limit {unit.limit}")
     return " ".join(parts)
@@ -104,7 +107,7 @@ def run_unit(unit: Unit) -> str:
     timing: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    dataset = resolve(dspec.loader)()
+    dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
     split = dataset.split(unit.split)
     ids = list(split.ids[: unit.limit] if unit.limit else split.ids)
     timing["load"] = time.perf_counter() - t0
@@ -114,6 +117,7 @@ def run_unit(unit: Unit) -> str:
         "task": {"name": task.name, "version": task.version},
         "dataset": {"name": dspec.name, "version": getattr(dataset, "version", dspec.version),
                     "split": unit.split, "manifest_hash": split.manifest_hash,
+                    "options": dict(unit.dataset_options),
                     "n_samples": len(ids)},
         "method": {"name": mspec.name, "version": mspec.version, "config": config,
                    "config_hash": hash_json(config), "reference": mspec.reference,
@@ -136,6 +140,7 @@ def run_unit(unit: Unit) -> str:
         "harness": HARNESS_CACHE_VERSION, "task": [task.name, task.version],
         "method": [mspec.name, mspec.version], "config": config, "weights": weights,
         "dataset": [dspec.name, record["dataset"]["version"]], "split": unit.split,
+        "dataset_options": dict(unit.dataset_options),
         "manifest": split.manifest_hash, "ids": hash_json(ids), "seed": unit.seed,
     })
     record["keys"] = {"predictions": pred_key}
@@ -204,10 +209,14 @@ def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, art
         prep = runner.prepare(method, dataset, split, unit.seed) or {}
         meta_path.parent.mkdir(parents=True, exist_ok=True)
         meta_path.write_text(json.dumps({"complete": False, "prepare": prep}, default=str))
-        for sample_id in tqdm(todo, desc=f"predict {mspec.name} {unit.split}", leave=False):
-            entry = _predict_one(runner, method, split, sample_id, artifacts)
-            plog.append(entry)
-            existing[sample_id] = entry
+        batch = max(1, int(getattr(runner, "batch_size", 1)))
+        with tqdm(total=len(todo), desc=f"predict {mspec.name} {unit.split}", leave=False) as bar:
+            for start in range(0, len(todo), batch):
+                for entry in _predict_chunk(runner, method, split, todo[start:start + batch],
+                                            artifacts):
+                    plog.append(entry)
+                    existing[entry["id"]] = entry
+                    bar.update()
         meta_path.write_text(json.dumps({"complete": True, "prepare": prep}, default=str))
     elif not complete:
         meta_path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,22 +224,41 @@ def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, art
     return existing
 
 
-def _predict_one(runner, method, split, sample_id, artifacts) -> dict[str, Any]:
-    try:
-        sample = split.get(sample_id)
-    except Exception as exc:
-        return {"id": sample_id, "status": "failed", "stage": "load", "error": _error_text(exc)}
-    try:
-        prediction = runner.predict(method, sample)
-        _generic_check(prediction)
-        runner.check(sample, prediction)
-    except Exception as exc:  # one bad sample must not stop the run
-        return {"id": sample_id, "status": "failed", "stage": "predict", "error": _error_text(exc)}
-    plain, arrays = split_arrays(prediction)
-    entry: dict[str, Any] = {"id": sample_id, "status": "ok", "data": plain}
-    if arrays:
-        entry["artifact"] = artifacts.put(arrays)
-    return entry
+def _predict_chunk(runner, method, split, ids, artifacts) -> list[dict[str, Any]]:
+    """Predict a few samples at once where the runner can batch; one entry per sample, in order."""
+    loaded: dict[str, Any] = {}
+    entries: dict[str, dict[str, Any]] = {}
+    for sample_id in ids:
+        try:
+            loaded[sample_id] = split.get(sample_id)
+        except Exception as exc:
+            entries[sample_id] = {"id": sample_id, "status": "failed", "stage": "load",
+                                  "error": _error_text(exc)}
+    outputs: dict[str, Any] = {}
+    if len(loaded) > 1 and hasattr(runner, "predict_batch"):
+        try:
+            outputs = dict(zip(loaded, runner.predict_batch(method, list(loaded.values()))))
+        except Exception:  # fall back to one by one, so one bad sample fails alone
+            outputs = {}
+    for sample_id, sample in loaded.items():
+        try:
+            prediction = outputs.get(sample_id)
+            if prediction is None:
+                prediction = runner.predict(method, sample)
+            if isinstance(prediction, Exception):
+                raise prediction
+            _generic_check(prediction)
+            runner.check(sample, prediction)
+        except Exception as exc:  # one bad sample must not stop the run
+            entries[sample_id] = {"id": sample_id, "status": "failed", "stage": "predict",
+                                  "error": _error_text(exc)}
+            continue
+        plain, arrays = split_arrays(prediction)
+        entry: dict[str, Any] = {"id": sample_id, "status": "ok", "data": plain}
+        if arrays:
+            entry["artifact"] = artifacts.put(arrays)
+        entries[sample_id] = entry
+    return [entries[i] for i in ids]
 
 
 class _MetricState:

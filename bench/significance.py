@@ -1,6 +1,6 @@
 """Significance groups for leaderboard rows from paired tests over shared samples.
 
-Methods are taken in rank order. Each group is led by the best method not yet covered; a method
+Methods with full coverage are taken in rank order (a partial row gets no group). Each group is led by the best method not yet covered; a method
 joins every group whose leader it is not significantly worse than (two-sided p >= alpha), so a
 method can carry several letters ("ab"). Accuracy uses the exact McNemar test on paired
 correctness; every other metric a paired bootstrap of the metric's own aggregate.
@@ -42,8 +42,10 @@ def assign_groups(table: Table, aggregates: Mapping[str, Callable], resamples: i
         aggregate = aggregates.get(metric)
         if aggregate is None:
             continue
-        ranked = [r for r in table.rows if r.cells.get(metric) and r.cells[metric].value is not None]
-        ranked.sort(key=lambda r: r.cells[metric].value, reverse=direction == "higher")
+        # Partial rows are scored on other samples than the rest: they are not ranked.
+        ranked = [r for r in table.rows if r.cells.get(metric)
+                  and r.cells[metric].value is not None and not r.cells[metric].partial]
+        ranked.sort(key=lambda r: r.cells[metric].value or 0.0, reverse=direction == "higher")
         leaders: list[str] = []
         letters: dict[str, str] = {r.method: "" for r in ranked}
         for row in ranked:

@@ -73,6 +73,7 @@ class MethodSpec:
     weights: tuple[str, ...] = ()
     reference: bool = False
     paper: str = ""
+    trainer: LazyRef | None = None  # ``train(argv)`` that reproduces the shipped checkpoint
 
     def __post_init__(self) -> None:
         _check_name("method", self.name)
@@ -109,6 +110,7 @@ class WeightsSpec:
     cache_dir: str = "hub/checkpoints"
     loader: LazyRef | None = None
     shipped_path: str | None = None
+    trainer: LazyRef | None = None  # ``train(argv)`` that reproduces a shipped file
 
     def __post_init__(self) -> None:
         _check_name("weights", self.name)

@@ -49,8 +49,8 @@ def bootstrap_ci(
     if len(stats) < max(2, resamples // 2):
         return None
     alpha = (1 - level) / 2
-    lo, hi = np.quantile(stats, [alpha, 1 - alpha])
-    return Interval(float(lo), float(hi), level, "percentile bootstrap", len(stats))
+    lo, hi = (float(x) for x in np.quantile(stats, [alpha, 1 - alpha]))
+    return Interval(lo, hi, level, "percentile bootstrap", len(stats))
 
 
 def paired_bootstrap_pvalue(
@@ -82,8 +82,8 @@ def paired_bootstrap_pvalue(
     d = np.asarray([x for x in diffs if math.isfinite(x)])
     if d.size == 0:
         return observed, 1.0
-    p = 2 * min(np.mean(d <= 0), np.mean(d >= 0))
-    return observed, float(min(1.0, p))
+    p = 2.0 * min(float(np.mean(d <= 0)), float(np.mean(d >= 0)))
+    return observed, min(1.0, p)
 
 
 def mcnemar_pvalue(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> float:

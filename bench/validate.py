@@ -21,7 +21,10 @@ class Check:
 
 
 def _segments(seed: int) -> tuple[list[Segment], np.ndarray]:
-    """Voiced-like (harmonic) and voiceless-like (noise) segments of several lengths."""
+    """Voiced-like (harmonic) and voiceless-like (noise) segments of several lengths.
+
+    Each rises and falls (a Hann envelope) as real consonant segments do.
+    """
     rng = np.random.default_rng(seed)
     segs, labels = [], []
     for i, n in enumerate([800, 1600, 2400, 4000] * 6):
@@ -29,7 +32,7 @@ def _segments(seed: int) -> tuple[list[Segment], np.ndarray]:
         t = np.arange(n) / SPEECH_SAMPLE_RATE
         f0 = rng.uniform(100, 220)
         wave = (0.4 * np.sin(2 * np.pi * f0 * t) + 0.2 * np.sin(4 * np.pi * f0 * t) if label
-                else 0.2 * rng.standard_normal(n))
+                else 0.1 * rng.standard_normal(n)) * np.hanning(n)
         segs.append(Segment(f"v{i}", wave.astype(np.float32), SPEECH_SAMPLE_RATE,
                             "M" if label else "S", label, "validator", "generated"))
         labels.append(label)
@@ -61,7 +64,7 @@ def validate_consonant(factory: Callable[[], Any], seed: int = 0) -> list[Check]
     train, test = segs[:16], segs[16:]
     state: dict[str, Any] = {}
 
-    def fit_predict() -> np.ndarray:
+    def fit_predict() -> tuple[np.ndarray, Any]:
         seed_everything(seed)
         m = factory()
         m.fit(train, labels[:16])
@@ -100,7 +103,7 @@ def validate_consonant(factory: Callable[[], Any], seed: int = 0) -> list[Check]
 
 
 def validate_talking_face(factory: Callable[[], Any], seed: int = 0) -> list[Check]:
-    state: dict[str, Any] = {}
+    state: dict[float, np.ndarray] = {}
 
     def contract(seconds: float) -> Callable[[], str]:
         def check() -> str:

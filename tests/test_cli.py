@@ -55,3 +55,29 @@ def test_run_show_and_leaderboard_end_to_end(tmp_path, toy_registries):
     assert "--method-config toy-zcr.threshold=0.3" in (boards / "consonant-voicing.md").read_text()
     res = _run(["show", "consonant-voicing/toy-segments/test/toy-flaky", "--runs-dir", str(runs)])
     assert "29/30" in res.output and "reproduce: bench run" in res.output
+
+
+def test_dataset_options_from_file_reach_the_loader(tmp_path, toy_registries):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[datasets.timit]\nroot = "/nonexistent/TIMIT"\n')
+    loaded = load_config(cfg)
+    assert loaded.dataset_options == {"timit": {"root": "/nonexistent/TIMIT"}}
+    res = CliRunner().invoke(main, ["run", "--task", "consonant-voicing", "--dataset", "timit",
+                                    "--method", "toy-zcr", "--runs-dir", str(tmp_path),
+                                    "--dataset-option", "timit.root=/nonexistent/TIMIT"])
+    assert res.exit_code == 2
+    assert "/nonexistent/TIMIT" in res.output and "Traceback" not in res.output
+
+
+def test_train_dispatches_to_the_registered_trainer(toy_registries, monkeypatch):
+    import dataclasses
+
+    got = []
+    spec = toy_registries.methods.get("toy-zcr")
+    monkeypatch.setitem(toy_registries.methods._items, "toy-zcr",
+                        dataclasses.replace(spec, trainer=got.append))
+    res = CliRunner().invoke(main, ["train", "toy-zcr", "--", "--steps", "3"])
+    assert res.exit_code == 0, res.output
+    assert got == [["--steps", "3"]]
+    res = CliRunner().invoke(main, ["train", "toy-flaky"])
+    assert res.exit_code == 2 and "has no trainer" in res.output

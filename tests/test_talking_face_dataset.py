@@ -253,3 +253,13 @@ def test_shipped_manifest_rerenders_to_its_checksum(tmp_path):
     assert array_sha256(boxes) == manifest["clips"][cid]["boxes_sha256"]
     n_ids = sum(len(v) for v in manifest["identity_splits"].values())
     assert n_ids >= 24
+
+
+def test_cache_dir_from_environment(built, tmp_path, monkeypatch):
+    corpus, _, path = built
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "envcache"))
+    ds = load_embedded_talking_faces(manifest=path, corpus=corpus)
+    cid = ds.split("val").ids[0]
+    ds.split("val").get(cid)
+    assert ds.cache_path(cid).is_file()
+    assert ds.cache_path(cid).is_relative_to(tmp_path / "envcache" / "talking_face")

@@ -18,25 +18,37 @@ td.partial{background:#fff4d6}
 td.na{color:#888;text-align:center}
 .ci{color:#666;font-size:.85em;display:block}
 code{font-size:.8em;color:#444}
+td.cmd{text-align:left}
 caption{text-align:left;font-size:1.1em;font-weight:600;margin-bottom:.3rem}
 """
 
 SCRIPT = """
+function sortTable(t, col, asc){
+  var body=t.tBodies[0], rows=Array.from(body.rows);
+  rows.sort(function(a,b){
+    var x=a.cells[col].dataset.v, y=b.cells[col].dataset.v;
+    var nx=parseFloat(x), ny=parseFloat(y);
+    if(isNaN(nx)&&isNaN(ny)){x=a.cells[col].textContent;y=b.cells[col].textContent;
+      return asc? x.localeCompare(y) : y.localeCompare(x);}
+    if(isNaN(nx)) return 1; if(isNaN(ny)) return -1;
+    return asc? nx-ny : ny-nx;});
+  rows.forEach(function(r){body.appendChild(r);});
+  t.tHead.rows[0].cells[col].dataset.order = asc ? 'asc' : 'desc';
+}
 document.querySelectorAll('table.board').forEach(function(t){
-  t.querySelectorAll('th').forEach(function(th, col){
-    th.addEventListener('click', function(){
-      var body=t.tBodies[0], rows=Array.from(body.rows);
-      var asc = th.dataset.order !== 'asc'; th.dataset.order = asc ? 'asc' : 'desc';
-      rows.sort(function(a,b){
-        var x=a.cells[col].dataset.v, y=b.cells[col].dataset.v;
-        var nx=parseFloat(x), ny=parseFloat(y);
-        if(isNaN(nx)||isNaN(ny)){x=a.cells[col].textContent;y=b.cells[col].textContent;
-          return asc? x.localeCompare(y) : y.localeCompare(x);}
-        return asc? nx-ny : ny-nx;});
-      rows.forEach(function(r){body.appendChild(r);});
-    });
+  Array.from(t.tHead.rows[0].cells).forEach(function(th, col){
+    th.addEventListener('click', function(){ sortTable(t, col, th.dataset.order !== 'asc'); });
   });
 });
+// Shareable sorted views: ?sort=<metric>&order=asc|desc sorts every table with that column.
+var q = new URLSearchParams(location.search);
+if (q.get('sort')) {
+  document.querySelectorAll('table.board').forEach(function(t){
+    Array.from(t.tHead.rows[0].cells).forEach(function(th, col){
+      if (th.dataset.metric === q.get('sort')) sortTable(t, col, q.get('order') === 'asc');
+    });
+  });
+}
 """
 
 
@@ -70,14 +82,17 @@ def render(tables: list[Table]) -> str:
     for t in tables:
         parts.append(f'<table class="board"><caption>{html.escape(t.dataset)} / '
                      f'{html.escape(t.split)}</caption><thead><tr><th>method</th>')
-        parts += [f"<th>{html.escape(m)} {ARROWS[d]}</th>" for m, d in t.metrics]
+        parts += [f'<th data-metric="{html.escape(m)}">{html.escape(m)} {ARROWS[d]}</th>'
+                  for m, d in t.metrics]
         parts.append("<th>N</th><th>reproduce</th></tr></thead><tbody>")
         for r in t.rows:
             name = html.escape(r.method) + (" <small>(reference)</small>" if r.reference else "")
             parts.append(f'<tr><td class="method" data-v="">{name}</td>')
             parts += [_td(t, r, m) for m, _ in t.metrics]
             parts.append(f'<td data-v="{r.n_total}">{r.n_total}</td>'
-                         f'<td data-v=""><code>{html.escape(r.reproduce)}</code></td></tr>')
+                         f'<td class="cmd" data-v=""><code>{html.escape(r.reproduce)}</code></td></tr>')
         parts.append("</tbody></table>")
+        parts += [f'<p><img src="{html.escape(i)}" alt="sample frames" style="max-width:100%">'
+                  f"</p>" for i in t.images]
     parts.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(parts)

@@ -35,6 +35,8 @@ def render(tables: list[Table]) -> str:
                 cells.append(_escape(text))
             name = r.method + (" (reference)" if r.reference else "")
             lines.append("| " + " | ".join([name, *cells, str(r.n_total), f"`{r.reproduce}`"]) + " |")
+        for image in t.images:
+            lines += ["", f"![sample frames of {t.dataset} / {t.split}]({image})"]
         if notes:
             lines += ["", "Notes:"]
             lines += [f"- {k}: {_escape(v)}" for k, v in sorted(notes.items())]

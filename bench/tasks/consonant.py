@@ -19,7 +19,15 @@ def training_split_name(dataset: Dataset, split: Split) -> str:
     return mapper(split.name) if mapper else "train"
 
 
+def _no_prediction(method: Any, index: int) -> SampleError:
+    reasons = getattr(method, "last_drop_reasons_", None)
+    why = reasons[index] if reasons is not None and index < len(reasons) else None
+    return SampleError(f"the method gave no prediction ({why})" if why
+                       else "the method gave no prediction (NaN probabilities)")
+
+
 class ConsonantRunner:
+    batch_size = 16  # results are appended per batch, so a crash loses at most one batch
     def prepare(self, method: Any, dataset: Dataset, split: Split, seed: int) -> Mapping[str, Any]:
         t0 = time.perf_counter()
         train = dataset.split(training_split_name(dataset, split))
@@ -40,10 +48,19 @@ class ConsonantRunner:
                 "train_skipped": skipped, "fit_seconds": time.perf_counter() - t0}
 
     def predict(self, method: Any, sample: Any) -> Mapping[str, Any]:
-        proba = np.asarray(method.predict_proba([sample]), dtype=float)
-        if proba.shape != (1, 2):
-            raise SampleError(f"predict_proba returned shape {proba.shape}, expected (1, 2)")
-        return {"proba": float(proba[0, 1])}
+        out = self.predict_batch(method, [sample])[0]
+        if isinstance(out, Exception):
+            raise out
+        return out
+
+    def predict_batch(self, method: Any, samples: list[Any]) -> list[Any]:
+        """P(voiced) per sample, or a SampleError for rows the method left NaN."""
+        proba = np.asarray(method.predict_proba(samples), dtype=float)
+        if proba.shape != (len(samples), 2):
+            raise SampleError(f"predict_proba returned shape {proba.shape}, "
+                              f"expected ({len(samples)}, 2)")
+        return [_no_prediction(method, i) if np.isnan(row).any() else {"proba": float(row[1])}
+                for i, row in enumerate(proba)]
 
     def check(self, sample: Any, prediction: Mapping[str, Any]) -> None:
         p = prediction["proba"]

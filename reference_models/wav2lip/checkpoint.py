@@ -7,8 +7,9 @@ whose keys carry a ``module.`` prefix when saved from ``nn.DataParallel``.
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -26,11 +27,8 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be read or does not fit the model; names the file."""
 
 
-def read_state(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint file with ``weights_only=True``; returns the dict it holds.
-
-    A bare state dict is wrapped as ``{"state_dict": ...}``.
-    """
+def safe_load(path: str | Path) -> dict[str, Any]:
+    """``torch.load(weights_only=True)`` of a file holding a dict; errors name the file."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
@@ -41,6 +39,12 @@ def read_state(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: cannot be read safely as a torch checkpoint ({exc})") from exc
     if not isinstance(obj, dict):
         raise CheckpointError(f"{path}: expected a dict, found {type(obj).__name__}")
+    return obj
+
+
+def read_state(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint dict holding ``state_dict``; a bare state dict is wrapped as one."""
+    obj = safe_load(path)
     if "state_dict" not in obj:
         if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
             return {"state_dict": obj}
@@ -50,7 +54,7 @@ def read_state(path: str | Path) -> dict[str, Any]:
 
 def strip_module_prefix(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """Drop the ``module.`` prefix that ``nn.DataParallel`` adds to every key."""
-    return {k[len("module.") :] if k.startswith("module.") else k: v for k, v in state.items()}
+    return {k.removeprefix("module."): v for k, v in state.items()}
 
 
 def _check_keys(path: Path, model: nn.Module, state: Mapping[str, torch.Tensor]) -> None:

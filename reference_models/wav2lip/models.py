@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 def scaled(channels: int, width: float) -> int:
     """Hidden channel count ``channels`` under width multiplier ``width`` (at least 1)."""
-    return max(1, int(round(channels * width)))
+    return max(1, round(channels * width))
 
 
 class Conv2d(nn.Module):

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -86,16 +87,11 @@ def _synthesiser(recipe: SpeakerRecipe) -> Callable[[list[str]], list[Raw]]:
             return [(r.audio, r.sample_rate, r.phones) for r in res]
         return run
     if recipe.engine == "espeak":
-        from bench.datasets.speech.espeak_tts import EspeakEngine
-
-        engine = EspeakEngine()
+        from bench.datasets.speech import espeak_tts
 
         def run(texts: list[str]) -> list[Raw]:
-            out = []
-            for t in texts:
-                r = engine.synth(t, recipe.voice, **recipe.settings)
-                out.append((r.audio, r.sample_rate, r.phones))
-            return out
+            res = espeak_tts.synth_batch(texts, recipe.voice, seed=0, **recipe.settings)
+            return [(r.audio, r.sample_rate, r.phones) for r in res]
         return run
     raise ValueError(f"unknown engine {recipe.engine!r}")
 

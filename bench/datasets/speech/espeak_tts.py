@@ -8,6 +8,8 @@ where the next one starts, the last one at the end of the audio.
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +70,7 @@ class EspeakEngine:
                                                 ctypes.c_int]
         self._lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self._lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        self._lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
         self._lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint,
                                            ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
                                            ctypes.c_void_p, ctypes.c_void_p]
@@ -93,6 +96,10 @@ class EspeakEngine:
             i += 1
         return 0
 
+    def seed(self, seed: int) -> None:
+        """Seed the engine's noise generator (breathy variants such as +f2 use it)."""
+        self._lib.espeak_ng_SetRandSeed(seed)
+
     def synth(self, text: str, voice: str, rate: int = 175, pitch: int = 50,
               pitch_range: int = 50) -> EspeakResult:
         """Speak ``text`` with ``voice`` (e.g. ``en-us+f2``); rate in words/min, pitch 0-100."""
@@ -116,3 +123,23 @@ class EspeakEngine:
             end = self._events[k + 1][1] / 1000.0 if k + 1 < len(self._events) else total
             phones.append((name, start, min(end, total)))
         return EspeakResult(audio=audio, sample_rate=self.sample_rate, phones=phones)
+
+
+def _synth_all(texts: list[str], voice: str, seed: int, settings: dict) -> list[EspeakResult]:
+    engine = EspeakEngine()
+    out = []
+    for text in texts:
+        engine.seed(seed)
+        out.append(engine.synth(text, voice, **settings))
+    return out
+
+
+def synth_batch(texts: list[str], voice: str, seed: int = 0, **settings: int) -> list[EspeakResult]:
+    """Synthesise ``texts`` in a fresh process so the output depends on the inputs alone.
+
+    The library keeps synthesis state across calls, even across re-initialisation: the same
+    text gives different samples after other texts, even with the random seed reset.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        return pool.submit(_synth_all, texts, voice, seed, dict(settings)).result()

@@ -62,7 +62,7 @@ def synth_batch(texts: list[str], voice: str, f0_mean: float | None = None,
             )
         script = Path(tmp) / "synth.scm"
         script.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        proc = subprocess.run([exe, "-b", str(script)], capture_output=True, text=True,
+        proc = subprocess.run([exe, "-b", str(script)], check=False, capture_output=True, text=True,
                               timeout=timeout)
         if proc.returncode != 0:
             raise RuntimeError(f"festival failed on {script}: {proc.stderr.strip()[-500:]}")

@@ -25,7 +25,7 @@ from .render import Identity, make_identity, motion_params, render_clip
 
 VERSION = "1"
 IDENTITY_SPLITS = {"train": 20, "val": 4, "test": 8}
-TARGET_CLIPS: dict[str, int | None] = {"train": 240, "val": 24, "test": 36}
+TARGET_CLIPS: dict[str, int | None] = {"train": 400, "val": 48, "test": 36}
 
 
 def stable_seed(text: str) -> int:

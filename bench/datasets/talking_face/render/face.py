@@ -7,6 +7,8 @@ the torso and background stay fixed, so pasting a generated face back is a real 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -20,17 +22,23 @@ HEAD_SCALE = 1.3  # face-local units -> frame pixels
 
 
 def _shade(colour, f: float) -> tuple[int, int, int]:
-    return tuple(int(np.clip(c * f, 0, 255)) for c in colour)
+    return tuple(int(min(max(c * f, 0), 255)) for c in colour)
 
 
 def _mix(a, b, t: float) -> tuple[int, int, int]:
     return tuple(int(round(x * (1 - t) + y * t)) for x, y in zip(a, b))
 
 
+@lru_cache(maxsize=64)
+def _unit_arc(n: int, a0: float, a1: float) -> tuple[np.ndarray, np.ndarray]:
+    t = np.linspace(a0, a1, n, endpoint=False if a1 - a0 >= 2 * np.pi else True)
+    return np.cos(t), np.sin(t)
+
+
 def _ellipse_pts(cx: float, cy: float, ax: float, ay: float, n: int = 48,
                  a0: float = 0.0, a1: float = 2 * np.pi) -> np.ndarray:
-    t = np.linspace(a0, a1, n, endpoint=False if a1 - a0 >= 2 * np.pi else True)
-    return np.stack([cx + ax * np.cos(t), cy + ay * np.sin(t)], 1)
+    c, s = _unit_arc(n, a0, a1)
+    return np.stack([cx + ax * c, cy + ay * s], 1)
 
 
 def _poly(img: np.ndarray, pts: np.ndarray, colour) -> None:
@@ -102,7 +110,7 @@ def face_contour(ident: Identity, jaw_open: float, n: int = 64) -> np.ndarray:
     e = 2.0 / ident.chin
     lower = s > 0  # image y grows downwards
     x = np.where(lower, ident.face_w * np.sign(c) * np.abs(c) ** e, ident.face_w * c)
-    low = ident.face_low + 3.5 * jaw_open
+    low = ident.face_low + 4.5 * jaw_open
     y = np.where(lower, low * np.abs(s) ** e, ident.face_up * s)
     return np.stack([x, y], 1)
 
@@ -111,7 +119,7 @@ def _mouth_shapes(ident: Identity, m: np.ndarray):
     """Cavity top/bottom curves and lip outlines for mouth parameters ``m``."""
     open_, width, rnd = float(m[0]), float(m[1]), float(m[2])
     w = ident.mouth_w * (0.8 + 0.45 * width) * (1 - 0.38 * rnd)
-    h = 8.5 * open_
+    h = 10.5 * open_
     my = ident.mouth_y + 1.5 * open_
     xs = np.linspace(-1, 1, 21)
     prof = np.sqrt(np.clip(1 - xs**2, 0, 1))
@@ -146,7 +154,7 @@ def draw_head(img: np.ndarray, ident: Identity, mouth: np.ndarray, blink: float,
         _poly(img, tr(_ellipse_pts(sgn * (fw - 0.5), 1, 3.2, 6)), _shade(skin, 0.9))
     contour = face_contour(ident, float(mouth[0]))
     _poly(img, tr(contour), skin)
-    for sgn in (-1, 1):  # cheek tint and a soft jaw shadow
+    for sgn in (-1, 1):  # cheek tint
         _poly(img, tr(_ellipse_pts(sgn * fw * 0.58, 9, 4.5, 3)), _mix(skin, ident.lip_colour, 0.15))
 
     # hair cap with a hairline that depends on the style
@@ -154,13 +162,13 @@ def draw_head(img: np.ndarray, ident: Identity, mouth: np.ndarray, blink: float,
     outer = np.stack([(fw + 1.8) * np.cos(t), -1 + (fu + 3.5) * np.sin(t)], 1)
     tb = t[::-1]
     if style == 1:  # fringe
-        line_y = -fu * 0.42 + 1.5 * np.sin(tb * 9) * 0
+        line_y = np.full_like(tb, -fu * 0.42)
     elif style == 2 or style == 3:  # side part
         line_y = -fu * (0.55 + 0.22 * np.cos(tb))
     else:
         line_y = -fu * 0.62 - 2.5 * np.sin(tb + np.pi)  # receding at the temples
     inner_x = fw * 1.02 * np.cos(tb)
-    inner = np.stack([inner_x, np.minimum(line_y, -1.0 + 0 * tb)], 1)
+    inner = np.stack([inner_x, np.minimum(line_y, -1.0)], 1)
     inner[:, 1] = np.maximum(inner[:, 1], -fu * 1.1)
     _poly(img, tr(np.concatenate([outer, inner])), hair)
 
@@ -168,7 +176,7 @@ def draw_head(img: np.ndarray, ident: Identity, mouth: np.ndarray, blink: float,
     for sgn in (-1, 1):
         bx = sgn * ident.eye_dx
         by = ident.eye_y - ident.eye_h - ident.brow_gap
-        pts = np.array([[bx - sgn * 4.5, by + 0.6 + sgn * 0 + ident.brow_tilt * 3],
+        pts = np.array([[bx - sgn * 4.5, by + 0.6 + ident.brow_tilt * 3],
                         [bx, by - 0.8], [bx + sgn * 5.0, by + 0.8 - ident.brow_tilt * 3]])
         _line(img, tr(pts), _shade(hair, 0.75), ident.brow_thick)
 

@@ -62,8 +62,10 @@ VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", 
 SILENCES = frozenset({"SIL", "SP", "SPN", ""})
 
 # Coarticulation: Gaussian smoothing of the 100 Hz parameter track (s).
-COARTICULATION_SIGMA_S = 0.022
+COARTICULATION_SIGMA_S = 0.018
 _TRACK_RATE = 200.0
+# Bilabial closure ramp (s): how fast the lips close into and open out of P/B/M.
+BILABIAL_RAMP_S = 0.008
 
 
 def base_label(label: str) -> str:
@@ -91,29 +93,45 @@ def _phone_fields(phone) -> tuple[str, float, float]:
     return label, float(start), float(end)
 
 
+def _smooth(track: np.ndarray, sigma_s: float) -> np.ndarray:
+    """Gaussian smoothing along time (axis 0) of a 200 Hz track, edges held."""
+    if sigma_s <= 0 or len(track) < 2:
+        return track
+    radius = int(np.ceil(3 * sigma_s * _TRACK_RATE))
+    k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / (sigma_s * _TRACK_RATE)) ** 2)
+    k /= k.sum()
+    padded = np.pad(track, ((radius, radius), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(track.shape[1])], 1)
+
+
 def mouth_track(phones: Iterable, n_frames: int, fps: float = 25.0,
                 sigma_s: float = COARTICULATION_SIGMA_S) -> np.ndarray:
     """Per-frame mouth parameters (n_frames, 5) float32 from timed phones.
 
     ``phones`` holds objects with ``label``, ``start``, ``end`` seconds (or tuples); time
-    not covered by a phone is silence. The track is sampled at 200 Hz, smoothed with a Gaussian
-    (coarticulation: neighbouring phones blend) and averaged over each frame's interval.
+    not covered by a phone is silence. The track is sampled at 200 Hz and smoothed with a
+    Gaussian (coarticulation: neighbouring phones blend). Bilabials dominate their neighbours:
+    the lips close during them even when they are short, as in speech, so their closure is
+    applied after smoothing with a much shorter ramp. Each frame shows the mean over the middle
+    half of its interval (a 20 ms shutter at 25 fps).
     """
     per_frame = int(round(_TRACK_RATE / fps))
     n = n_frames * per_frame
     track = np.tile(np.asarray(REST, np.float32), (n, 1))
+    closure = np.zeros((n, 1), np.float32)
     t = (np.arange(n) + 0.5) / _TRACK_RATE
     for phone in phones:
         label, start, end = _phone_fields(phone)
         sel = (t >= start) & (t < end)
         track[sel] = viseme(label)
-    if sigma_s > 0 and n > 1:
-        radius = int(np.ceil(3 * sigma_s * _TRACK_RATE))
-        k = np.exp(-0.5 * (np.arange(-radius, radius + 1) / (sigma_s * _TRACK_RATE)) ** 2)
-        k /= k.sum()
-        padded = np.pad(track, ((radius, radius), (0, 0)), mode="edge")
-        track = np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(track.shape[1])], 1)
-    return track.reshape(n_frames, per_frame, -1).mean(1).astype(np.float32)
+        if base_label(label) in BILABIALS:
+            closure[sel] = 1.0
+    track = _smooth(track, sigma_s)
+    closure = np.clip(_smooth(closure, BILABIAL_RAMP_S) * 1.5, 0, 1)
+    track[:, 0] *= 1 - closure[:, 0]
+    frames = track.reshape(n_frames, per_frame, -1)
+    q = per_frame // 4
+    return frames[:, q:per_frame - q].mean(1).astype(np.float32)
 
 
 def frame_labels(phones: Sequence, n_frames: int, fps: float = 25.0) -> list[str]:

@@ -1,0 +1,151 @@
+"""LSE-C / LSE-D as a dataset metric for the talking-face task, with a recorded protocol.
+
+Protocols:
+- ``whole-frame``: every generated frame resized to 224×224, no detection (Wav2Lip's LRS script).
+- ``face-track``: syncnet_python's pipeline: 25 fps, face detection, IoU tracks, 1.4× crops;
+  each track is scored with its audio span and a clip's value is the mean over its tracks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.interfaces import SampleError
+from bench.metrics.lse import SAMPLES_PER_FRAME, evaluate_sync
+from bench.metrics.lse_inputs import prepare_audio, prepare_frames
+from bench.metrics.syncnet import WeightsUnavailable, load_syncnet, sha256_file
+from bench.metrics.syncnet_infer import FrozenSyncNet
+
+__all__ = ["EMBEDDED_SYNCNET", "PROTOCOLS", "LseMetric", "resolve_weights"]
+
+EMBEDDED_SYNCNET = Path(__file__).resolve().parents[1] / "data" / "syncnet" / "syncnet_embedded.pt"
+PROTOCOLS = ("whole-frame", "face-track")
+# Registry names known to this metric -> file name in the torch hub checkpoint cache.
+_CACHED = {"syncnet-v2": "syncnet_v2.model", "s3fd": "sfd_face.pth"}
+
+
+def resolve_weights(ref: str | os.PathLike[str]) -> Path:
+    """Path of a weights file given a registry name or a path; raises WeightsUnavailable if absent."""
+    ref = str(ref)
+    if ref == "syncnet-embedded":
+        path = EMBEDDED_SYNCNET
+    elif ref in _CACHED:
+        path = Path(torch.hub.get_dir()) / "checkpoints" / _CACHED[ref]
+    else:
+        path = Path(ref).expanduser()
+    if not path.is_file():
+        how = f"`bench weights fetch {ref}`" if ref in _CACHED else "`bench weights import FILE`"
+        raise WeightsUnavailable(f"weights {ref!r} not found at {path}; install them with {how}")
+    return path
+
+
+class LseMetric:
+    """``per_sample`` -> {"lse_c", "lse_d", "offset", ...}; ``aggregate`` = mean of ``which``."""
+
+    def __init__(self, which: str = "lse-c", protocol: str = "whole-frame",
+                 weights: str = "syncnet-embedded", vshift: int = 15, detector: str = "s3fd",
+                 min_track: int = 100, min_face_size: float = 100, num_failed_det: int = 25,
+                 batch_size: int = 32) -> None:
+        if which not in ("lse-c", "lse-d"):
+            raise ValueError(f"which must be 'lse-c' or 'lse-d', got {which!r}")
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        self.which, self.protocol, self.vshift = which, protocol, int(vshift)
+        self.key = "lse_c" if which == "lse-c" else "lse_d"
+        self.weights_path = resolve_weights(weights)
+        self.weights_name = str(weights)
+        self.weights_sha256 = sha256_file(self.weights_path)
+        model = load_syncnet(self.weights_path)
+        self.width = model.width
+        self.net = FrozenSyncNet(model)
+        self.batch_size = batch_size
+        self.track_opts = {"min_track": int(min_track), "min_face_size": float(min_face_size),
+                           "num_failed_det": int(num_failed_det)}
+        self.detector_name = detector
+        self.detector = None
+        self.detector_sha256 = None
+        if protocol == "face-track":
+            self.detector = self._make_detector(detector)
+
+    def _make_detector(self, name: str) -> Any:
+        from bench.metrics.facetrack import HaarDetector
+        from bench.metrics.s3fd import load_s3fd
+
+        if name == "haar":
+            return HaarDetector()
+        if name == "s3fd":
+            path = resolve_weights("s3fd")
+            self.detector_sha256 = sha256_file(path)
+            return load_s3fd(path)
+        raise ValueError(f"detector must be 's3fd' or 'haar', got {name!r}")
+
+    def fingerprint(self) -> Mapping[str, Any]:
+        """Everything that changes the number."""
+        fp: dict[str, Any] = {
+            "metric": self.which, "protocol": self.protocol, "weights": self.weights_name,
+            "weights_sha256": self.weights_sha256, "syncnet_width": self.width,
+            "vshift": self.vshift, "fps": 25, "fps_rule": "nearest-frame resample to 25 fps",
+            "sample_rate": 16000, "audio": "int16 scale (float x32768), python_speech_features mfcc",
+            "input": "BGR 0-255, 5-frame / 20-MFCC windows, min_length-5 windows",
+            "pairwise_eps": 1e-6, "aggregate": "mean over clips",
+        }
+        if self.protocol == "whole-frame":
+            fp["crop"] = "whole frame, bilinear resize to 224x224"
+        else:
+            fp.update({"crop": "run_pipeline: median-13 smoothed box, 2.8*s square (crop_scale 0.4), "
+                               "grey 110 padding, bilinear 224x224, no re-encode",
+                       "detector": self.detector_name, "detector_sha256": self.detector_sha256,
+                       "scene_detection": "none (single-shot clips)",
+                       "track_aggregate": "mean over tracks within a clip", **self.track_opts})
+        return fp
+
+    def per_sample(self, sample: Any, prediction: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Score one generated clip: prediction["frames"] uint8 RGB (T,H,W,3), sample.audio float."""
+        name = str(getattr(sample, "id", "clip"))
+        if "frames" not in prediction:
+            raise SampleError(f"{name}: prediction has no 'frames'")
+        frames = np.asarray(prediction["frames"])
+        if frames.ndim == 4 and frames.shape[-1] in (3, 4):
+            frames = frames[..., [2, 1, 0] + ([3] if frames.shape[-1] == 4 else [])]  # RGB(A) -> BGR(A)
+        fps, rate = float(sample.fps), int(sample.sample_rate)
+        if self.protocol == "whole-frame":
+            r = evaluate_sync(self.net, frames, sample.audio, fps=fps, sample_rate=rate,
+                              vshift=self.vshift, resize=True, batch_size=self.batch_size, name=name)
+            return {"lse_c": r.confidence, "lse_d": r.min_dist, "offset": r.offset,
+                    "n_windows": int(r.dists.shape[0]), "notes": "; ".join(r.notes)}
+        return self._face_track(frames, sample.audio, fps, rate, name)
+
+    def _face_track(self, frames: np.ndarray, audio: np.ndarray, fps: float, rate: int,
+                    name: str) -> Mapping[str, Any]:
+        from bench.metrics.facetrack import face_tracks
+
+        frames, notes = prepare_frames(frames, fps, resize=None, name=name)
+        pcm, anotes = prepare_audio(audio, rate, name=name)
+        tracks = face_tracks(frames, self.detector, **self.track_opts)
+        if not tracks:
+            raise SampleError(f"{name}: no face track (detector {self.detector_name}, "
+                              f"min_track {self.track_opts['min_track']}, "
+                              f"min_face_size {self.track_opts['min_face_size']})")
+        results = []
+        for track, crops in tracks:
+            f0, f1 = int(track.frames[0]), int(track.frames[-1]) + 1
+            span = pcm[f0 * SAMPLES_PER_FRAME:f1 * SAMPLES_PER_FRAME]
+            results.append(evaluate_sync(self.net, crops, span, vshift=self.vshift, resize=False,
+                                         batch_size=self.batch_size, name=f"{name} track {f0}-{f1}"))
+        longest = max(results, key=lambda r: r.n_frames)
+        return {"lse_c": float(np.mean([r.confidence for r in results])),
+                "lse_d": float(np.mean([r.min_dist for r in results])),
+                "offset": longest.offset, "n_tracks": len(results),
+                "notes": "; ".join(notes + anotes)}
+
+    def aggregate(self, values: Sequence[Mapping[str, Any]]) -> float:
+        """Unweighted mean of the chosen score over clips."""
+        if not values:
+            raise ValueError(f"{self.which}: no scored samples to aggregate")
+        return float(np.mean([v[self.key] for v in values]))

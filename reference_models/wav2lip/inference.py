@@ -1,0 +1,78 @@
+"""Wav2Lip inference on a whole video: crop faces, generate 96x96 mouths, paste them back.
+
+Works on plain arrays so it can be used without the benchmark harness.
+"""
+
+from __future__ import annotations
+
+import cv2
+import librosa
+import numpy as np
+import torch
+
+from reference_models.wav2lip.audio import frame_windows, melspectrogram
+from reference_models.wav2lip.faces import (
+    FACE_SIZE,
+    clip_box,
+    crop_faces,
+    ping_pong,
+    reference_indices,
+)
+from reference_models.wav2lip.models import Wav2Lip
+
+__all__ = ["clip_box", "crop_faces", "lip_sync", "ping_pong", "prepare_audio", "reference_indices"]
+
+
+
+def prepare_audio(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono float32 audio at 16 kHz (resampled if needed)."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if sample_rate != 16000:
+        audio = librosa.resample(audio, orig_sr=sample_rate, target_sr=16000)
+    return audio
+
+
+@torch.no_grad()
+def lip_sync(
+    model: Wav2Lip,
+    frames: np.ndarray,
+    boxes: np.ndarray,
+    audio: np.ndarray,
+    n_out: int,
+    fps: float = 25.0,
+    sample_rate: int = 16000,
+    batch_size: int = 32,
+) -> np.ndarray:
+    """Generate ``n_out`` lip-synced frames (n_out, H, W, 3) uint8 from identity frames and audio.
+
+    Each output frame i uses identity frame ``ping_pong(T, n_out)[i]`` with its lower half
+    masked, a reference from another window of the video, and the mel window of frame i.
+    """
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
+    if len(boxes) != len(frames):
+        raise ValueError(f"{len(boxes)} face boxes for {len(frames)} frames")
+    h, w = frames.shape[1:3]
+    if n_out == 0:
+        return np.zeros((0, h, w, 3), dtype=np.uint8)
+    wav = prepare_audio(audio, sample_rate)
+    mels = frame_windows(melspectrogram(wav), n_out, fps=fps)  # (n_out, 80, 16)
+    faces = crop_faces(frames, boxes)
+    refs = faces[reference_indices(len(frames))]
+    src = ping_pong(len(frames), n_out)
+    model.eval()
+    out = frames[src].copy()
+    for start in range(0, n_out, batch_size):
+        idx = src[start : start + batch_size]
+        target = faces[idx].astype(np.float32) / 255.0
+        target[:, FACE_SIZE // 2 :] = 0.0
+        x = np.concatenate([target, refs[idx].astype(np.float32) / 255.0], axis=-1)
+        x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+        m = torch.from_numpy(mels[start : start + batch_size]).unsqueeze(1)
+        pred = model(m, x).permute(0, 2, 3, 1).numpy()
+        pred = np.clip(np.rint(pred * 255.0), 0, 255).astype(np.uint8)
+        for j, face in enumerate(pred):
+            i = start + j
+            x0, y0, x1, y1 = clip_box(boxes[idx[j]], h, w)
+            out[i, y0:y1, x0:x1] = cv2.resize(face, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return out

@@ -1,0 +1,283 @@
+"""Training Wav2Lip: the expert lip-sync discriminator first, then the generator against it.
+
+Losses follow Wav2Lip's ``color_syncnet_train.py`` and ``wav2lip_train.py`` /
+``hq_wav2lip_train.py``: BCE on the cosine similarity for the expert; for the generator
+``(1 - w_s - w_d)·L1 + w_s·sync + w_d·adv``, where the sync weight switches on once the
+validation sync loss falls below a threshold (0.75 in the reference). Runs are seeded,
+resumable from ``<name>_last.pt`` and write a JSON-lines log and a PNG loss curve.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from reference_models.wav2lip.checkpoint import load_checkpoint, safe_load, save_checkpoint
+from reference_models.wav2lip.data import WindowSampler
+from reference_models.wav2lip.models import (
+    SyncNetColor,
+    Wav2Lip,
+    Wav2LipDiscQual,
+    lower_half_window,
+)
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters; defaults are the reference's where it has one, else small CPU values."""
+
+    width: float = 0.125
+    steps: int = 300
+    batch: int = 8
+    lr: float = 1e-4
+    eval_every: int = 50
+    eval_batches: int = 4
+    seed: int = 0
+    sync_wt: float = 0.01  # 0.03 with the GAN in the reference
+    sync_threshold: float = 0.75  # val sync loss below which sync_wt switches on
+    disc_wt: float = 0.07
+    gan: bool = False
+    threads: int = 1
+
+
+def _tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in batch.items()}
+
+
+def sync_loss(expert: SyncNetColor, mel: torch.Tensor, faces: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """BCE between the expert's audio-visual cosine similarity and the sync label."""
+    a, v = expert(mel, faces)
+    # Embeddings follow a ReLU, so the cosine lies in [0, 1]; clamp only guards rounding.
+    cos = F.cosine_similarity(a, v).clamp(1e-7, 1 - 1e-7).unsqueeze(1)
+    return F.binary_cross_entropy(cos, label)
+
+
+class _Run:
+    """Bookkeeping shared by both trainings: log file, resume, best-on-val checkpoint, plot."""
+
+    def __init__(self, out_dir: Path, name: str, cfg: TrainConfig):
+        self.out_dir, self.name, self.cfg = Path(out_dir), name, cfg
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.out_dir / f"{name}_log.jsonl"
+        self.last = self.out_dir / f"{name}_last.pt"
+        self.best = self.out_dir / f"{name}.pt"
+
+    def resume(self, modules: dict[str, nn.Module], optims: dict[str, torch.optim.Optimizer]) -> dict:
+        """Load ``<name>_last.pt`` if present; returns its bookkeeping (step, best, ...)."""
+        if not self.last.exists():
+            self.log_path.unlink(missing_ok=True)
+            return {"step": 0, "best": float("inf"), "extra": {}}
+        obj = safe_load(self.last)
+        for key, module in modules.items():
+            module.load_state_dict(obj["modules"][key])
+        for key, opt in optims.items():
+            opt.load_state_dict(obj["optims"][key])
+        # Drop log lines written after the checkpoint so a resumed run has no duplicates.
+        if self.log_path.exists():
+            rows = [json.loads(x) for x in self.log_path.read_text().splitlines() if x.strip()]
+            keep = [r for r in rows if r["step"] <= obj["step"]]
+            self.log_path.write_text("".join(json.dumps(r) + "\n" for r in keep))
+        return {"step": int(obj["step"]), "best": float(obj["best"]), "extra": json.loads(obj["extra"])}
+
+    def save_last(self, step: int, best: float, extra: dict, modules, optims) -> None:
+        payload = {
+            "step": step,
+            "best": best,
+            "extra": json.dumps(extra),
+            "config": json.dumps(asdict(self.cfg)),
+            "modules": {k: m.state_dict() for k, m in modules.items()},
+            "optims": {k: o.state_dict() for k, o in optims.items()},
+        }
+        tmp = self.last.with_suffix(".tmp")
+        torch.save(payload, tmp)
+        tmp.replace(self.last)
+
+    def log(self, row: dict) -> None:
+        with self.log_path.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+    def plot(self, keys: list[str]) -> Path:
+        """Write ``<name>_loss.png`` with the train/val curves of ``keys``."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = [json.loads(x) for x in self.log_path.read_text().splitlines() if x.strip()]
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        for key in keys:
+            pts = [(r["step"], r[key]) for r in rows if key in r]
+            if not pts:
+                continue
+            xs, ys = map(np.asarray, zip(*pts))
+            if key.startswith("val"):
+                ax.plot(xs, ys, label=key, marker="o", ms=3)
+            else:
+                # Per-step losses are noisy (one random batch each): show a running mean on top.
+                k = max(1, min(25, len(ys) // 10))
+                smooth = np.convolve(ys, np.ones(k) / k, mode="valid")
+                line = ax.plot(xs, ys, alpha=0.25)[0]
+                ax.plot(xs[k - 1 :], smooth, color=line.get_color(), label=f"{key} (mean of {k})")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.set_title(self.name)
+        ax.legend()
+        fig.tight_layout()
+        path = self.out_dir / f"{self.name}_loss.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        return path
+
+
+def _eval_batches(sampler: WindowSampler, cfg: TrainConfig, kind: str) -> list[dict[str, torch.Tensor]]:
+    # Fixed validation batches so the numbers are comparable across evaluations.
+    draw = sampler.sync_batch if kind == "sync" else sampler.generator_batch
+    return [_tensors(draw(np.random.default_rng([cfg.seed, 999_999, i]), cfg.batch)) for i in range(cfg.eval_batches)]
+
+
+def train_expert(
+    train: WindowSampler, val: WindowSampler, out_dir: Path, cfg: TrainConfig,
+    progress: bool = True, on_step: Callable[[int, float], None] | None = None,
+) -> dict:
+    """Train ``SyncNetColor`` on ``train``; keep the lowest-val-loss weights in ``expert.pt``."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model = SyncNetColor(cfg.width)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    run = _Run(out_dir, "expert", cfg)
+    state = run.resume({"model": model}, {"opt": opt})
+    val_batches = _eval_batches(val, cfg, "sync")
+    step, best = state["step"], state["best"]
+    bar = tqdm(total=cfg.steps, initial=step, desc="expert", disable=not progress)
+    while step < cfg.steps:
+        model.train()
+        b = _tensors(train.sync_batch(np.random.default_rng([cfg.seed, step]), cfg.batch))
+        loss = sync_loss(model, b["mel"], b["faces"], b["label"])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        row = {"step": step, "train_loss": loss.item()}
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            model.eval()
+            with torch.no_grad():
+                vals = [float(sync_loss(model, v["mel"], v["faces"], v["label"])) for v in val_batches]
+            row["val_loss"] = float(np.mean(vals))
+            if row["val_loss"] < best:
+                best = row["val_loss"]
+                save_checkpoint(run.best, model, "syncnet", half=True, step=step, val_loss=best)
+            run.log(row)
+            run.save_last(step, best, {}, {"model": model}, {"opt": opt})
+        else:
+            run.log(row)
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", best_val=f"{best:.3f}")
+        if on_step:
+            on_step(step, row["train_loss"])
+    bar.close()
+    run.plot(["train_loss", "val_loss"])
+    return {"best_val_loss": best, "steps": step, "checkpoint": str(run.best)}
+
+
+def _generator_losses(
+    gen: Wav2Lip, expert: SyncNetColor, b: dict[str, torch.Tensor], disc: Wav2LipDiscQual | None
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    pred = gen(b["frame_mels"], b["inputs"])
+    l1 = F.l1_loss(pred, b["target"])
+    ones = torch.ones(pred.size(0), 1)
+    sync = sync_loss(expert, b["mel"], lower_half_window(pred), ones)
+    parts = {"l1": l1, "sync": sync}
+    if disc is not None:
+        real_prob = disc(pred)
+        parts["adv"] = F.binary_cross_entropy(real_prob, torch.ones_like(real_prob))
+    return pred, parts
+
+
+def train_generator(
+    train: WindowSampler, val: WindowSampler, expert_path: Path, out_dir: Path, cfg: TrainConfig,
+    progress: bool = True,
+) -> dict:
+    """Train ``Wav2Lip`` against the frozen expert at ``expert_path``; best on val in ``wav2lip.pt``."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    expert = load_checkpoint(expert_path, "syncnet")
+    for p in expert.parameters():
+        p.requires_grad_(False)
+    gen = Wav2Lip(cfg.width)
+    betas = (0.5, 0.999) if cfg.gan else (0.9, 0.999)
+    modules: dict[str, nn.Module] = {"gen": gen}
+    optims = {"gen": torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=betas)}
+    disc = None
+    if cfg.gan:
+        disc = Wav2LipDiscQual(cfg.width)
+        modules["disc"] = disc
+        optims["disc"] = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=betas)
+    run = _Run(out_dir, "wav2lip", cfg)
+    state = run.resume(modules, optims)
+    step, best = state["step"], state["best"]
+    sync_on = bool(state["extra"].get("sync_on", False))
+    disc_wt = cfg.disc_wt if cfg.gan else 0.0
+    val_batches = _eval_batches(val, cfg, "gen")
+    bar = tqdm(total=cfg.steps, initial=step, desc="wav2lip", disable=not progress)
+    while step < cfg.steps:
+        gen.train()
+        b = _tensors(train.generator_batch(np.random.default_rng([cfg.seed, step]), cfg.batch))
+        sync_wt = cfg.sync_wt if sync_on else 0.0
+        pred, parts = _generator_losses(gen, expert, b, disc)
+        loss = (1 - sync_wt - disc_wt) * parts["l1"] + sync_wt * parts["sync"]
+        if disc is not None:
+            loss = loss + disc_wt * parts["adv"]
+        optims["gen"].zero_grad()
+        loss.backward()
+        optims["gen"].step()
+        row = {"step": step + 1, "train_loss": loss.item(), "train_l1": parts["l1"].item(),
+               "train_sync": parts["sync"].item(), "sync_wt": sync_wt}
+        if disc is not None:
+            real, fake = disc(b["target"]), disc(pred.detach())
+            d_loss = F.binary_cross_entropy(real, torch.ones_like(real)) + F.binary_cross_entropy(
+                fake, torch.zeros_like(fake)
+            )
+            optims["disc"].zero_grad()
+            d_loss.backward()
+            optims["disc"].step()
+            row["train_disc"] = d_loss.item()
+        step += 1
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            gen.eval()
+            with torch.no_grad():
+                vals = [_generator_losses(gen, expert, v, None)[1] for v in val_batches]
+            row["val_l1"] = float(np.mean([float(v["l1"]) for v in vals]))
+            row["val_sync"] = float(np.mean([float(v["sync"]) for v in vals]))
+            # Selection uses the objective with the sync term on, whether or not it is yet.
+            row["val_loss"] = (1 - cfg.sync_wt) * row["val_l1"] + cfg.sync_wt * row["val_sync"]
+            if row["val_sync"] < cfg.sync_threshold:
+                sync_on = True
+            if row["val_loss"] < best:
+                best = row["val_loss"]
+                save_checkpoint(run.best, gen, "wav2lip", half=True, step=step, val_loss=best)
+            run.log(row)
+            run.save_last(step, best, {"sync_on": sync_on}, modules, optims)
+        else:
+            run.log(row)
+        bar.update(1)
+        bar.set_postfix(l1=f"{row['train_l1']:.3f}", sync=f"{row['train_sync']:.3f}")
+    bar.close()
+    run.plot(["train_l1", "val_l1", "train_sync", "val_sync"])
+    return {"best_val_loss": best, "steps": step, "checkpoint": str(run.best), "sync_on": sync_on}
+
+
+def timed(fn: Callable[..., dict], *args, **kwargs) -> dict:
+    """Run a training function and add its wall time in seconds to the result."""
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out

@@ -1,0 +1,52 @@
+"""The talking-face task runner, its contract checks and the sample-frame strips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bench.cli import main
+from bench.records import read_record
+from bench.runner import Unit, run_unit
+
+
+def _unit(tmp_path, method):
+    return Unit(task="talking-face", method=method, dataset="toy-clips", split="test",
+                metrics=("toy-mae",), runs_dir=str(tmp_path), bootstrap=50)
+
+
+def test_frames_are_stored_and_scored(tmp_path, toy_registries):
+    rec = read_record(Path(run_unit(_unit(tmp_path, "toy-loop"))))
+    assert rec["metrics"]["toy-mae"]["value"] == 0.0  # looping the identity frames = target
+    assert rec["metrics"]["toy-mae"]["n_scored"] == 4
+    assert list((tmp_path / "cache/artifacts").glob("*/*.npz"))
+
+
+def test_wrong_frame_count_is_a_contract_failure(tmp_path, toy_registries):
+    rec = read_record(Path(run_unit(_unit(tmp_path, "toy-short"))))
+    assert rec["coverage"]["n_failed"] == 4
+    msg = rec["coverage"]["failures"][0]["message"]
+    assert "shape (24, 32, 32, 3), expected (25, 32, 32, 3)" in msg
+    assert "25 frames for 16000 audio samples" in msg
+
+
+def test_leaderboard_gets_a_sample_strip(tmp_path, toy_registries):
+    runs, boards = tmp_path / "runs", tmp_path / "boards"
+    res = CliRunner().invoke(main, ["run", "--task", "talking-face", "--dataset", "toy-clips",
+                                    "--metric", "toy-mae", "--runs-dir", str(runs),
+                                    "--leaderboards-dir", str(boards), "--bootstrap", "20"])
+    assert res.exit_code == 0, res.output
+    strip = boards / "talking-face-test-samples.png"
+    assert strip.exists() and strip.stat().st_size > 2000
+    assert "talking-face-test-samples.png" in (boards / "talking-face.md").read_text()
+    assert 'src="talking-face-test-samples.png"' in (boards / "talking-face.html").read_text()
+
+
+def test_validate_plugin_on_talking_face_methods(toy_registries):
+    res = CliRunner().invoke(main, ["validate-plugin", "toy-loop"])
+    assert res.exit_code == 0 and res.output.count("PASS") == 5, res.output
+    res = CliRunner().invoke(main, ["validate-plugin", "toy-short"])
+    assert res.exit_code == 1
+    assert "FAIL  output contract, 1 s audio: shape (24, 128, 128, 3), want (25, 128, 128, 3)" \
+        in res.output
