@@ -66,6 +66,7 @@ def bench_register_methods(register) -> None:  # type: ignore[no-untyped-def]
         weights=("g4g-embedded",),
         reference=True,
         paper="arXiv:2402.18122",
+        trainer="plugins.g4g:train_command",
     ))
 
 
@@ -81,6 +82,7 @@ def bench_register_weights(register) -> None:  # type: ignore[no-untyped-def]
         license="MIT",
         description="G4G reconstruction trained on the embedded synthetic talking faces",
         shipped_path=f"reference_models/g4g/checkpoints/{EMBEDDED_CHECKPOINT}",
+        trainer="plugins.g4g:train_command",
     ))
 
 
@@ -199,6 +201,11 @@ def evaluate(checkpoint: str | Path, split: str = "val", max_clips: int = 8) -> 
         ref.append(_mouth_psnr(clip.frames[r], target, boxes))
     return {"clips": len(g4g), "g4g_mouth_psnr_db": float(np.mean(g4g)),
             "reference_frame_mouth_psnr_db": float(np.mean(ref))}
+
+
+def train_command(argv: Sequence[str] | None = None) -> None:
+    """``bench train g4g -- ARGS``: the ``train`` subcommand below (``--out`` is required)."""
+    main(["train", *(argv or [])])
 
 
 def main(argv: Sequence[str] | None = None) -> None:

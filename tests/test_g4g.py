@@ -465,6 +465,7 @@ def test_plugin_registers_method_and_weights():
     assert spec.paper == "arXiv:2402.18122" and spec.config["reconstruction"] is True
     assert spec.weights == ("g4g-embedded",) and weights[0].name == "g4g-embedded"
     assert spec.factory == "plugins.g4g:G4GMethod"
+    assert spec.trainer == weights[0].trainer == "plugins.g4g:train_command"
 
 
 def test_shipped_checkpoint_matches_registry_and_generates():
