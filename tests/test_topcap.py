@@ -330,7 +330,7 @@ def test_plugin_registers_the_topcap_methods():
     specs: list[MethodSpec] = []
     plugin.bench_register_methods(specs.append)
     names = {s.name for s in specs}
-    assert names == {f"topcap-{lr}" for lr in LEARNERS} | {"topcap-svm-v1"}
+    assert names == {f"topcap-{lr}" for lr in LEARNERS} | {"topcap-svm-v1", "topcap-svm-full"}
     assert [s.name for s in specs if s.reference] == ["topcap-svm"]
     assert all(s.task == "consonant-voicing" and s.paper == "arXiv:2311.15210" for s in specs)
     for spec in specs:
@@ -338,7 +338,9 @@ def test_plugin_registers_the_topcap_methods():
         assert isinstance(method, TopCapClassifier)
         assert (method.learner, method.variant) == (spec.config["learner"], spec.config["variant"])
     v1 = next(s for s in specs if s.name == "topcap-svm-v1")
-    assert v1.config == {"learner": "svm", "variant": "v1"}
+    assert v1.config == {"learner": "svm", "variant": "v1", "n_jobs": 2}
+    full = next(s for s in specs if s.name == "topcap-svm-full")
+    assert resolve(full.factory)(**full.config).dropped == "prior"
 
 
 def test_simulated_study_writes_figures(tmp_path):

@@ -1,0 +1,134 @@
+"""Named configurations: ``embedded`` (CPU-trainable, 96-px faces) and ``paper`` (GPU scale)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+ALIGN_LOSSES = ("infonce", "dense_bce")
+PERCEPTUAL_KINDS = ("random", "vgg19")
+FUSION_KINDS = ("unet", "paste")
+
+
+@dataclass(frozen=True)
+class G4GConfig:
+    """Every size, loss weight and schedule knob of the model and its training."""
+
+    name: str = "embedded"
+    # timing (Wav2Lip's): 25 fps video, 16 kHz audio, 80 mel frames/s, 16 mel steps per 5 frames
+    fps: float = 25.0
+    sample_rate: int = 16000
+    n_mels: int = 80
+    mel_steps: int = 16
+    sync_frames: int = 5
+    # peak-normalise the waveform so loudness does not change the mel input (the abstract's
+    # robustness to "tones or volumes")
+    audio_peak_norm: bool = True
+    # image sizes
+    face_size: int = 96
+    frame_size: int = 128
+    # widths
+    width: int = 8
+    align_width: int = 16
+    embed_dim: int = 128
+    n_adain_blocks: int = 2
+    fusion_width: int = 8
+    # inter-modal alignment ("diagonal matrix")
+    align_loss: str = "infonce"
+    tau: float = 0.07
+    learnable_tau: bool = False
+    # multi-scale masks: which region gates the AdaAT warp at each feature scale (coarse -> fine)
+    mask_scales: tuple[str, ...] = ("face", "lower", "mouth")
+    fusion: str = "unet"
+    # multi-scale supervision
+    loss_scales: tuple[float, ...] = (1.0, 0.5, 0.25)
+    w_l1: float = 1.0
+    w_perceptual: float = 1.0
+    w_mouth: float = 2.0
+    w_sync: float = 0.03
+    w_fusion: float = 1.0
+    perceptual: str = "random"
+    vgg19_weights: str = ""
+    # schedule
+    align_steps: int = 300
+    align_batch_clips: int = 8
+    align_windows_per_clip: int = 2
+    align_lr: float = 5e-4
+    gen_steps: int = 700
+    gen_batch: int = 3
+    gen_lr: float = 5e-4
+    val_every: int = 100
+    val_batches: int = 4
+    ckpt_every: int = 100
+    seed: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.align_loss not in ALIGN_LOSSES:
+            raise ValueError(f"align_loss must be one of {ALIGN_LOSSES}, got {self.align_loss!r}")
+        if self.perceptual not in PERCEPTUAL_KINDS:
+            raise ValueError(f"perceptual must be one of {PERCEPTUAL_KINDS}, got {self.perceptual!r}")
+        if self.fusion not in FUSION_KINDS:
+            raise ValueError(f"fusion must be one of {FUSION_KINDS}, got {self.fusion!r}")
+        if len(self.mask_scales) != 3 or not set(self.mask_scales) <= {"face", "lower", "mouth"}:
+            raise ValueError(f"mask_scales must name 3 of face/lower/mouth, got {self.mask_scales!r}")
+        if self.face_size % 8 or self.frame_size % 8:
+            raise ValueError("face_size and frame_size must be multiples of 8")
+        if self.tau <= 0:
+            raise ValueError(f"tau must be positive, got {self.tau}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-able) for checkpoints and run records."""
+        d = asdict(self)
+        d["mask_scales"] = list(self.mask_scales)
+        d["loss_scales"] = list(self.loss_scales)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> G4GConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are an error so typos do not pass silently."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown G4G config keys: {sorted(unknown)}")
+        d = dict(d)
+        for key in ("mask_scales", "loss_scales"):
+            if key in d:
+                d[key] = tuple(d[key])
+        return cls(**d)
+
+
+EMBEDDED = G4GConfig()
+
+# Paper-scale sizes for GPU users with real data (LRS2/HDTF). G4G's own sizes are unknown; these
+# follow DINet/Wav2Lip practice: 256-px faces, full widths, VGG19 perceptual loss.
+PAPER = G4GConfig(
+    name="paper",
+    face_size=256,
+    frame_size=512,
+    width=64,
+    align_width=64,
+    embed_dim=512,
+    n_adain_blocks=4,
+    fusion_width=32,
+    perceptual="vgg19",
+    w_perceptual=10.0,
+    align_steps=100_000,
+    align_batch_clips=32,
+    align_windows_per_clip=2,
+    align_lr=1e-4,
+    gen_steps=200_000,
+    gen_batch=8,
+    gen_lr=1e-4,
+    val_every=3000,
+    ckpt_every=3000,
+)
+
+CONFIGS = {"embedded": EMBEDDED, "paper": PAPER}
+
+
+def get_config(name: str, **overrides: Any) -> G4GConfig:
+    """Return the named config with ``overrides`` applied."""
+    if name not in CONFIGS:
+        raise ValueError(f"unknown G4G config {name!r}; choose from {sorted(CONFIGS)}")
+    return replace(CONFIGS[name], **overrides) if overrides else CONFIGS[name]

@@ -1,0 +1,74 @@
+"""Inference: identity video + driving audio -> lip-synced full frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from reference_models.g4g.data import face_crops, frames_to_tensor, prepare_audio
+from reference_models.g4g.generator import mask_lower_half
+from reference_models.g4g.geometry import check_boxes, pingpong_indices
+from reference_models.g4g.model import G4GModel, load_weights
+from reference_models.wav2lip.audio import frame_windows, melspectrogram
+
+
+def reference_indices(n_source: int, source_idx: np.ndarray) -> np.ndarray:
+    """Reference frame per output frame: half the video away, so it never is the target frame."""
+    if n_source == 1:
+        return np.zeros_like(source_idx)
+    return (source_idx + max(1, n_source // 2)) % n_source
+
+
+class G4GInference:
+    """Runs a trained :class:`G4GModel` over whole videos in batches (deterministic, eval mode)."""
+
+    def __init__(self, model: G4GModel, batch_size: int = 32) -> None:
+        self.model = model.eval()
+        self.cfg = model.cfg
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_weights(cls, path: str | Path, batch_size: int = 32) -> G4GInference:
+        """Load a weights file written by training."""
+        model, _ = load_weights(path)
+        return cls(model, batch_size)
+
+    @torch.no_grad()
+    def generate(self, frames: np.ndarray, boxes: np.ndarray, audio: np.ndarray,
+                 n_out: int) -> np.ndarray:
+        """(T,H,W,3) uint8 identity frames, (T,4) boxes, 16 kHz mono audio -> (n_out,H,W,3) uint8.
+
+        Identity frames shorter than ``n_out`` loop ping-pong; audio windows follow Wav2Lip's
+        inference timing (the window of frame i starts at mel frame int(80 i / fps)).
+        """
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"frames must be uint8 (T,H,W,3), got {frames.dtype} {frames.shape}")
+        t, h, w = frames.shape[:3]
+        boxes = np.asarray(boxes, dtype=np.float32)
+        if len(boxes) != t:
+            raise ValueError(f"{len(boxes)} face boxes for {t} frames")
+        check_boxes(boxes, h, w)
+        if n_out < 1:
+            raise ValueError("the audio is shorter than one video frame")
+        audio = prepare_audio(audio, self.cfg)
+        if audio.ndim != 1 or not np.isfinite(audio).all():
+            raise ValueError("audio must be finite mono samples")
+        mels = torch.from_numpy(frame_windows(melspectrogram(audio), n_out, self.cfg.fps,
+                                              self.cfg.mel_steps))[:, None]
+        src = pingpong_indices(t, n_out)
+        ref = reference_indices(t, src)
+        faces = face_crops(frames, boxes, self.cfg.face_size)  # (T,3,S,S) uint8
+        out = np.empty((n_out, h, w, 3), dtype=np.uint8)
+        for i in range(0, n_out, self.batch_size):
+            j = slice(i, min(n_out, i + self.batch_size))
+            target = faces[src[j]].float() / 255.0
+            refs = faces[ref[j]].float() / 255.0
+            gen = self.model.faces(mask_lower_half(target), refs, mels[j].float())
+            full = frames_to_tensor(frames[src[j]])
+            fused = self.model.fusion(gen, full, torch.from_numpy(boxes[src[j]]))
+            out[j] = (fused * 255.0).round().clamp(0, 255).to(torch.uint8) \
+                .permute(0, 2, 3, 1).numpy()
+        return out

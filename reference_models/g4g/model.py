@@ -1,0 +1,101 @@
+"""The whole G4G model (alignment, generator, fusion), its training losses and weight files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from reference_models.g4g.alignment import AVAligner, diagonal_alignment_loss, lower_half_stack
+from reference_models.g4g.configs import G4GConfig
+from reference_models.g4g.fusion import FaceFusion
+from reference_models.g4g.generator import G4GGenerator, mask_lower_half
+from reference_models.g4g.geometry import region_masks
+from reference_models.g4g.losses import multiscale_loss
+
+WEIGHTS_FORMAT = "g4g-weights-v1"
+
+
+class G4GModel(nn.Module):
+    """Inter-modal aligner + generator + fusion network."""
+
+    def __init__(self, cfg: G4GConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.aligner = AVAligner(cfg)
+        self.generator = G4GGenerator(cfg)
+        self.fusion = FaceFusion(cfg.fusion_width, cfg.fusion)
+        self.register_buffer("mouth_mask", region_masks(cfg.face_size)["mouth"],
+                             persistent=False)
+
+    def faces(self, masked: torch.Tensor, refs: torch.Tensor, frame_mels: torch.Tensor
+              ) -> torch.Tensor:
+        """(N,3,S,S) masked faces + references + (N,1,n_mels,steps) mels -> generated faces."""
+        return self.generator(masked, refs, self.aligner.embed_audio(frame_mels))
+
+    def generator_losses(self, batch: dict[str, torch.Tensor], perceptual: nn.Module | None
+                         ) -> dict[str, torch.Tensor]:
+        """Stage-2 losses of one batch from :meth:`TalkingFaceArrays.gen_batch`."""
+        cfg = self.cfg
+        b, t = batch["faces"].shape[:2]
+        flat = lambda x: x.reshape(b * t, *x.shape[2:])
+        target, frames, boxes = flat(batch["faces"]), flat(batch["frames"]), flat(batch["boxes"])
+        faces = self.faces(mask_lower_half(target), flat(batch["refs"]),
+                           flat(batch["frame_mels"]))
+        weight = 1.0 + cfg.w_mouth * self.mouth_mask
+        face = multiscale_loss(faces, target, weight, perceptual, cfg.loss_scales, cfg.w_l1,
+                               cfg.w_perceptual)
+        # sync: the frozen aligner must find generated lower faces synced with their audio
+        a = self.aligner.embed_audio(batch["sync_mel"])
+        v = self.aligner.embed_visual(lower_half_stack(faces.view(b, t, *faces.shape[1:])))
+        sync = diagonal_alignment_loss(a, v, cfg.align_loss, self.aligner.log_tau.exp()) \
+            if b > 1 else faces.new_zeros(())
+        # fusion is per frame: train it on the middle frame of each window to save compute
+        mid = torch.arange(b, device=faces.device) * t + t // 2
+        fused = self.fusion(faces[mid], frames[mid], boxes[mid])
+        fusion = multiscale_loss(fused, frames[mid], torch.ones_like(fused[:, :1]), perceptual,
+                                 (1.0,), 1.0, cfg.w_perceptual)
+        total = face["total"] + cfg.w_sync * sync + cfg.w_fusion * fusion["total"]
+        return {"total": total, "l1": face["l1"], "perceptual": face["perceptual"],
+                "sync": sync, "fusion": fusion["total"]}
+
+
+def _state(module: nn.Module, half: bool) -> dict[str, torch.Tensor]:
+    sd = module.state_dict()
+    if half:
+        sd = {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
+    return sd
+
+
+def save_weights(path: str | Path, model: G4GModel, meta: dict[str, Any] | None = None,
+                 half: bool = True) -> None:
+    """Write the inference weights (float16 by default) with the config and metadata."""
+    torch.save({"format": WEIGHTS_FORMAT, "config": model.cfg.to_dict(),
+                "aligner": _state(model.aligner, half),
+                "generator": _state(model.generator, half),
+                "fusion": _state(model.fusion, half), "meta": dict(meta or {})}, str(path))
+
+
+def load_weights(path: str | Path, map_location: str = "cpu") -> tuple[G4GModel, dict[str, Any]]:
+    """Load a weights file written by :func:`save_weights` (``weights_only=True``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"G4G weights file not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # corrupt or foreign file
+        raise ValueError(f"{path}: not a readable G4G weights file ({exc})") from exc
+    if not isinstance(ckpt, dict) or ckpt.get("format") != WEIGHTS_FORMAT:
+        raise ValueError(f"{path}: not a G4G weights file (format {WEIGHTS_FORMAT!r} expected)")
+    model = G4GModel(G4GConfig.from_dict(ckpt["config"]))
+    for name in ("aligner", "generator", "fusion"):
+        part = getattr(model, name)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt[name].items()}
+        missing, unexpected = part.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{path}: {name} weights do not match the config: missing "
+                             f"{missing[:5]}, unexpected {unexpected[:5]}")
+    model.eval()
+    return model, ckpt.get("meta", {})

@@ -1,0 +1,320 @@
+"""Two-stage training: (1) the inter-modal aligner, contrastively; (2) generator + fusion.
+
+Seeded and resumable: ``<out>/last.pt`` holds model, optimiser, step, stage, RNG states, loss
+history and the best (validation-selected) weights so far. Writes ``train.log``,
+``history.json``, ``loss_curves.png`` and the selected inference weights ``g4g_<config>.pt``.
+
+Command line (arrays stored as ``<data>/{train,val}/*.npz`` with ``frames``, ``boxes``,
+``audio``)::
+
+    python -m reference_models.g4g.train --config embedded --data DIR --out runs/g4g
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from reference_models.g4g.configs import G4GConfig, get_config
+from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
+from reference_models.g4g.losses import build_perceptual
+from reference_models.g4g.model import G4GModel, save_weights
+
+LOG = logging.getLogger("reference_models.g4g.train")
+
+
+def _setup_log(out: Path) -> logging.Handler:
+    handler = logging.FileHandler(out / "train.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    LOG.addHandler(handler)
+    LOG.setLevel(logging.INFO)
+    return handler
+
+
+def _copy_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def plot_history(history: dict[str, Any], path: Path) -> None:
+    """Loss curves of both stages as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, stage in zip(axes, ("align", "gen")):
+        tr = history.get(f"{stage}_train", [])
+        if tr:
+            steps = [r["step"] for r in tr]
+            for key in [k for k in tr[0] if k != "step"]:
+                ax.plot(steps, [r[key] for r in tr], label=f"train {key}", lw=0.8)
+        va = history.get(f"{stage}_val", [])
+        if va:
+            ax.plot([r["step"] for r in va], [r["loss"] for r in va], "k-o", ms=3,
+                    label="val loss")
+        ax.set_title("stage 1: inter-modal alignment" if stage == "align"
+                     else "stage 2: generator + fusion")
+        ax.set_xlabel("step")
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+class Trainer:
+    """Holds the model, optimisers, RNGs and history; ``run()`` trains to the end or resumes."""
+
+    def __init__(self, cfg: G4GConfig, train_data: TalkingFaceArrays,
+                 val_data: TalkingFaceArrays, out: str | Path, progress: bool = True) -> None:
+        self.cfg, self.train_data, self.val_data = cfg, train_data, val_data
+        self.out = Path(out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.progress = progress
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.model = G4GModel(cfg)
+        self.perceptual = build_perceptual(cfg.perceptual, cfg.vgg19_weights)
+        self.opt_align = torch.optim.Adam(self.model.aligner.parameters(), lr=cfg.align_lr)
+        gen_params = list(self.model.generator.parameters()) + list(self.model.fusion.parameters())
+        self.opt_gen = torch.optim.Adam(gen_params, lr=cfg.gen_lr, betas=(0.5, 0.999))
+        self.stage, self.step = 1, 0
+        self.history: dict[str, list[dict[str, float]]] = {
+            "align_train": [], "align_val": [], "gen_train": [], "gen_val": []}
+        self.best: dict[str, Any] = {"align_loss": float("inf"), "align_step": -1,
+                                     "align": None, "gen_loss": float("inf"), "gen_step": -1,
+                                     "generator": None, "fusion": None}
+        # fixed validation batches, drawn from their own generator
+        vrng = np.random.default_rng(cfg.seed + 1000)
+        nv = min(len(val_data), cfg.align_batch_clips)
+        self.val_sync = [val_data.sync_batch(vrng, nv, cfg.align_windows_per_clip)
+                         for _ in range(cfg.val_batches)]
+        self.val_gen = [val_data.gen_batch(vrng, max(2, cfg.gen_batch))
+                        for _ in range(cfg.val_batches)]
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {"config": self.cfg.to_dict(), "stage": self.stage, "step": self.step,
+                "model": self.model.state_dict(), "opt_align": self.opt_align.state_dict(),
+                "opt_gen": self.opt_gen.state_dict(), "rng_numpy": self.rng.bit_generator.state,
+                "rng_torch": torch.get_rng_state(), "history": self.history, "best": self.best}
+
+    def save(self) -> None:
+        tmp = self.out / "last.pt.tmp"
+        torch.save(self.state(), tmp)
+        tmp.replace(self.out / "last.pt")
+
+    def load(self, path: Path) -> None:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        # the schedule length may grow (to train longer); everything else must match
+        schedule = ("align_steps", "gen_steps")
+        old = {k: v for k, v in ckpt["config"].items() if k not in schedule}
+        new = {k: v for k, v in self.cfg.to_dict().items() if k not in schedule}
+        if old != new:
+            raise ValueError(f"{path}: checkpoint was trained with another config; use a new "
+                             "--out folder or the same config")
+        self.model.load_state_dict(ckpt["model"])
+        self.opt_align.load_state_dict(ckpt["opt_align"])
+        self.opt_gen.load_state_dict(ckpt["opt_gen"])
+        self.rng.bit_generator.state = ckpt["rng_numpy"]
+        torch.set_rng_state(ckpt["rng_torch"])
+        self.stage, self.step = ckpt["stage"], ckpt["step"]
+        if self.stage == 3 and self.step < self.cfg.gen_steps:
+            self.stage = 2  # a longer generator schedule: go on from where it ended
+        self.history, self.best = ckpt["history"], ckpt["best"]
+        LOG.info("resumed from %s at stage %d step %d", path, self.stage, self.step)
+
+    # -- stage 1 -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def validate_align(self) -> dict[str, float]:
+        al = self.model.aligner
+        al.eval()
+        losses = [al.loss(m, f).item() for m, f in self.val_sync]
+        accs = [al.sync_accuracy(m, f) for m, f in self.val_sync]
+        al.train()
+        return {"loss": float(np.mean(losses)), "sync_acc": float(np.mean(accs))}
+
+    def train_align(self) -> None:
+        cfg, al = self.cfg, self.model.aligner
+        al.train()
+        bar = tqdm(total=cfg.align_steps, initial=self.step, desc="g4g align",
+                   disable=not self.progress)
+        while self.step < cfg.align_steps:
+            mel, faces = self.train_data.sync_batch(self.rng, cfg.align_batch_clips,
+                                                    cfg.align_windows_per_clip)
+            loss = al.loss(mel, faces)
+            self.opt_align.zero_grad()
+            loss.backward()
+            self.opt_align.step()
+            self.step += 1
+            bar.update(1)
+            if self.step % 10 == 0:
+                self.history["align_train"].append({"step": self.step, "loss": loss.item()})
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+            if self.step % cfg.val_every == 0 or self.step == cfg.align_steps:
+                val = self.validate_align()
+                self.history["align_val"].append({"step": self.step, **val})
+                LOG.info("align step %d train %.4f val %.4f sync_acc %.3f", self.step,
+                         loss.item(), val["loss"], val["sync_acc"])
+                if val["loss"] < self.best["align_loss"]:
+                    self.best.update(align_loss=val["loss"], align_step=self.step,
+                                     align=_copy_state(al))
+            if self.step % cfg.ckpt_every == 0:
+                self.save()
+        bar.close()
+        self.stage, self.step = 2, 0
+        self.save()
+
+    # -- stage 2 -----------------------------------------------------------------------------
+    def _freeze_aligner(self) -> None:
+        al = self.model.aligner
+        if self.best["align"] is not None:
+            al.load_state_dict(self.best["align"])
+        al.requires_grad_(False)
+        al.eval()
+
+    @torch.no_grad()
+    def validate_gen(self) -> dict[str, float]:
+        m = self.model
+        m.generator.eval()
+        m.fusion.eval()
+        rows = [m.generator_losses(b, self.perceptual) for b in self.val_gen]
+        m.generator.train()
+        m.fusion.train()
+        out = {k: float(np.mean([r[k].item() for r in rows])) for k in rows[0]}
+        out["loss"] = out.pop("total")
+        return out
+
+    def train_gen(self) -> None:
+        cfg, m = self.cfg, self.model
+        self._freeze_aligner()
+        m.generator.train()
+        m.fusion.train()
+        bar = tqdm(total=cfg.gen_steps, initial=self.step, desc="g4g generator",
+                   disable=not self.progress)
+        while self.step < cfg.gen_steps:
+            batch = self.train_data.gen_batch(self.rng, cfg.gen_batch)
+            losses = m.generator_losses(batch, self.perceptual)
+            self.opt_gen.zero_grad()
+            losses["total"].backward()
+            self.opt_gen.step()
+            self.step += 1
+            bar.update(1)
+            if self.step % 10 == 0:
+                self.history["gen_train"].append(
+                    {"step": self.step, **{k: v.item() for k, v in losses.items()}})
+                bar.set_postfix(loss=f"{losses['total'].item():.3f}")
+            if self.step % cfg.val_every == 0 or self.step == cfg.gen_steps:
+                val = self.validate_gen()
+                self.history["gen_val"].append({"step": self.step, **val})
+                LOG.info("gen step %d train %.4f val %s", self.step, losses["total"].item(),
+                         " ".join(f"{k} {v:.4f}" for k, v in val.items()))
+                if val["loss"] < self.best["gen_loss"]:
+                    self.best.update(gen_loss=val["loss"], gen_step=self.step,
+                                     generator=_copy_state(m.generator),
+                                     fusion=_copy_state(m.fusion))
+            if self.step % cfg.ckpt_every == 0:
+                self.save()
+        bar.close()
+        self.stage = 3
+        self.save()
+
+    # -- all ---------------------------------------------------------------------------------
+    def run(self, resume: bool = True) -> Path:
+        """Train both stages (resuming from ``last.pt`` if present); return the weights path."""
+        handler = _setup_log(self.out)
+        try:
+            last = self.out / "last.pt"
+            if resume and last.is_file():
+                self.load(last)
+            LOG.info("config %s; %d train videos, %d val videos", json.dumps(self.cfg.to_dict()),
+                     len(self.train_data), len(self.val_data))
+            t0, c0 = time.time(), time.process_time()
+            if self.stage == 1:
+                self.train_align()
+            LOG.info("stage 1 done in %.0f s wall, %.0f s CPU (best val %.4f at step %d)",
+                     time.time() - t0, time.process_time() - c0, self.best["align_loss"],
+                     self.best["align_step"])
+            t1, c1 = time.time(), time.process_time()
+            if self.stage == 2:
+                self.train_gen()
+            LOG.info("stage 2 done in %.0f s wall, %.0f s CPU (best val %.4f at step %d)",
+                     time.time() - t1, time.process_time() - c1, self.best["gen_loss"],
+                     self.best["gen_step"])
+            return self.export()
+        finally:
+            LOG.removeHandler(handler)
+            handler.close()
+
+    def export(self) -> Path:
+        """Write the validation-selected weights, history and curves."""
+        m = self.model
+        self._freeze_aligner()
+        if self.best["generator"] is not None:
+            m.generator.load_state_dict(self.best["generator"])
+            m.fusion.load_state_dict(self.best["fusion"])
+        path = self.out / f"g4g_{self.cfg.name}.pt"
+        meta = {"align_val_loss": self.best["align_loss"], "align_step": self.best["align_step"],
+                "gen_val_loss": self.best["gen_loss"], "gen_step": self.best["gen_step"],
+                "train_videos": list(self.train_data.names),
+                "val_videos": list(self.val_data.names)}
+        save_weights(path, m, meta)
+        (self.out / "history.json").write_text(json.dumps(self.history, indent=1))
+        plot_history(self.history, self.out / "loss_curves.png")
+        LOG.info("wrote %s", path)
+        return path
+
+
+def train(cfg: G4GConfig, train_videos: Sequence[VideoArrays], val_videos: Sequence[VideoArrays],
+          out: str | Path, resume: bool = True, progress: bool = True) -> Path:
+    """Train G4G on ``train_videos``, select on ``val_videos``; return the weights file."""
+    torch.set_num_threads(1)
+    trainer = Trainer(cfg, TalkingFaceArrays(train_videos, cfg),
+                      TalkingFaceArrays(val_videos, cfg), out, progress)
+    return trainer.run(resume)
+
+
+def load_npz_folder(folder: Path) -> list[VideoArrays]:
+    """Videos stored as ``*.npz`` with arrays ``frames``, ``boxes`` and ``audio`` (16 kHz)."""
+    files = sorted(Path(folder).glob("*.npz"))
+    if not files:
+        raise FileNotFoundError(f"no .npz videos in {folder}")
+    out = []
+    for f in files:
+        with np.load(f) as z:
+            missing = {"frames", "boxes", "audio"} - set(z.files)
+            if missing:
+                raise ValueError(f"{f}: missing arrays {sorted(missing)}")
+            out.append(VideoArrays(f.stem, z["frames"], z["boxes"], z["audio"]))
+    return out
+
+
+def main(argv: Sequence[str] | None = None,
+         load: Callable[[Path], tuple[list[VideoArrays], list[VideoArrays]]] | None = None) -> None:
+    """Command-line entry: train from npz folders."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="embedded")
+    ap.add_argument("--data", type=Path, required=load is None)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--no-resume", action="store_true")
+    args = ap.parse_args(argv)
+    cfg = get_config(args.config)
+    if load is None:
+        tr, va = load_npz_folder(args.data / "train"), load_npz_folder(args.data / "val")
+    else:
+        tr, va = load(args.data)
+    print(train(cfg, tr, va, args.out, resume=not args.no_resume))
+
+
+if __name__ == "__main__":
+    main()

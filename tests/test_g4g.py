@@ -1,0 +1,494 @@
+"""G4G reconstruction: modules, losses, training, checkpoints and the method contract."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from reference_models.g4g.alignment import AVAligner, diagonal_alignment_loss, lower_half_stack
+from reference_models.g4g.configs import G4GConfig, get_config
+from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
+from reference_models.g4g.fusion import FaceFusion
+from reference_models.g4g.generator import FaceEncoder, G4GGenerator, mask_lower_half
+from reference_models.g4g.geometry import (
+    crop_faces,
+    lower_half_mask,
+    paste_faces,
+    pingpong_indices,
+    region_masks,
+)
+from reference_models.g4g.layers import AdaAT, adain
+from reference_models.g4g.losses import RandomFeaturePerceptual, multiscale_loss
+from reference_models.g4g.model import G4GModel, load_weights, save_weights
+from reference_models.g4g.train import Trainer
+from reference_models.wav2lip.audio import mel_window, melspectrogram
+
+torch.set_num_threads(1)
+
+# a tiny config so that tests train in seconds
+TINY = get_config("embedded", width=4, align_width=4, embed_dim=16, face_size=48,
+                  frame_size=64, fusion_width=4, n_adain_blocks=1, align_steps=4, gen_steps=3,
+                  align_batch_clips=3, align_windows_per_clip=2, gen_batch=2, val_every=2,
+                  val_batches=1, ckpt_every=2)
+
+
+def make_video(name: str, n_frames: int = 30, size: int = 64, seed: int = 0) -> VideoArrays:
+    """A face-like video whose lower box half brightens with the audio envelope."""
+    rng = np.random.default_rng(seed)
+    frames = np.full((n_frames, size, size, 3), 40, np.uint8)
+    frames[:] += rng.integers(0, 30, (1, size, size, 3), dtype=np.uint8)
+    box = np.array([size * 0.2, size * 0.15, size * 0.8, size * 0.85], np.float32)
+    sr = 16000
+    n = int(n_frames / 25 * sr)
+    env = (np.sin(np.arange(n) / sr * 2 * np.pi * rng.uniform(1, 3)) > 0).astype(np.float32)
+    audio = (0.3 * env * np.sin(np.arange(n) / sr * 2 * np.pi * 220)).astype(np.float32)
+    for t in range(n_frames):
+        level = env[int(t / 25 * sr)]
+        y0, y1 = int(size * 0.6), int(size * 0.75)
+        frames[t, y0:y1, int(size * 0.35):int(size * 0.65)] = 200 if level else 60
+    return VideoArrays(name, frames, np.tile(box, (n_frames, 1)), audio)
+
+
+# -- configs --------------------------------------------------------------------------------
+
+def test_configs_round_trip_and_reject_bad_values():
+    for name in ("embedded", "paper"):
+        cfg = get_config(name)
+        assert G4GConfig.from_dict(cfg.to_dict()) == cfg
+    assert get_config("embedded").face_size == 96 and get_config("embedded").frame_size == 128
+    with pytest.raises(ValueError, match="align_loss"):
+        get_config("embedded", align_loss="triplet")
+    with pytest.raises(ValueError, match="unknown G4G config keys"):
+        G4GConfig.from_dict({"widht": 3})
+    with pytest.raises(ValueError, match="unknown G4G config"):
+        get_config("huge")
+
+
+# -- layers ---------------------------------------------------------------------------------
+
+def test_adain_takes_the_reference_statistics():
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 8, 8) * 3 + 1
+    y = torch.randn(2, 5, 6, 6) * 0.5 - 2
+    out = adain(x, y)
+    assert out.shape == x.shape
+    torch.testing.assert_close(out.mean(dim=(2, 3)), y.mean(dim=(2, 3)), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.std(dim=(2, 3), unbiased=False),
+                               y.std(dim=(2, 3), unbiased=False), atol=1e-3, rtol=1e-3)
+    # the normalised pattern of x is kept
+    zx = (x - x.mean(dim=(2, 3), keepdim=True)) / x.std(dim=(2, 3), keepdim=True)
+    zo = (out - out.mean(dim=(2, 3), keepdim=True)) / out.std(dim=(2, 3), keepdim=True)
+    torch.testing.assert_close(zx, zo, atol=1e-3, rtol=1e-3)
+    with pytest.raises(ValueError):
+        adain(x, torch.randn(2, 4, 8, 8))
+
+
+def _neutral(at: AdaAT) -> None:
+    for head in (at.scale, at.rotation, at.translation):
+        torch.nn.init.zeros_(head.weight)
+        torch.nn.init.zeros_(head.bias)
+
+
+def test_adaat_neutral_parameters_are_identity_and_translation_shifts():
+    torch.manual_seed(0)
+    at = AdaAT(code_dim=6, channels=3)
+    _neutral(at)
+    feat = torch.randn(2, 3, 7, 9)
+    p = torch.randn(2, 6)
+    s, theta, t = at.params(p)
+    assert torch.allclose(s, torch.ones_like(s)) and theta.abs().max() == 0 and t.abs().max() == 0
+    torch.testing.assert_close(at(feat, p), feat, atol=1e-5, rtol=0)
+    # a translation of one grid step in x on channel 1 only moves that channel by one pixel
+    step = 2.0 / (9 - 1)
+    with torch.no_grad():
+        at.translation.bias[2] = math.atanh(step)  # channel 1, x component
+    out = at(feat, p)
+    torch.testing.assert_close(out[:, 1, :, :-1], feat[:, 1, :, 1:], atol=1e-4, rtol=0)
+    assert out[:, 1, :, -1].abs().max() < 1e-4  # zero padding enters from the right
+    torch.testing.assert_close(out[:, [0, 2]], feat[:, [0, 2]], atol=1e-5, rtol=0)
+
+
+# -- the diagonal-matrix alignment loss -----------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["infonce", "dense_bce"])
+def test_alignment_loss_low_when_aligned_high_when_shuffled(kind):
+    b = 6
+    emb = torch.eye(b, 8)  # orthonormal, non-negative
+    aligned = diagonal_alignment_loss(emb, emb.clone(), kind, 0.07).item()
+    shuffled = diagonal_alignment_loss(emb, emb[torch.roll(torch.arange(b), 1)], kind).item()
+    assert aligned < 1e-3
+    assert shuffled > 5.0
+    with pytest.raises(ValueError):
+        diagonal_alignment_loss(emb[:1], emb[:1], kind)
+    with pytest.raises(ValueError):
+        diagonal_alignment_loss(emb, emb[:, :4], kind)
+
+
+def test_infonce_matches_the_formula_and_its_gradient_aligns_pairs():
+    torch.manual_seed(1)
+    a = torch.randn(5, 4, requires_grad=True)
+    v = torch.randn(5, 4, requires_grad=True)
+    tau = 0.2
+    loss = diagonal_alignment_loss(a, v, "infonce", tau)
+    an = a.detach() / a.detach().norm(dim=1, keepdim=True)
+    vn = v.detach() / v.detach().norm(dim=1, keepdim=True)
+    s = (an @ vn.T).numpy() / tau
+    rows = s.diagonal() - np.log(np.exp(s).sum(axis=1))
+    cols = s.diagonal() - np.log(np.exp(s).sum(axis=0))
+    assert loss.item() == pytest.approx(-(rows.mean() + cols.mean()) / 2, rel=1e-5)
+    loss.backward()
+    assert torch.isfinite(a.grad).all() and a.grad.abs().sum() > 0 and v.grad.abs().sum() > 0
+    # gradient descent on the embeddings lowers the loss and raises the diagonal similarity
+    opt = torch.optim.SGD([a, v], lr=0.5)
+    for _ in range(50):
+        opt.zero_grad()
+        diagonal_alignment_loss(a, v, "infonce", tau).backward()
+        opt.step()
+    assert diagonal_alignment_loss(a, v, "infonce", tau).item() < loss.item() / 2
+
+
+def test_dense_bce_matches_the_formula():
+    torch.manual_seed(2)
+    a, v = torch.rand(4, 6), torch.rand(4, 6)  # non-negative: cosines in [0, 1]
+    cos = torch.nn.functional.normalize(a, dim=1) @ torch.nn.functional.normalize(v, dim=1).T
+    eye = torch.eye(4)
+    expect = -(eye * cos.log() + (1 - eye) * (1 - cos).log()).mean()
+    got = diagonal_alignment_loss(a, v, "dense_bce")
+    assert got.item() == pytest.approx(expect.item(), rel=1e-5)
+
+
+# -- shapes of every module -----------------------------------------------------------------
+
+def test_module_shapes_embedded_config():
+    cfg = get_config("embedded")
+    torch.manual_seed(0)
+    al = AVAligner(cfg).eval()
+    mel = torch.randn(3, 1, 80, 16)
+    faces = torch.rand(3, 5, 3, 96, 96)
+    low = lower_half_stack(faces)
+    assert low.shape == (3, 15, 48, 96)
+    ea, ev = al.embed_audio(mel), al.embed_visual(low)
+    assert ea.shape == ev.shape == (3, cfg.embed_dim)
+    torch.testing.assert_close(ea.norm(dim=1), torch.ones(3))
+    enc = FaceEncoder(3, cfg.width)
+    shapes = [tuple(f.shape) for f in enc(torch.rand(2, 3, 96, 96))]
+    w = cfg.width
+    assert shapes == [(2, w, 96, 96), (2, 2 * w, 48, 48), (2, 4 * w, 24, 24), (2, 8 * w, 12, 12)]
+    gen = G4GGenerator(cfg).eval()
+    out = gen(mask_lower_half(faces[:, 0]), faces[:, 1], ea)
+    assert out.shape == (3, 3, 96, 96) and 0 <= out.min() and out.max() <= 1
+    fusion = FaceFusion(cfg.fusion_width).eval()
+    boxes = torch.tensor([[16.0, 10.0, 112.0, 118.0]]).repeat(3, 1)
+    fused = fusion(out, torch.rand(3, 3, 128, 128), boxes)
+    assert fused.shape == (3, 3, 128, 128)
+    # odd frame sizes are padded internally and cropped back
+    assert fusion(out, torch.rand(3, 3, 90, 70), boxes * 0.5).shape == (3, 3, 90, 70)
+
+
+def test_generator_is_size_agnostic_for_the_paper_face_size():
+    cfg = get_config("paper", width=2, align_width=2, embed_dim=8, n_adain_blocks=1)
+    gen = G4GGenerator(cfg).eval()
+    x = torch.rand(1, 3, 256, 256)
+    assert gen(x, x, torch.randn(1, 8)).shape == (1, 3, 256, 256)
+
+
+# -- geometry and fusion --------------------------------------------------------------------
+
+def test_crop_and_paste_are_inverse_inside_the_box():
+    torch.manual_seed(0)
+    frame = torch.rand(1, 3, 64, 64)
+    box = torch.tensor([[8.0, 8.0, 56.0, 56.0]])
+    crop = crop_faces(frame, box, 48)  # 48 px box -> 48 px crop: a pure shift
+    torch.testing.assert_close(crop, frame[:, :, 8:56, 8:56], atol=1e-5, rtol=0)
+    pasted, cover = paste_faces(crop, box, 64, 64)
+    torch.testing.assert_close(pasted[:, :, 9:55, 9:55], frame[:, :, 9:55, 9:55], atol=1e-5,
+                               rtol=0)
+    assert cover[0, 0, 0, 0] == 0 and cover[0, 0, 32, 32] == pytest.approx(1.0)
+    m = lower_half_mask(box, 64, 64)
+    assert m[0, 0, 40, 30] == 1 and m[0, 0, 20, 30] == 0 and m[0, 0, 40, 60] == 0
+
+
+def test_region_masks_nest():
+    masks = region_masks(96)
+    assert set(masks) == {"face", "lower", "mouth"}
+    assert masks["mouth"][0, 0, 72, 48] > 0.9 and masks["mouth"][0, 0, 20, 48] == 0
+    assert masks["lower"][0, 0, 20, 48] < 0.01 and masks["lower"][0, 0, 80, 48] > 0.9
+    assert (masks["mouth"].sum() < masks["lower"].sum() < masks["face"].sum())
+
+
+def test_pingpong_indices():
+    assert pingpong_indices(4, 10).tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
+    assert pingpong_indices(1, 3).tolist() == [0, 0, 0]
+    with pytest.raises(ValueError):
+        pingpong_indices(0, 3)
+
+
+def test_fusion_never_lets_the_original_mouth_through():
+    torch.manual_seed(0)
+    fusion = FaceFusion(4).eval()
+    for p in fusion.parameters():  # a trained-looking, non-zero network
+        torch.nn.init.normal_(p, std=0.3)
+    faces = torch.rand(2, 3, 48, 48)
+    frames = torch.rand(2, 3, 64, 64)
+    boxes = torch.tensor([[8.0, 8.0, 56.0, 56.0], [4.0, 6.0, 50.0, 60.0]])
+    out = fusion(faces, frames, boxes)
+    altered = frames + lower_half_mask(boxes, 64, 64) * (torch.rand_like(frames) - frames)
+    torch.testing.assert_close(fusion(faces, altered, boxes), out)
+    # and the paste variant keeps the frame outside the box
+    paste = FaceFusion(4, kind="paste")(faces, frames, boxes)
+    torch.testing.assert_close(paste[:, :, :4, :], frames[:, :, :4, :])
+
+
+def test_multiscale_loss_zero_on_match_and_mouth_weighted():
+    torch.manual_seed(0)
+    perc = RandomFeaturePerceptual()
+    img = torch.rand(1, 3, 48, 48)
+    weight = 1.0 + 4.0 * region_masks(48)["mouth"]
+    assert multiscale_loss(img, img, weight, perc)["total"].item() == pytest.approx(0.0, abs=1e-7)
+    mouth_err, top_err = img.clone(), img.clone()
+    mouth_err[..., 32:40, 18:30] += 0.3
+    top_err[..., 4:12, 18:30] += 0.3
+    lm = multiscale_loss(mouth_err, img, weight, perc)
+    lt = multiscale_loss(top_err, img, weight, perc)
+    assert lm["l1"] > 2 * lt["l1"] and lm["perceptual"] > lt["perceptual"]
+
+
+# -- data -----------------------------------------------------------------------------------
+
+def test_arrays_dataset_batches_and_bad_inputs():
+    vids = [make_video(f"v{i}", seed=i) for i in range(3)]
+    data = TalkingFaceArrays(vids, TINY)
+    rng = np.random.default_rng(0)
+    mel, low = data.sync_batch(rng, 3, 2)
+    assert mel.shape == (6, 1, 80, 16) and low.shape == (6, 15, 24, 48)
+    batch = data.gen_batch(rng, 2)
+    assert batch["faces"].shape == (2, 5, 3, 48, 48) and batch["frames"].shape == (2, 5, 3, 64, 64)
+    assert batch["frame_mels"].shape == (2, 5, 1, 80, 16)
+    # the sync window of frame k is Wav2Lip's mel window of frame k
+    full = melspectrogram(vids[0].audio * (0.95 / np.abs(vids[0].audio).max()))
+    np.testing.assert_allclose(data._sync_mel(0, 7).numpy(), mel_window(full, 7), atol=1e-5)
+    bad = make_video("bad")
+    with pytest.raises(ValueError, match="bad: frames must be uint8"):
+        TalkingFaceArrays([VideoArrays("bad", bad.frames.astype(np.float32), bad.boxes,
+                                       bad.audio)], TINY)
+    with pytest.raises(ValueError, match="boxes"):
+        TalkingFaceArrays([VideoArrays("bad", bad.frames, bad.boxes[:5], bad.audio)], TINY)
+    with pytest.raises(ValueError, match="outside"):
+        TalkingFaceArrays([VideoArrays("bad", bad.frames, bad.boxes + 500, bad.audio)], TINY)
+
+
+# -- training -------------------------------------------------------------------------------
+
+def test_few_steps_lower_both_losses_on_a_fixed_batch():
+    torch.manual_seed(0)
+    data = TalkingFaceArrays([make_video(f"v{i}", seed=i) for i in range(3)], TINY)
+    rng = np.random.default_rng(0)
+    model = G4GModel(TINY)
+    mel, low = data.sync_batch(rng, 3, 2)
+    opt = torch.optim.Adam(model.aligner.parameters(), lr=3e-3)
+    first = None
+    for _ in range(15):
+        loss = model.aligner.loss(mel, low)
+        first = loss.item() if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert model.aligner.loss(mel, low).item() < 0.7 * first
+    model.aligner.requires_grad_(False).eval()
+    batch = data.gen_batch(rng, 2)
+    perc = RandomFeaturePerceptual()
+    opt = torch.optim.Adam(list(model.generator.parameters()) + list(model.fusion.parameters()),
+                           lr=3e-3)
+    losses = []
+    for _ in range(12):
+        out = model.generator_losses(batch, perc)
+        losses.append(out["total"].item())
+        opt.zero_grad()
+        out["total"].backward()
+        opt.step()
+    assert set(out) == {"total", "l1", "perceptual", "sync", "fusion"}
+    assert min(losses[-3:]) < 0.8 * losses[0]
+
+
+def _tiny_sets():
+    train = [make_video(f"t{i}", seed=i) for i in range(3)]
+    val = [make_video(f"v{i}", seed=10 + i) for i in range(2)]
+    return TalkingFaceArrays(train, TINY), TalkingFaceArrays(val, TINY)
+
+
+def test_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    tr, va = _tiny_sets()
+    full = Trainer(TINY, tr, va, tmp_path / "full", progress=False).run()
+    assert (tmp_path / "full" / "loss_curves.png").stat().st_size > 0
+    assert "stage 2 done" in (tmp_path / "full" / "train.log").read_text()
+
+    # crash in stage 2 after the checkpoint written at generator step 2
+    calls = {"n": 0}
+    real = TalkingFaceArrays.gen_batch
+
+    def crash(self, rng, n):
+        if self is tr:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt
+        return real(self, rng, n)
+
+    monkeypatch.setattr(TalkingFaceArrays, "gen_batch", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(TINY, tr, va, tmp_path / "crash", progress=False).run()
+    monkeypatch.setattr(TalkingFaceArrays, "gen_batch", real)
+    resumed = Trainer(TINY, tr, va, tmp_path / "crash", progress=False).run()
+    assert "at stage 2 step 2" in (tmp_path / "crash" / "train.log").read_text()
+    a, _ = load_weights(full)
+    b, _ = load_weights(resumed)
+    for (k, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        torch.testing.assert_close(x, y, msg=k)
+    # a longer generator schedule goes on from the end of the finished one
+    longer = Trainer(replace(TINY, gen_steps=4), tr, va, tmp_path / "full", progress=False)
+    longer.run()
+    assert "at stage 2 step 3" in (tmp_path / "full" / "train.log").read_text()
+    assert longer.step == 4 and longer.history["gen_val"][-1]["step"] == 4
+    with pytest.raises(ValueError, match="another config"):
+        Trainer(replace(TINY, seed=5), tr, va, tmp_path / "full", progress=False).run()
+
+
+# -- checkpoints ----------------------------------------------------------------------------
+
+def test_weights_round_trip_and_bad_files(tmp_path):
+    torch.manual_seed(0)
+    model = G4GModel(TINY).eval()
+    x = torch.rand(2, 3, 48, 48)
+    mel = torch.randn(2, 1, 80, 16)
+    save_weights(tmp_path / "full.pt", model, {"note": "x"}, half=False)
+    save_weights(tmp_path / "half.pt", model)
+    loaded, meta = load_weights(tmp_path / "full.pt")
+    assert meta == {"note": "x"} and loaded.cfg == TINY
+    with torch.no_grad():
+        ref = model.faces(mask_lower_half(x), x, mel)
+        torch.testing.assert_close(loaded.faces(mask_lower_half(x), x, mel), ref)
+        half, _ = load_weights(tmp_path / "half.pt")
+        torch.testing.assert_close(half.faces(mask_lower_half(x), x, mel), ref, atol=2e-2, rtol=0)
+    assert (tmp_path / "half.pt").stat().st_size < 0.6 * (tmp_path / "full.pt").stat().st_size
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="junk.pt"):
+        load_weights(tmp_path / "junk.pt")
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="other.pt: not a G4G weights file"):
+        load_weights(tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_weights(tmp_path / "missing.pt")
+
+
+# -- the bench method -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_method(tmp_path_factory):
+    from plugins.g4g import G4GMethod
+
+    torch.manual_seed(3)
+    path = tmp_path_factory.mktemp("g4g") / "tiny.pt"
+    save_weights(path, G4GModel(TINY))
+    return G4GMethod(checkpoint=path, batch_size=8)
+
+
+def _clip(n_frames=12, seconds=0.6, sr=16000, fps=25.0, boxes=None, size=64, cid="c1"):
+    from bench.samples import Clip
+
+    v = make_video(cid, n_frames=n_frames, size=size)
+    audio = np.resize(v.audio, int(seconds * sr)).astype(np.float32)
+    return Clip(id=cid, frames=v.frames, face_boxes=v.boxes if boxes is None else boxes,
+                audio=audio, sample_rate=sr, fps=fps)
+
+
+def test_generate_contract_and_determinism(tiny_method):
+    from bench.protocols import TalkingFaceMethod
+
+    assert isinstance(tiny_method, TalkingFaceMethod)
+    clip = _clip(n_frames=12, seconds=0.6)  # 15 output frames from 12 identity frames
+    out = tiny_method.generate(clip)
+    assert out.shape == (clip.n_output_frames, 64, 64, 3) == (15, 64, 64, 3)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, tiny_method.generate(clip))
+    # outside the face box the frames are the (ping-pong looped) identity frames
+    idx = pingpong_indices(12, 15)
+    np.testing.assert_array_equal(out[:, :4], clip.frames[idx][:, :4])
+    # 44.1 kHz audio is resampled: same number of frames for the same duration
+    clip44 = _clip(n_frames=12, seconds=0.6, sr=44100)
+    assert tiny_method.generate(clip44).shape == out.shape
+
+
+def test_generate_rejects_bad_clips_with_clear_errors(tiny_method):
+    from bench.interfaces import SampleError
+
+    with pytest.raises(SampleError, match="clip 'c1'.*30 fps"):
+        tiny_method.generate(_clip(fps=30.0))
+    with pytest.raises(SampleError, match="shorter than one video frame"):
+        tiny_method.generate(_clip(seconds=0.01))
+    nan_boxes = make_video("x", 12).boxes.copy()
+    nan_boxes[3, 0] = np.nan
+    with pytest.raises(SampleError, match="clip 'c1'.*NaN"):
+        tiny_method.generate(_clip(boxes=nan_boxes))
+    with pytest.raises(SampleError, match="outside"):
+        tiny_method.generate(_clip(boxes=make_video("x", 12).boxes + 1000))
+    with pytest.raises(SampleError, match="11 face boxes for 12 frames"):
+        tiny_method.generate(_clip(boxes=make_video("x", 12).boxes[:11]))
+
+
+def test_method_config_must_match_the_checkpoint(tiny_method, tmp_path):
+    from plugins.g4g import G4GMethod
+
+    with pytest.raises(ValueError, match="align_loss"):
+        G4GMethod(checkpoint=tiny_method.checkpoint, align_loss="dense_bce")
+    with pytest.raises(FileNotFoundError, match="nowhere.pt"):
+        G4GMethod(checkpoint=tmp_path / "nowhere.pt")
+
+
+def test_plugin_registers_method_and_weights():
+    import pluggy
+
+    import bench.hookspecs
+    import plugins.g4g as plugin
+
+    pm = pluggy.PluginManager(bench.hookspecs.PROJECT)
+    pm.add_hookspecs(bench.hookspecs)
+    pm.register(plugin)
+    methods, weights = [], []
+    pm.hook.bench_register_methods(register=methods.append)
+    pm.hook.bench_register_weights(register=weights.append)
+    (spec,) = methods
+    assert spec.name == "g4g" and spec.task == "talking-face" and spec.reference
+    assert spec.paper == "arXiv:2402.18122" and spec.config["reconstruction"] is True
+    assert spec.weights == ("g4g-embedded",) and weights[0].name == "g4g-embedded"
+    assert spec.factory == "plugins.g4g:G4GMethod"
+    assert spec.trainer == weights[0].trainer == "plugins.g4g:train_command"
+
+
+def test_shipped_checkpoint_matches_registry_and_generates():
+    import plugins.g4g as plugin
+
+    path = plugin.CHECKPOINT_DIR / plugin.EMBEDDED_CHECKPOINT
+    data = path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == plugin.EMBEDDED_SHA256
+    assert len(data) == plugin.EMBEDDED_SIZE
+    method = plugin.G4GMethod(**plugin.METHOD_CONFIG)  # the registered config, as the harness
+    assert method.inference.cfg == get_config("embedded")
+    clip = _clip(n_frames=8, seconds=0.4, size=128)
+    out = method.generate(clip)
+    assert out.shape == (10, 128, 128, 3) and out.dtype == np.uint8
+
+
+def test_registered_method_passes_the_harness_validator():
+    import plugins.g4g as plugin
+    from bench.protocols import TalkingFaceMethod
+    from bench.validate import validate_method
+
+    methods = []
+    plugin.bench_register_methods(register=methods.append)
+    checks = validate_method(methods[0], TalkingFaceMethod, seed=0)
+    assert len(checks) == 5
+    assert all(c.ok for c in checks), [(c.name, c.detail) for c in checks if not c.ok]
