@@ -22,7 +22,8 @@ def bench_register_tasks(register):
                     "16 kHz).",
         protocol="bench.protocols:TalkingFaceMethod",
         runner="bench.tasks.talking_face:TalkingFaceRunner",
-        default_metrics=("lse-c", "lse-d", "fid", "lpips", "ssim", "psnr"),
+        default_metrics=("lse-c", "lse-d", "lse-c-v2", "lse-d-v2", "fid", "lpips", "ssim", "psnr",
+                         "ssim-frame", "psnr-frame"),
         default_dataset="talking-faces-synthetic"))
 
 
