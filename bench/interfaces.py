@@ -9,6 +9,13 @@ class SampleError(Exception):
     """A sample that cannot be loaded or predicted; the message names the file and the problem."""
 
 
+class NotApplicable(SampleError):
+    """The metric does not apply to this sample (e.g. a ground-truth metric under cross-dub).
+
+    Not a failure: a metric that applies to none of a split's samples is shown as n/a.
+    """
+
+
 class Split(Protocol):
     """One split of a dataset: sample ids in a fixed order and a content hash of its manifest."""
 

@@ -88,7 +88,9 @@ def build_tables(runs_dir: str | Path) -> list[Table]:
         fingerprints: dict[str, dict[str, Any]] = {}
         rows = []
         for path, rec in recs:
-            for name, m in rec["metrics"].items():
+            order = rec.get("metric_order") or list(rec["metrics"])
+            for name in order:
+                m = rec["metrics"][name]
                 metrics.setdefault(name, m.get("direction", "higher"))
                 if m.get("fingerprint"):
                     fingerprints.setdefault(name, m["fingerprint"])

@@ -40,6 +40,7 @@ class RunRecord(TypedDict, total=False):
     dataset: dict[str, Any]  # name, version, split, manifest_hash, n_samples
     method: dict[str, Any]  # name, version, config, config_hash, weights, reference, plugin
     metrics: dict[str, MetricResult]
+    metric_order: list[str]  # the run's metric order (the first is the table's main score)
     coverage: dict[str, Any]  # predict stage: n_total, n_ok, n_failed, failures
     seeds: dict[str, int]
     keys: dict[str, str]  # prediction cache key, per-metric score keys

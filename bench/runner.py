@@ -23,7 +23,7 @@ from tqdm import tqdm
 from bench import provenance
 from bench.errors import BenchError, Unavailable
 from bench.hashing import hash_json
-from bench.interfaces import SampleError
+from bench.interfaces import NotApplicable, SampleError
 from bench.lazy import resolve
 from bench.plugins import registries
 from bench.records import MetricResult, RunRecord, write_record
@@ -129,6 +129,7 @@ def run_unit(unit: Unit) -> str:
         "reproduce": reproduce_command(unit),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "metrics": {},
+        "metric_order": list(unit.metrics),
     }
     method_status: str | None = None
     try:
@@ -320,6 +321,8 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             except Unavailable as exc:
                 st.unavailable = str(exc)
                 continue
+            except NotApplicable as exc:
+                entry = {"id": sample_id, "status": "n/a", "error": str(exc)}
             except Exception as exc:
                 entry = {"id": sample_id, "status": "failed", "error": _error_text(exc)}
             _append(st, entry)
@@ -349,8 +352,15 @@ def _finish(unit, st: _MetricState, ids, predictions, artifacts):
                  and cached.get(i, {}).get("status") == "failed"]
     failures += [{"id": i, "stage": "predict", "message": "no prediction"}
                  for i in ids if i not in predictions]
+    not_applicable = [i for i in ids if cached.get(i, {}).get("status") == "n/a"]
     result.update(n_scored=len(ok_ids), n_failed=len(failures), failures=failures)
     result["details"] = {"score_key": st.key}
+    if not_applicable and not ok_ids:
+        result.update(status="n/a", message=cached[not_applicable[0]]["error"].split(": ", 1)[-1],
+                      n_failed=0, failures=[])
+        return result, {}
+    if not_applicable:
+        result["details"]["n_not_applicable"] = len(not_applicable)
     if not values:
         reasons = sorted({f["message"] for f in failures})
         result.update(status="failed", message="; ".join(reasons[:3]) or "no samples")

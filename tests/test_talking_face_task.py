@@ -50,3 +50,19 @@ def test_validate_plugin_on_talking_face_methods(toy_registries):
     assert res.exit_code == 1
     assert "FAIL  output contract, 1 s audio: shape (24, 128, 128, 3), want (25, 128, 128, 3)" \
         in res.output
+
+
+def test_ground_truth_metric_is_not_applicable_under_crossdub(tmp_path, toy_registries,
+                                                            monkeypatch):
+    import toy_plugin
+
+    from bench.interfaces import NotApplicable
+
+    def per_sample(self, clip, prediction):
+        raise NotApplicable(f"clip {clip.id!r}: no ground truth under cross-dub")
+
+    monkeypatch.setattr(toy_plugin.MeanAbsError, "per_sample", per_sample)
+    rec = read_record(Path(run_unit(_unit(tmp_path, "toy-loop"))))
+    m = rec["metrics"]["toy-mae"]
+    assert m["status"] == "n/a" and m["n_failed"] == 0
+    assert m["message"] == "no ground truth under cross-dub"

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bench.interfaces import SampleError
+from bench.interfaces import NotApplicable, SampleError
 from bench.samples import Clip
 
 Region = Literal["face", "frame"]
@@ -57,7 +57,7 @@ def generated_frames(clip: Clip, prediction: Mapping[str, Any]) -> np.ndarray:
 def ground_truth_pair(clip: Clip, prediction: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Generated and target frames of equal count and size; SampleError under cross-dub."""
     if clip.target is None:
-        raise SampleError(f"clip {clip.id!r}: {NO_GROUND_TRUTH}")
+        raise NotApplicable(f"clip {clip.id!r}: {NO_GROUND_TRUTH}")
     gen = generated_frames(clip, prediction)
     ref = check_frames(clip.target, clip.id, "target frames")
     if gen.shape[0] != ref.shape[0]:

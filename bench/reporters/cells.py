@@ -19,7 +19,7 @@ def fmt_cell(cell: Cell | None) -> str:
     if cell is None:
         return "—"
     if cell.value is None:
-        return f"n/a ({cell.status})"
+        return "n/a" if cell.status == "n/a" else f"n/a ({cell.status})"
     text = fmt_number(cell.value)
     if cell.ci:
         text += f" [{fmt_number(cell.ci[0])}, {fmt_number(cell.ci[1])}]"
