@@ -20,7 +20,7 @@ def render(tables: list[Table]) -> str:
         head = ["method"] + [f"{m} {ARROWS[d]}" for m, d in t.metrics] + ["N", "reproduce"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
-        notes: dict[str, str] = {}
+        notes: dict[str, list[str]] = {}  # message -> the "method / metric" cells it explains
         for r in t.rows:
             cells = []
             for m, _ in t.metrics:
@@ -31,7 +31,7 @@ def render(tables: list[Table]) -> str:
                 if r.groups.get(m):
                     text += f" ({r.groups[m]})"
                 if c is not None and c.value is None and c.message:
-                    notes.setdefault(f"{r.method} / {m}", c.message)
+                    notes.setdefault(c.message, []).append(f"{r.method} / {m}")
                 cells.append(_escape(text))
             name = r.method + (" (reference)" if r.reference else "")
             lines.append("| " + " | ".join([name, *cells, str(r.n_total), f"`{r.reproduce}`"]) + " |")
@@ -39,6 +39,6 @@ def render(tables: list[Table]) -> str:
             lines += ["", f"![sample frames of {t.dataset} / {t.split}]({image})"]
         if notes:
             lines += ["", "Notes:"]
-            lines += [f"- {k}: {_escape(v)}" for k, v in sorted(notes.items())]
+            lines += [f"- {', '.join(cells)}: {_escape(msg)}" for msg, cells in notes.items()]
         lines.append("")
     return "\n".join(lines)
