@@ -161,10 +161,12 @@ def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
 
     tables = build_tables(runs_dir)
     add_significance(tables, regs.metrics)
+    from bench.plots import write_interval_plot
+
     for table in tables:
-        image = write_strip(table, runs_dir, out_dir)
-        if image:
-            table.images.append(image)
+        for image in (write_interval_plot(table, out_dir), write_strip(table, runs_dir, out_dir)):
+            if image:
+                table.images.append(image)
     for path in write_leaderboards(tables, out_dir, list(regs.reporters)):
         click.echo(f"wrote {path}")
     md = [p for p in sorted(Path(out_dir).glob("*.md"))]

@@ -41,6 +41,9 @@ def test_leaderboard_gets_a_sample_strip(tmp_path, toy_registries):
     assert strip.exists() and strip.stat().st_size > 2000
     assert "talking-face-test-samples.png" in (boards / "talking-face.md").read_text()
     assert 'src="talking-face-test-samples.png"' in (boards / "talking-face.html").read_text()
+    plot = boards / "talking-face-test-intervals.png"
+    assert plot.exists() and 'src="talking-face-test-intervals.png"' in \
+        (boards / "talking-face.html").read_text()
 
 
 def test_validate_plugin_on_talking_face_methods(toy_registries):

@@ -92,7 +92,7 @@ def render(tables: list[Table]) -> str:
             parts.append(f'<td data-v="{r.n_total}">{r.n_total}</td>'
                          f'<td class="cmd" data-v=""><code>{html.escape(r.reproduce)}</code></td></tr>')
         parts.append("</tbody></table>")
-        parts += [f'<p><img src="{html.escape(i)}" alt="sample frames" style="max-width:100%">'
+        parts += [f'<p><img src="{html.escape(i)}" alt="{html.escape(i)}" style="max-width:100%">'
                   f"</p>" for i in t.images]
     parts.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(parts)

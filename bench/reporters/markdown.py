@@ -36,7 +36,7 @@ def render(tables: list[Table]) -> str:
             name = r.method + (" (reference)" if r.reference else "")
             lines.append("| " + " | ".join([name, *cells, str(r.n_total), f"`{r.reproduce}`"]) + " |")
         for image in t.images:
-            lines += ["", f"![sample frames of {t.dataset} / {t.split}]({image})"]
+            lines += ["", f"![{t.dataset} / {t.split}: {image}]({image})"]
         if notes:
             lines += ["", "Notes:"]
             lines += [f"- {', '.join(cells)}: {_escape(msg)}" for msg, cells in notes.items()]
