@@ -162,7 +162,7 @@ def run_unit(unit: Unit) -> str:
         timing["predict"] = time.perf_counter() - t0
 
     failures = [{"id": i, "stage": p.get("stage", "predict"), "message": p["error"]}
-                for i, p in predictions.items() if p["status"] != "ok"]
+                for i, p in predictions.items() if p["status"] == "failed"]
     n_ok = sum(1 for p in predictions.values() if p["status"] == "ok")
     record["coverage"] = {"n_total": len(ids), "n_ok": n_ok, "n_failed": len(failures),
                           "failures": failures, "status": method_status or "ok"}
@@ -250,6 +250,10 @@ def _predict_chunk(runner, method, split, ids, artifacts) -> list[dict[str, Any]
                 raise prediction
             _generic_check(prediction)
             runner.check(sample, prediction)
+        except NotApplicable as exc:  # the method has nothing to say here; not a failure
+            entries[sample_id] = {"id": sample_id, "status": "n/a", "stage": "predict",
+                                  "error": str(exc)}
+            continue
         except Exception as exc:  # one bad sample must not stop the run
             entries[sample_id] = {"id": sample_id, "status": "failed", "stage": "predict",
                                   "error": _error_text(exc)}
@@ -346,17 +350,19 @@ def _finish(unit, st: _MetricState, ids, predictions, artifacts):
     values = [{**cached[i]["values"], **_arrays(cached[i], artifacts)} for i in ok_ids]
     failures = [{"id": i, "stage": predictions[i].get("stage", "predict"),
                  "message": predictions[i]["error"]}
-                for i in ids if i in predictions and predictions[i]["status"] != "ok"]
+                for i in ids if predictions.get(i, {}).get("status") == "failed"]
     failures += [{"id": i, "stage": "score", "message": cached[i]["error"]}
                  for i in ids if predictions.get(i, {}).get("status") == "ok"
                  and cached.get(i, {}).get("status") == "failed"]
     failures += [{"id": i, "stage": "predict", "message": "no prediction"}
                  for i in ids if i not in predictions]
     not_applicable = [i for i in ids if cached.get(i, {}).get("status") == "n/a"]
+    not_applicable += [i for i in ids if predictions.get(i, {}).get("status") == "n/a"]
     result.update(n_scored=len(ok_ids), n_failed=len(failures), failures=failures)
     result["details"] = {"score_key": st.key}
     if not_applicable and not ok_ids:
-        result.update(status="n/a", message=cached[not_applicable[0]]["error"].split(": ", 1)[-1],
+        first = cached.get(not_applicable[0]) or predictions[not_applicable[0]]
+        result.update(status="n/a", message=first["error"].split(": ", 1)[-1],
                       n_failed=0, failures=[])
         return result, {}
     if not_applicable:

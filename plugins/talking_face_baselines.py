@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 import bench
-from bench.interfaces import SampleError
+from bench.interfaces import NotApplicable, SampleError
 from bench.samples import Clip
 from bench.specs import MethodSpec
 from plugins.talking_face_inputs import check_clip
@@ -103,7 +103,7 @@ class GroundTruth:
     def generate(self, clip: Clip) -> np.ndarray:
         """``clip.target`` cut to ``n_output_frames``; SampleError when there is no ground truth."""
         if clip.target is None:
-            raise SampleError(f"clip {clip.id!r}: no ground-truth frames (cross-dub has none)")
+            raise NotApplicable(f"clip {clip.id!r}: no ground-truth frames (cross-dub has none)")
         target = np.asarray(clip.target)
         n = clip.n_output_frames
         if target.ndim != 4 or target.dtype != np.uint8 or target.shape[1:] != clip.frames.shape[1:]:

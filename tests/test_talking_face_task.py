@@ -69,3 +69,18 @@ def test_ground_truth_metric_is_not_applicable_under_crossdub(tmp_path, toy_regi
     m = rec["metrics"]["toy-mae"]
     assert m["status"] == "n/a" and m["n_failed"] == 0
     assert m["message"] == "no ground truth under cross-dub"
+
+
+def test_method_with_nothing_to_say_is_not_a_failure(tmp_path, toy_registries, monkeypatch):
+    import toy_plugin
+
+    from bench.interfaces import NotApplicable
+
+    def generate(self, clip):
+        raise NotApplicable(f"clip {clip.id!r}: no ground-truth frames (cross-dub has none)")
+
+    monkeypatch.setattr(toy_plugin.LoopFrames, "generate", generate)
+    rec = read_record(Path(run_unit(_unit(tmp_path, "toy-loop"))))
+    assert rec["coverage"]["n_failed"] == 0 and rec["coverage"]["n_ok"] == 0
+    m = rec["metrics"]["toy-mae"]
+    assert m["status"] == "n/a" and m["message"] == "no ground-truth frames (cross-dub has none)"
