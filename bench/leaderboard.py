@@ -35,6 +35,7 @@ class Row:
     record: str
     n_total: int
     groups: dict[str, str] = field(default_factory=dict)  # metric -> significance group letters
+    ranks: dict[str, tuple[int, int]] = field(default_factory=dict)  # metric -> 95% rank interval
 
 
 @dataclass

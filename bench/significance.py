@@ -87,4 +87,44 @@ def add_significance(tables: list[Table], metric_registry: Any, resamples: int =
                 cache[metric] = None
                 continue
             cache[metric] = obj.aggregate if getattr(obj, "paired_tests", True) else None
-        assign_groups(table, {m: f for m, f in cache.items() if f is not None}, resamples)
+        usable = {m: f for m, f in cache.items() if f is not None}
+        assign_groups(table, usable, resamples)
+        assign_rank_intervals(table, usable, max(50, resamples // 5))
+
+
+def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
+                          resamples: int = 200, seed: int = 0) -> None:
+    """Fill ``row.ranks[metric] = (best, worst)``: the 95% bootstrap interval of each rank.
+
+    Samples shared by every full-coverage row are drawn with replacement; on each draw every
+    method's metric is recomputed and the methods ranked (1 = best).
+    """
+    import numpy as np
+
+    scores = {r.method: load_sample_scores(r.record) for r in table.rows}
+    rng = np.random.default_rng(seed)
+    for metric, direction in table.metrics:
+        aggregate = aggregates.get(metric)
+        rows = [r for r in table.rows if r.cells.get(metric)
+                and r.cells[metric].value is not None and not r.cells[metric].partial]
+        if aggregate is None or len(rows) < 2:
+            continue
+        shared = sorted(set.intersection(*[
+            {i for i, s in scores[r.method].items() if metric in s} for r in rows]))
+        if len(shared) < 2:
+            continue
+        per = {r.method: [scores[r.method][i][metric] for i in shared] for r in rows}
+        ranks: dict[str, list[int]] = {r.method: [] for r in rows}
+        for _ in range(resamples):
+            idx = rng.integers(0, len(shared), len(shared))
+            try:
+                vals = {m: aggregate([v[i] for i in idx]) for m, v in per.items()}
+            except ValueError:
+                continue
+            order = sorted(vals, key=vals.__getitem__, reverse=direction == "higher")
+            for rank, m in enumerate(order, 1):
+                ranks[m].append(rank)
+        for r in rows:
+            if ranks[r.method]:
+                lo, hi = np.quantile(ranks[r.method], [0.025, 0.975])
+                r.ranks[metric] = (int(np.floor(lo)), int(np.ceil(hi)))

@@ -92,3 +92,15 @@ def test_significance_groups_separate_good_from_broken(runs, toy_registries):
     assert "a" not in by["toy-coin"].groups["accuracy"]
     assert by["toy-coin"].groups["roc-auc"] not in ("", "a")
     assert "accuracy" not in by["toy-nan"].groups  # no value, no group
+
+
+def test_rank_intervals_put_the_clear_winner_first(runs, toy_registries):
+    from bench.significance import add_significance
+
+    (table,) = build_tables(runs)
+    add_significance([table], toy_registries.metrics, resamples=200)
+    by = {r.method: r for r in table.rows}
+    assert by["toy-zcr"].ranks["accuracy"] == (1, 1)
+    assert by["toy-coin"].ranks["accuracy"] == (2, 2)
+    assert "accuracy" not in by["toy-flaky"].ranks  # partial rows are not ranked
+    assert "rank 1)" in md_rep.render([table])

@@ -68,7 +68,9 @@ def _td(table: Table, row, metric: str) -> str:
     if c.partial:
         inner += f'<span class="ci">⚠ {c.n_scored}/{c.n_total} scored</span>'
     if row.groups.get(metric):
-        inner += f'<span class="ci">group {html.escape(row.groups[metric])}</span>'
+        rank = row.ranks.get(metric)
+        span = "" if rank is None else f", rank {rank[0]}" + (f"–{rank[1]}" if rank[1] != rank[0] else "")
+        inner += f'<span class="ci">group {html.escape(row.groups[metric])}{span}</span>'
     return f'<td class="{" ".join(cls)}" data-v="{c.value!r}">{inner}</td>'
 
 
