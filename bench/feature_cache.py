@@ -12,8 +12,15 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from bench.datasets.talking_face.cache import cache_root
 from bench.hashing import canonical_json, sha256_bytes
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The cache directory: the argument, else ``$BENCH_CACHE_DIR``, else ``~/.cache/bench``."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get("BENCH_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "bench"
 
 
 class JsonDiskCache(MutableMapping):

@@ -10,15 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.feature_cache import cache_root  # noqa: F401  (re-exported for the dataset modules)
+
 log = logging.getLogger(__name__)
-
-
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The cache directory: the argument, else ``$BENCH_CACHE_DIR``, else ``~/.cache/bench``."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("BENCH_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "bench"
 
 
 def array_sha256(a: np.ndarray) -> str:
