@@ -266,14 +266,20 @@ def _predict_chunk(runner, method, split, ids, artifacts) -> list[dict[str, Any]
     return [entries[i] for i in ids]
 
 
+def _empty_result(spec, n_total: int, **extra: Any) -> MetricResult:
+    """A metric result with no value yet (or ever, when ``extra`` says why)."""
+    result = MetricResult(value=None, ci=None, direction=spec.direction, n_total=n_total,
+                          n_scored=0, n_failed=0, failures=[], fingerprint={}, details={})
+    result.update(extra)  # type: ignore[typeddict-item]
+    return result
+
+
 class _MetricState:
     """One metric's object, cache log and per-sample entries during scoring."""
 
     def __init__(self, name, spec, ids, pred_key, runs, artifacts):
         self.name, self.spec = name, spec
-        self.result = MetricResult(value=None, ci=None, direction=spec.direction,
-                                   n_total=len(ids), n_scored=0, n_failed=0, failures=[],
-                                   fingerprint={}, details={})
+        self.result = _empty_result(spec, len(ids))
         self.metric = resolve(spec.factory)(**dict(spec.options))
         self.result["fingerprint"] = dict(self.metric.fingerprint())
         self.key = hash_json({"predictions": pred_key, "metric": name,
@@ -290,17 +296,14 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
     for name in unit.metrics:
         spec = regs.metrics.get(name)
         if method_status:
-            r = MetricResult(value=None, ci=None, direction=spec.direction, n_total=len(ids),
-                             n_scored=0, n_failed=0, failures=[], fingerprint={}, details={},
-                             status=method_status.split(":")[0], message=method_status)
+            r = _empty_result(spec, len(ids), status=method_status.split(":")[0],
+                              message=method_status)
             out[name] = (r, {})
             continue
         try:
             states.append(_MetricState(name, spec, ids, pred_key, runs, artifacts))
         except Unavailable as exc:
-            r = MetricResult(value=None, ci=None, direction=spec.direction, n_total=len(ids),
-                             n_scored=0, n_failed=0, failures=[], fingerprint={}, details={},
-                             status="unavailable", message=str(exc))
+            r = _empty_result(spec, len(ids), status="unavailable", message=str(exc))
             out[name] = (r, {})
     todo = [i for i in ids if predictions.get(i, {}).get("status") == "ok"
             and any(i not in st.cached for st in states)]

@@ -63,41 +63,29 @@ LPIPS_SQUEEZE_BACKBONE = WeightsSpec(
 _LIN_URL = "https://github.com/richzhang/PerceptualSimilarity/raw/master/lpips/weights/v0.1/"
 _LIN_LICENSE = "BSD-2-Clause (richzhang/PerceptualSimilarity, shipped in the lpips 0.1.4 wheel)"
 
-LPIPS_ALEX_LIN = WeightsSpec(
-    name="lpips-alex-lin",
-    url=_LIN_URL + "alex.pth",
-    sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",
-    size=6009,
-    filename="alex.pth",
-    license=_LIN_LICENSE,
-    description="LPIPS v0.1 linear heads for alex",
-    loader="bench.metrics.lpips_metric:alex_lin_keys",
-    shipped_path="lpips:weights/v0.1/alex.pth",
-)
 
-LPIPS_VGG_LIN = WeightsSpec(
-    name="lpips-vgg-lin",
-    url=_LIN_URL + "vgg.pth",
-    sha256="a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868",
-    size=7289,
-    filename="vgg.pth",
-    license=_LIN_LICENSE,
-    description="LPIPS v0.1 linear heads for vgg",
-    loader="bench.metrics.lpips_metric:vgg_lin_keys",
-    shipped_path="lpips:weights/v0.1/vgg.pth",
-)
 
-LPIPS_SQUEEZE_LIN = WeightsSpec(
-    name="lpips-squeeze-lin",
-    url=_LIN_URL + "squeeze.pth",
-    sha256="4a5350f23600cb79923ce65bb07cbf57dca461329894153e05a1346bd531cf76",
-    size=10811,
-    filename="squeeze.pth",
-    license=_LIN_LICENSE,
-    description="LPIPS v0.1 linear heads for squeeze",
-    loader="bench.metrics.lpips_metric:squeeze_lin_keys",
-    shipped_path="lpips:weights/v0.1/squeeze.pth",
-)
+def _lin_heads(net: str, sha256: str, size: int) -> WeightsSpec:
+    """The LPIPS v0.1 linear heads for ``net``, shipped inside the lpips wheel."""
+    return WeightsSpec(
+        name=f"lpips-{net}-lin",
+        url=_LIN_URL + f"{net}.pth",
+        sha256=sha256,
+        size=size,
+        filename=f"{net}.pth",
+        license=_LIN_LICENSE,
+        description=f"LPIPS v0.1 linear heads for {net}",
+        loader=f"bench.metrics.lpips_metric:{net}_lin_keys",
+        shipped_path=f"lpips:weights/v0.1/{net}.pth",
+    )
+
+
+LPIPS_ALEX_LIN = _lin_heads(
+    "alex", "df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0", 6009)
+LPIPS_VGG_LIN = _lin_heads(
+    "vgg", "a78928a0af1e5f0fcb1f3b9e8f8c3a2a5a3de244d830ad5c1feddc79b8432868", 7289)
+LPIPS_SQUEEZE_LIN = _lin_heads(
+    "squeeze", "4a5350f23600cb79923ce65bb07cbf57dca461329894153e05a1346bd531cf76", 10811)
 
 IMAGE_METRIC_WEIGHTS: tuple[WeightsSpec, ...] = (
     FID_INCEPTION,
