@@ -5,7 +5,7 @@ from __future__ import annotations
 from bench.specs import WeightsSpec
 
 # sha256 of bench/data/syncnet/syncnet_embedded.pt (a test checks it against the file)
-EMBEDDED_SHA256 = "bdf37a33f89de2e5fa07918e46566f6332b3af372fb44ab27a8acb3ecbb1c3a9"
+EMBEDDED_SHA256 = "4355acfb7fa5aa7914ef7cce0ea6878cbd1e632a77407443bcc3df038e00e4f6"
 
 SYNCNET_V2 = WeightsSpec(
     name="syncnet-v2",
