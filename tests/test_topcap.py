@@ -142,6 +142,23 @@ def test_features_equal_plain_ripser_pipeline(variant):
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9, equal_nan=True)
 
 
+def test_threads_keep_segment_order_and_reasons():
+    # Threads take the longest segments first; rows must still come back in input order.
+    signals, _ = make_segments(5, seed=11)
+    signals = signals + [np.zeros(0), np.full(800, np.nan), np.zeros(300)]
+    one = TopCapFeatures(n_jobs=1)
+    many = TopCapFeatures(n_jobs=-1)
+    np.testing.assert_array_equal(one.fit_transform(signals), many.fit_transform(signals))
+    assert one.drop_reasons_ == many.drop_reasons_
+    assert many.drop_reasons_[-3:] == [features_module.REASON_EMPTY, features_module.REASON_NOT_FINITE,
+                                      features_module.REASON_TOO_SHORT]
+
+
+def test_zero_jobs_is_refused():
+    with pytest.raises(ValueError, match="n_jobs=0"):
+        TopCapFeatures(n_jobs=0).fit_transform([np.zeros(600)] * 2)
+
+
 def test_voiced_lifetimes_exceed_voiceless(train_set):
     signals, labels = train_set
     feats = TopCapFeatures().fit_transform(signals)

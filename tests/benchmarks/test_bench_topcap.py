@@ -1,8 +1,8 @@
 """Speed of TopCap feature extraction against a straightforward ripser.py pipeline.
 
 Run: ``python -m pytest tests/benchmarks/test_bench_topcap.py --benchmark-only``. Both pipelines
-see the same synthetic voiced-like and voiceless-like 16 kHz segments in the same run, and the
-features are checked to be identical before timing.
+see the same segments in the same run (64 test segments of the embedded corpus, and 16
+synthetic voiced-like and voiceless-like ones), and the features are checked to be identical.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import ripser
 from reference_models.topcap import TopCapFeatures
 from reference_models.topcap.synthetic import make_segments
 
-N_PER_CLASS = 8  # 16 segments per round
+N_PER_CLASS = 8  # 16 synthetic segments per round
+N_CORPUS = 64  # corpus segments per round
 JOBS = 2  # the target machine has 2 cores
 
 
@@ -76,47 +77,58 @@ def baseline_features(signals, variant: str = "v2") -> np.ndarray:
 
 
 # ---- benchmarks ----
+# Two segment sets, each its own group: real segments of the shipped corpus (what the main job
+# computes) and the synthetic voiced/voiceless set, whose regular pulse trains make some clouds
+# much slower for Ripser than speech does.
 
 
-@pytest.fixture(scope="module")
-def segments():
-    signals, _ = make_segments(N_PER_CLASS, seed=123)
-    return signals
+def corpus_segments() -> list[np.ndarray]:
+    """A seeded sample of the embedded corpus's speaker-disjoint test segments."""
+    from bench.datasets.consonants.embedded import load_embedded_consonants
+
+    ds = load_embedded_consonants()
+    ids = ds.ids("test")
+    pick = np.random.default_rng(0).choice(len(ids), N_CORPUS, replace=False)
+    return [ds.segment(ids[i]).waveform.astype(np.float64) for i in sorted(pick)]
 
 
-@pytest.fixture(scope="module")
-def reference_features(segments):
-    return baseline_features(segments)
+@pytest.fixture(scope="module", params=["corpus", "synthetic"])
+def segment_set(request):
+    if request.param == "corpus":
+        signals = corpus_segments()
+    else:
+        signals, _ = make_segments(N_PER_CLASS, seed=123)
+    return request.param, signals, baseline_features(signals)
 
 
-def test_features_identical(segments, reference_features):
+def test_features_identical(segment_set):
+    _, segments, reference = segment_set
     ours = TopCapFeatures(n_jobs=JOBS).fit_transform(segments)
-    assert np.isfinite(reference_features).all(axis=1).sum() >= N_PER_CLASS  # enough kept to time
-    np.testing.assert_allclose(ours, reference_features, rtol=1e-6, atol=1e-9, equal_nan=True)
+    assert np.isfinite(reference).all(axis=1).sum() >= N_PER_CLASS  # enough kept to time
+    np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-9, equal_nan=True)
 
 
-@pytest.mark.benchmark(group="topcap-features")
-def test_bench_topcap_features(benchmark, segments, reference_features):
-    extractor = TopCapFeatures(n_jobs=JOBS)
-    result = benchmark.pedantic(extractor.fit_transform, args=(segments,), rounds=3, iterations=1)
-    np.testing.assert_allclose(result, reference_features, rtol=1e-6, atol=1e-9, equal_nan=True)
+def _time(benchmark, name, run, segments, reference, **tol):
+    benchmark.group = f"topcap-features-{name}"
+    result = benchmark.pedantic(run, args=(segments,), rounds=3, iterations=1)
+    np.testing.assert_allclose(result, reference, equal_nan=True, **tol)
     benchmark.extra_info["segments"] = len(segments)
     benchmark.extra_info["segments_per_s"] = len(segments) / benchmark.stats.stats.mean
 
 
-@pytest.mark.benchmark(group="topcap-features")
-def test_bench_topcap_features_one_thread(benchmark, segments, reference_features):
+def test_bench_topcap_features(benchmark, segment_set):
+    name, segments, reference = segment_set
+    _time(benchmark, name, TopCapFeatures(n_jobs=JOBS).fit_transform, segments, reference,
+          rtol=1e-6, atol=1e-9)
+
+
+def test_bench_topcap_features_one_thread(benchmark, segment_set):
     """Same pipeline on one thread: the gain that does not come from the second core."""
-    extractor = TopCapFeatures(n_jobs=1)
-    result = benchmark.pedantic(extractor.fit_transform, args=(segments,), rounds=3, iterations=1)
-    np.testing.assert_allclose(result, reference_features, rtol=1e-6, atol=1e-9, equal_nan=True)
-    benchmark.extra_info["segments"] = len(segments)
-    benchmark.extra_info["segments_per_s"] = len(segments) / benchmark.stats.stats.mean
+    name, segments, reference = segment_set
+    _time(benchmark, name, TopCapFeatures(n_jobs=1).fit_transform, segments, reference,
+          rtol=1e-6, atol=1e-9)
 
 
-@pytest.mark.benchmark(group="topcap-features")
-def test_bench_ripser_baseline(benchmark, segments, reference_features):
-    result = benchmark.pedantic(baseline_features, args=(segments,), rounds=3, iterations=1)
-    np.testing.assert_allclose(result, reference_features, rtol=0, atol=0, equal_nan=True)
-    benchmark.extra_info["segments"] = len(segments)
-    benchmark.extra_info["segments_per_s"] = len(segments) / benchmark.stats.stats.mean
+def test_bench_ripser_baseline(benchmark, segment_set):
+    name, segments, reference = segment_set
+    _time(benchmark, name, baseline_features, segments, reference, rtol=0, atol=0)
