@@ -143,7 +143,7 @@ def test_features_equal_plain_ripser_pipeline(variant):
 
 
 def test_threads_keep_segment_order_and_reasons():
-    # Threads take the longest segments first; rows must still come back in input order.
+    # Workers take the longest segments first; rows must still come back in input order.
     signals, _ = make_segments(5, seed=11)
     signals = signals + [np.zeros(0), np.full(800, np.nan), np.zeros(300)]
     one = TopCapFeatures(n_jobs=1)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from gph import ripser_parallel
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from threadpoolctl import threadpool_limits
 
@@ -196,8 +196,8 @@ class TopCapFeatures(TransformerMixin, BaseEstimator):
 
     A dropped segment gives a NaN row; ``drop_reasons_`` (set by ``transform``) holds, per row,
     None or the reason, and ``details_`` the period, delay and cloud size. ``n_jobs`` segments
-    are processed at once in threads, longest first (giotto-ph releases the GIL); ``n_threads`` is giotto-ph's
-    own parallelism inside one diagram.
+    are processed at once in worker processes, longest first; ``n_threads`` is giotto-ph's own
+    parallelism inside one diagram.
     """
 
     def __init__(
@@ -244,26 +244,34 @@ class TopCapFeatures(TransformerMixin, BaseEstimator):
     def segment_results(self, signals: Sequence[Any]) -> list[SegmentResult]:
         """Full per-segment results, in order."""
         jobs = _workers(self.n_jobs)
-        # The matrices here are small (a few hundred points); BLAS threads only oversubscribe the
-        # cores that the segment-level threads already use, which was many times slower.
-        with threadpool_limits(limits=1, user_api="blas"):
-            if jobs == 1 or len(signals) < 2:
-                return [segment_feature(s, self.variant, self.n_threads) for s in signals]
-            # Longest segments (largest clouds) first, so that no thread is left with a big
-            # diagram at the end while the others idle.
-            order = sorted(range(len(signals)), key=lambda i: -_length(signals[i]))
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                futures = {i: pool.submit(segment_feature, signals[i], self.variant, self.n_threads)
-                           for i in order}
-                return [futures[i].result() for i in range(len(signals))]
+        if jobs == 1 or len(signals) < 2:
+            return [_one_segment(s, self.variant, self.n_threads) for s in signals]
+        # giotto-ph holds the GIL while it computes a diagram, so threads run one at a time:
+        # segments go to worker processes, longest (largest cloud) first, one at a time each, so
+        # that no worker is left with a big diagram at the end while the others idle.
+        order = sorted(range(len(signals)), key=lambda i: -_length(signals[i]))
+        done = Parallel(n_jobs=jobs, backend="loky", batch_size=1, pre_dispatch="all")(
+            delayed(_one_segment)(signals[i], self.variant, self.n_threads) for i in order
+        )
+        results: list[SegmentResult] = [None] * len(signals)  # type: ignore[list-item]
+        for i, r in zip(order, done):
+            results[i] = r
+        return results
+
+
+def _one_segment(signal: Any, variant: str, n_threads: int) -> SegmentResult:
+    """``segment_feature`` with one BLAS thread: the matrices are small (a few hundred points) and
+    BLAS threads only oversubscribe the cores that the segment-level workers already use."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return segment_feature(signal, variant, n_threads)
 
 
 def _workers(n_jobs: int | None) -> int:
-    """Thread count from joblib-style ``n_jobs``: None is 1, -1 all cores, -2 all but one."""
+    """Worker count from joblib-style ``n_jobs``: None is 1, -1 all cores, -2 all but one."""
     if n_jobs is None:
         return 1
     if n_jobs == 0:
-        raise ValueError("n_jobs=0 is not a number of threads; use 1, a positive count or -1")
+        raise ValueError("n_jobs=0 is not a number of workers; use 1, a positive count or -1")
     if n_jobs < 0:
         return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     return int(n_jobs)
