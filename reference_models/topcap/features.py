@@ -253,10 +253,8 @@ class TopCapFeatures(TransformerMixin, BaseEstimator):
         done = Parallel(n_jobs=jobs, backend="loky", batch_size=1, pre_dispatch="all")(
             delayed(_one_segment)(signals[i], self.variant, self.n_threads) for i in order
         )
-        results: list[SegmentResult] = [None] * len(signals)  # type: ignore[list-item]
-        for i, r in zip(order, done):
-            results[i] = r
-        return results
+        by_index = dict(zip(order, done))
+        return [by_index[i] for i in range(len(signals))]
 
 
 def _one_segment(signal: Any, variant: str, n_threads: int) -> SegmentResult:
