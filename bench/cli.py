@@ -114,7 +114,8 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
 @click.option("--bootstrap", type=int, default=None, help="Bootstrap resamples for CIs.")
 @click.option("--limit", type=int, default=None, help="Only the first N samples per split.")
 @click.option("--runs-dir", default=None)
-@click.option("--leaderboards-dir", default=None)
+@click.option("--leaderboards-dir", default=None,
+              help="Default: leaderboards/ for runs/, else RUNS_DIR/leaderboards.")
 @click.option("--method-config", "method_config", multiple=True, metavar="METHOD.KEY=VALUE")
 @click.option("--dataset-option", "dataset_option", multiple=True, metavar="DATASET.KEY=VALUE",
               help="An option for a dataset's loader, e.g. timit.root=/data/TIMIT.")
@@ -176,10 +177,13 @@ def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
 
 @main.command()
 @click.option("--runs-dir", default="runs")
-@click.option("--out", "out_dir", default="leaderboards")
-def leaderboard(runs_dir: str, out_dir: str) -> None:
+@click.option("--out", "out_dir", default=None,
+              help="Default: leaderboards/ for runs/, else RUNS_DIR/leaderboards.")
+def leaderboard(runs_dir: str, out_dir: str | None) -> None:
     """Rebuild the leaderboards from the run records."""
-    _write_leaderboards(_regs(), runs_dir, out_dir)
+    from bench.config import leaderboards_dir_for
+
+    _write_leaderboards(_regs(), runs_dir, out_dir or leaderboards_dir_for(runs_dir))
 
 
 @main.command()

@@ -47,6 +47,15 @@ class RunConfig:
 RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"method_config", "dataset_options"}
 
 
+def leaderboards_dir_for(runs_dir: str) -> str:
+    """Where leaderboards built from ``runs_dir`` go when no directory is given.
+
+    The committed ``leaderboards/`` pairs with the default ``runs/``; tables built from any other
+    records directory go beside those records, so a side run never overwrites the committed ones.
+    """
+    return "leaderboards" if Path(runs_dir) == Path("runs") else str(Path(runs_dir) / "leaderboards")
+
+
 def _unknown(path: Path, table: str, key: str, known: set[str]) -> BenchError:
     hint = did_you_mean(key, known)
     tip = f" (did you mean {hint!r}?)" if hint else f"; known keys: {', '.join(sorted(known))}"
@@ -56,6 +65,7 @@ def _unknown(path: Path, table: str, key: str, known: set[str]) -> BenchError:
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> RunConfig:
     """Build a RunConfig from a TOML file (optional) and overrides (None values are ignored)."""
     cfg = RunConfig()
+    given: set[str] = set()
     if path is not None:
         path = Path(path)
         try:
@@ -71,6 +81,7 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             if key not in RUN_KEYS:
                 raise _unknown(path, "run", key, RUN_KEYS)
             _set(cfg, key, value, f"config file {path}")
+            given.add(key)
         for name, table in data.get("methods", {}).items():
             if not isinstance(table, dict):
                 raise BenchError(f"config file {path}: [methods.{name}] must be a table")
@@ -85,6 +96,9 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         if key not in RUN_KEYS:
             raise BenchError(f"unknown run option {key!r}")
         _set(cfg, key, value, "command line")
+        given.add(key)
+    if "leaderboards_dir" not in given:
+        cfg.leaderboards_dir = leaderboards_dir_for(cfg.runs_dir)
     return cfg
 
 

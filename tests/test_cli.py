@@ -43,6 +43,33 @@ def test_config_file_and_overrides(tmp_path):
     assert loaded.method_config == {"a": {"C": 2.0}}
 
 
+def test_leaderboards_follow_a_side_runs_dir(tmp_path):
+    assert load_config().leaderboards_dir == "leaderboards"
+    assert load_config(None, {"runs_dir": "runs"}).leaderboards_dir == "leaderboards"
+    assert load_config(None, {"runs_dir": "/x/side"}).leaderboards_dir == "/x/side/leaderboards"
+    kept = load_config(None, {"runs_dir": "/x/side", "leaderboards_dir": "boards"})
+    assert kept.leaderboards_dir == "boards"
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[run]\nruns_dir = "elsewhere"\n')
+    assert load_config(cfg).leaderboards_dir == "elsewhere/leaderboards"
+
+
+def test_side_run_does_not_overwrite_the_committed_leaderboards(tmp_path, toy_registries, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    committed = tmp_path / "leaderboards"
+    committed.mkdir()
+    (committed / "consonant-voicing.md").write_text("committed table\n")
+    side = tmp_path / "side-runs"
+    res = _run(["run", "--task", "consonant-voicing", "--dataset", "toy-segments",
+                "--method", "toy-zcr", "--runs-dir", str(side), "--bootstrap", "20"])
+    assert res.exit_code == 0, res.output
+    assert (committed / "consonant-voicing.md").read_text() == "committed table\n"
+    assert "toy-zcr" in (side / "leaderboards" / "consonant-voicing.md").read_text()
+    res = _run(["leaderboard", "--runs-dir", str(side)])
+    assert res.exit_code == 0, res.output
+    assert (committed / "consonant-voicing.md").read_text() == "committed table\n"
+
+
 def test_run_show_and_leaderboard_end_to_end(tmp_path, toy_registries):
     runs, boards = tmp_path / "runs", tmp_path / "boards"
     res = _run(["run", "--task", "consonant-voicing", "--dataset", "toy-segments",
