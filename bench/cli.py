@@ -109,8 +109,14 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
 @click.option("--metric", "metrics", multiple=True, help="Metric(s) (default: the task's).")
 @click.option("--seed", type=int, default=None)
 @click.option("--resume", is_flag=True, default=None, help="Continue an interrupted run.")
-@click.option("--executor", type=click.Choice(["inprocess", "pool"]), default=None)
-@click.option("--workers", type=int, default=None)
+@click.option("--executor", type=click.Choice(["inprocess", "pool", "ray"]), default=None,
+              help="Where units run (ray: see docs/distributed.md).")
+@click.option("--workers", type=int, default=None,
+              help="Pool processes, or CPUs of a local Ray instance (default: one per core).")
+@click.option("--address", default=None,
+              help="Ray cluster to use (auto, HOST:PORT or ray://HOST:PORT); default: local.")
+@click.option("--shard-size", type=int, default=None,
+              help="Ray: samples per task (default: the task's choice).")
 @click.option("--bootstrap", type=int, default=None, help="Bootstrap resamples for CIs.")
 @click.option("--limit", type=int, default=None, help="Only the first N samples per split.")
 @click.option("--runs-dir", default=None)
@@ -121,8 +127,8 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
               help="An option for a dataset's loader, e.g. timit.root=/data/TIMIT.")
 @click.option("--no-leaderboard", is_flag=True, help="Do not rewrite the leaderboards.")
 def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, executor, workers,
-        bootstrap, limit, runs_dir, leaderboards_dir, method_config, dataset_option,
-        no_leaderboard) -> None:
+        address, shard_size, bootstrap, limit, runs_dir, leaderboards_dir, method_config,
+        dataset_option, no_leaderboard) -> None:
     """Run methods on standard splits, score them, and write the leaderboards."""
     from bench.config import load_config
     from bench.executors import make_executor
@@ -132,7 +138,8 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
     regs = _regs()
     cfg = load_config(config_path, {
         "tasks": tasks, "methods": methods, "splits": splits, "metrics": metrics, "seed": seed,
-        "resume": resume, "executor": executor, "workers": workers, "bootstrap": bootstrap,
+        "resume": resume, "executor": executor, "workers": workers, "address": address,
+        "shard_size": shard_size, "bootstrap": bootstrap,
         "limit": limit, "runs_dir": runs_dir, "leaderboards_dir": leaderboards_dir})
     for name, table in _parse_assignments(method_config, "--method-config").items():
         cfg.method_config.setdefault(name, {}).update(table)
@@ -141,9 +148,10 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
     if dataset:
         task_of = regs.datasets.get(dataset).task
         cfg.datasets[task_of] = dataset
+    executor_ = make_executor(cfg.executor, cfg.workers, cfg.address, cfg.shard_size)
     units = plan_units(cfg, regs, command=provenance.command_line())
     click.echo(f"running {len(units)} unit(s) with the {cfg.executor} executor", err=True)
-    for path in make_executor(cfg.executor, cfg.workers).map(run_unit, units):
+    for path in executor_.map(run_unit, units):
         rec = json.loads(Path(path).read_text())
         summary = ", ".join(
             f"{m}={v['value']:.4g}" if v.get("value") is not None else f"{m}={v.get('status')}"

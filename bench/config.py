@@ -33,8 +33,10 @@ class RunConfig:
     bootstrap: int = 1000
     runs_dir: str = "runs"
     leaderboards_dir: str = "leaderboards"
-    executor: str = "inprocess"  # inprocess | pool
-    workers: int = 2
+    executor: str = "inprocess"  # inprocess | pool | ray
+    workers: int = 0  # pool processes, or CPUs of a local Ray instance (0: one per core)
+    address: str = ""  # ray: an existing cluster ("auto", "HOST:PORT", "ray://HOST:PORT")
+    shard_size: int = 0  # ray: samples per task (0: the task's choice)
     resume: bool = False
     limit: int = 0  # score only the first N samples of each split (0: all); for smoke runs
     method_config: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -1,8 +1,10 @@
-"""Executors run independent units of work (one method on one split) in-process or in a pool."""
+"""Executors run independent units of work (one method on one split) in-process, in a pool of
+local processes, or on a Ray cluster (``bench.distributed``)."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -24,10 +26,10 @@ class InProcessExecutor:
 class PoolExecutor:
     """Runs units in worker processes (spawned, so torch threads are never forked)."""
 
-    def __init__(self, workers: int = 2):
-        if workers < 1:
-            raise BenchError("workers must be at least 1")
-        self.workers = workers
+    def __init__(self, workers: int = 0):
+        if workers < 0:
+            raise BenchError("workers must be at least 1 (0: one per core)")
+        self.workers = workers or os.cpu_count() or 1
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         ctx = mp.get_context("spawn")
@@ -35,9 +37,14 @@ class PoolExecutor:
             yield from pool.map(fn, list(items))
 
 
-def make_executor(name: str, workers: int) -> Executor:
+def make_executor(name: str, workers: int, address: str = "", shard_size: int = 0) -> Executor:
+    """``address`` and ``shard_size`` apply to the ray executor only."""
     if name == "inprocess":
         return InProcessExecutor()
     if name == "pool":
         return PoolExecutor(workers)
-    raise BenchError(f"unknown executor {name!r}; use 'inprocess' or 'pool'")
+    if name == "ray":
+        from bench.distributed import RayExecutor
+
+        return RayExecutor(address=address, workers=workers, shard_size=shard_size)
+    raise BenchError(f"unknown executor {name!r}; use 'inprocess', 'pool' or 'ray'")

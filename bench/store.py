@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -49,7 +50,8 @@ class ArtifactStore:
         path = self.path(digest)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            # pid and thread: a distributed run's driver stores several units' results at once
+            tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
             tmp.write_bytes(data)
             os.replace(tmp, path)
         return digest
