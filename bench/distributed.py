@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
+import numpy as np
 from tqdm import tqdm
 
 from bench.errors import BenchError
@@ -82,6 +83,7 @@ class ShardResult:
     predictions: list[Computed1] = field(default_factory=list)
     scores: dict[str, list[Computed1]] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
+    node: str = ""  # the Ray node that computed it
 
 
 _worker_cache: dict[str, Any] = {}
@@ -127,10 +129,24 @@ def prepare_task(unit: Unit) -> tuple[Any, dict[str, Any]]:
     return method, prep
 
 
-def shard_task(unit: Unit, method: Any, job: ShardJob) -> ShardResult:
-    """Predict and score one shard; return the entries and arrays, write nothing."""
+def _writable(values: dict[str, Any]) -> dict[str, Any]:
+    """Arrays read from Ray's object store are read-only views; give the metrics copies."""
+    return {k: v.copy() if isinstance(v, np.ndarray) and not v.flags.writeable else v
+            for k, v in values.items()}
+
+
+def shard_task(unit: Unit, method_bytes: bytes | None, job: ShardJob) -> ShardResult:
+    """Predict and score one shard; return the entries and arrays, write nothing.
+
+    The method comes pickled: unpickling gives this task its own writable copy (objects taken
+    from Ray's store share read-only buffers, which e.g. libsvm refuses).
+    """
+    import ray
+    from ray import cloudpickle
+
+    method = cloudpickle.loads(method_bytes) if method_bytes is not None else None
     runner, _, split = _worker_split(unit)
-    out = ShardResult()
+    out = ShardResult(node=ray.get_runtime_context().get_node_id())
     predicted: dict[str, Computed1] = {}
     if job.predict:
         seed_everything(unit.seed)
@@ -148,7 +164,7 @@ def shard_task(unit: Unit, method: Any, job: ShardJob) -> ShardResult:
                 continue
             prediction = {**entry["data"], **arrays}
         else:
-            prediction = job.given[sample_id]
+            prediction = _writable(job.given[sample_id])
         if not pending:
             continue
         try:
@@ -237,7 +253,8 @@ class RayBackend:
         t0 = time.perf_counter()
         size = self.shard_size_for(plan)
         execution: dict[str, Any] = {"executor": "ray", "shard_size": size, "shards": 0,
-                                     "retries": 0, "lost_shards": 0}
+                                     "nodes": 0, "retries": 0, "lost_shards": 0}
+        nodes: set[str] = set()
         regs, runs, artifacts, key = plan.regs, plan.runs, plan.artifacts, plan.pred_key
         if plan.method_status:
             out, _ = metric_states(unit, regs, ids, key, runs, artifacts, plan.method_status)
@@ -263,7 +280,8 @@ class RayBackend:
                 plan.timing["predict"] = time.perf_counter() - t0
                 return Computed({}, status, out, execution)
             write_meta(meta_path, False, prep)
-            method_ref = ray.put(method)
+            # Protocol 4: arrays (read-only here, as taken from Ray's store) unpickle writable.
+            method_ref = ray.put(ray.cloudpickle.dumps(method, protocol=4))
 
         shards = [work[s:s + size] for s in range(0, len(work), size)]
         execution["shards"] = len(shards)
@@ -316,6 +334,8 @@ class RayBackend:
                                      unlogged_scores)
                     bar.update(len(job.ids))
                     continue
+                nodes.add(result.node)
+                execution["nodes"] = len(nodes)
                 for entry, arrays in result.predictions:
                     entry = store_arrays(entry, arrays, artifacts)
                     plog.append(entry)
@@ -331,7 +351,8 @@ class RayBackend:
                 bar.update(len(job.ids))
         plan.timing["predict"] = time.perf_counter() - t0
 
-        # Merged in split order, so the logs read exactly as a local run's.
+        # Merged in split order, so the logs and the record read exactly as a local run's.
+        predictions = {i: predictions[i] for i in ids if i in predictions}
         plog.rewrite([predictions[i] for i in ids if i in predictions and i not in unlogged])
         for st in states:
             kept = [i for i in ids if i in st.cached and i not in unlogged_scores[st.name]]
