@@ -34,6 +34,17 @@ def _bench(args, env, cwd):
                           capture_output=True, text=True, timeout=300)
 
 
+def _kill_group(group: int) -> None:
+    """SIGKILL a node's process group and wait until its daemons are gone."""
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def cluster(tmp_path):
     """Head and worker node, one CPU each; both process groups are killed at the end."""
@@ -59,11 +70,7 @@ def cluster(tmp_path):
         yield f"127.0.0.1:{port}", env
     finally:
         for group in groups:
-            try:
-                os.killpg(group, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.5)
+            _kill_group(group)
         # `ray start --head` notes its address for later `ray.init()` calls; ours is gone
         note = Path(tempfile.gettempdir(), "ray", "ray_current_cluster")
         if note.exists() and note.read_text().strip().endswith(f":{port}"):
