@@ -55,6 +55,7 @@ def _regs():
 
 
 KINDS = ("tasks", "datasets", "methods", "metrics", "weights", "reporters")
+LIST_WIDTH = 100
 
 
 @main.command("list")
@@ -63,12 +64,27 @@ def list_cmd(kind: str | None) -> None:
     """List what the installed plugins registered."""
     regs = _regs()
     for k in [kind] if kind else KINDS:
-        registry = getattr(regs, k)
+        specs = list(getattr(regs, k))
         click.echo(f"{k}:")
-        for spec in registry:
-            extra = getattr(spec, "task", "") or ""
-            desc = (getattr(spec, "description", "") or "").split("\n")[0]
-            click.echo(f"  {spec.name:28s} {extra:18s} {desc}")
+        rows = [(s.name, getattr(s, "task", "") or "",
+                 " ".join((getattr(s, "description", "") or "").split())) for s in specs]
+        click.echo("\n".join(list_lines(rows)))
+
+
+def list_lines(rows: list[tuple[str, str, str]], width: int = LIST_WIDTH) -> list[str]:
+    """``name task description`` lines no wider than ``width``; long descriptions are shortened
+    at a word boundary (``bench list`` is read in ordinary terminals)."""
+    import textwrap
+
+    name_w = max((len(r[0]) for r in rows), default=0)
+    task_w = max((len(r[1]) for r in rows), default=0)
+    out = []
+    for name, task, desc in rows:
+        head = f"  {name:{name_w}s} {task:{task_w}s} " if task_w else f"  {name:{name_w}s} "
+        room = max(width - len(head), 10)
+        out.append((head + textwrap.shorten(desc, room, placeholder=" ...")).rstrip()
+                   if desc else head.rstrip())
+    return out
 
 
 @main.command()
@@ -198,19 +214,37 @@ def show(run: str, runs_dir: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rec, indent=2))
         return
+    click.echo(format_record(rec))
+
+
+def format_record(rec: dict[str, Any]) -> str:
+    """A run record as a few header lines and one aligned row per metric."""
+    from bench.weights.commands import format_rows
+
     ds, m = rec["dataset"], rec["method"]
-    click.echo(f"{m['name']} {m['version']} on {ds['name']}/{ds['split']} "
-               f"({ds['n_samples']} samples, manifest {ds['manifest_hash'][:12]})")
     cov = rec.get("coverage", {})
-    click.echo(f"predictions: {cov.get('n_ok')}/{cov.get('n_total')} ok, status {cov.get('status')}")
+    lines = [f"{m['name']} {m['version']} on {rec['task']['name']} / {ds['name']} / {ds['split']}",
+             f"  samples: {ds['n_samples']} (manifest {ds['manifest_hash'][:12]})",
+             f"  predictions: {cov.get('n_ok')} of {cov.get('n_total')} ok"
+             + (f", status {cov['status']}" if cov.get("status") not in (None, "ok") else "")]
+    timing = rec.get("timing") or {}
+    if timing:
+        lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))
+    lines.append(f"  created: {rec.get('created', '?')}")
+    lines.append(f"  reproduce: {rec.get('reproduce')}")
+    rows = []
     for name, r in rec["metrics"].items():
-        ci_pair = r.get("ci")
-        ci = f" [{ci_pair[0]:.4g}, {ci_pair[1]:.4g}]" if ci_pair else ""
-        val = f"{r['value']:.4g}" if r.get("value") is not None else "n/a"
-        click.echo(f"  {name:18s} {val}{ci}  {r.get('status')} "
-                   f"{r.get('n_scored')}/{r.get('n_total')} {r.get('message', '')}")
-    click.echo(f"reproduce: {rec.get('reproduce')}")
-    click.echo(f"timing: {rec.get('timing')}")
+        ci = r.get("ci")
+        rows.append({
+            "metric": name,
+            "value": f"{r['value']:.4g}" if r.get("value") is not None else "n/a",
+            "95% CI": f"[{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "",
+            "scored": f"{r.get('n_scored', 0)} of {r.get('n_total', 0)}",
+            "status": r.get("status", ""),
+            "note": (r.get("message") or "")[:60],
+        })
+    table = format_rows(rows) if rows else "(no metrics)"
+    return "\n".join(lines) + "\n\n" + "\n".join("  " + t for t in table.splitlines())
 
 
 def _aggregates(regs, metrics) -> dict:
@@ -332,10 +366,11 @@ def validate_plugin(name: str, seed: int) -> None:
 @click.option("--out", "out_dir", default=".", help="Where to create bench-NAME/.")
 def new_method_cmd(name: str, task: str, out_dir: str) -> None:
     """Write a pip-installable plugin package skeleton for a new method."""
-    from bench.scaffold import new_method
+    from bench.scaffold import bench_script, install_command, new_method
 
     root = new_method(name, task, out_dir)
-    click.echo(f"created {root}; next: pip install -e {root} && bench validate-plugin {name}")
+    click.echo(f"created {root}; next: {install_command(root)} && "
+               f"{bench_script()} validate-plugin {name}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

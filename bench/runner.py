@@ -20,7 +20,7 @@ from typing import Any, Mapping
 import numpy as np
 from tqdm import tqdm
 
-from bench import provenance
+from bench import progress, provenance
 from bench.errors import BenchError, Unavailable
 from bench.hashing import hash_json
 from bench.interfaces import NotApplicable, SampleError
@@ -107,8 +107,9 @@ def run_unit(unit: Unit) -> str:
     timing: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
-    split = dataset.split(unit.split)
+    with progress.stage(f"load {dspec.name}/{unit.split}"):
+        dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
+        split = dataset.split(unit.split)
     ids = list(split.ids[: unit.limit] if unit.limit else split.ids)
     timing["load"] = time.perf_counter() - t0
 
@@ -207,7 +208,8 @@ def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, art
             method = factory(**config)
         except TypeError as exc:
             raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
-        prep = runner.prepare(method, dataset, split, unit.seed) or {}
+        with progress.stage(f"prepare {mspec.name} for {unit.split}"):
+            prep = runner.prepare(method, dataset, split, unit.seed) or {}
         meta_path.parent.mkdir(parents=True, exist_ok=True)
         meta_path.write_text(json.dumps({"complete": False, "prepare": prep}, default=str))
         batch = max(1, int(getattr(runner, "batch_size", 1)))

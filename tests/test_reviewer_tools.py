@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import importlib
+import os
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -131,3 +133,21 @@ def test_new_method_skeleton_passes_validation(tmp_path, task, monkeypatch):
     exec(compile(test_file.read_text(), str(test_file), "exec"), ns)
     ns["test_validate_plugin_passes"]()
     assert Path(root / "README.md").read_text().count("bench validate-plugin my-method") == 1
+
+
+def test_install_commands_use_benchs_own_python(tmp_path, monkeypatch):
+    """A bare `pip install` under a non-activated venv hits the system pip
+    (externally-managed-environment): every install command names bench's interpreter."""
+    monkeypatch.chdir(tmp_path)
+    res = _invoke(["new-method", "my-method", "--task", "consonant-voicing"])
+    assert res.exit_code == 0, res.output
+    python = os.path.abspath(sys.executable)
+    hint = res.output.split("next: ", 1)[1]
+    assert hint.split()[:5] == [python, "-m", "pip", "install", "-e"]
+    readme = (tmp_path / "bench-my-method" / "README.md").read_text()
+    assert f"{python} -m pip install -e ." in readme
+    repo = Path(__file__).resolve().parents[1]
+    for doc in [repo / "docs" / "adding-a-method.md", repo / "bench" / "templates" / "README.md.tmpl",
+                repo / "README.md"]:
+        for line in doc.read_text().splitlines():
+            assert not re.match(r"\s*(\$ )?pip3? install", line), f"{doc}: bare pip in {line!r}"
