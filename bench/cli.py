@@ -55,6 +55,10 @@ def _regs():
 
 
 KINDS = ("tasks", "datasets", "methods", "metrics", "weights", "reporters")
+RUNS_HELP = "Records and caches (default: $BENCH_RUNS_DIR, else runs/)."
+PUBLISH_HELP = ("Maintainers: make these records the committed baseline (baseline/) and rewrite "
+                "the committed leaderboards/ from them.")
+PUBLISHED_LEADERBOARDS = "leaderboards"
 LIST_WIDTH = 100
 
 
@@ -129,16 +133,17 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
 @click.option("--workers", type=int, default=None)
 @click.option("--bootstrap", type=int, default=None, help="Bootstrap resamples for CIs.")
 @click.option("--limit", type=int, default=None, help="Only the first N samples per split.")
-@click.option("--runs-dir", default=None)
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
 @click.option("--leaderboards-dir", default=None,
-              help="Default: leaderboards/ for runs/, else RUNS_DIR/leaderboards.")
+              help="Default: RUNS_DIR/leaderboards (with --publish: leaderboards/).")
 @click.option("--method-config", "method_config", multiple=True, metavar="METHOD.KEY=VALUE")
 @click.option("--dataset-option", "dataset_option", multiple=True, metavar="DATASET.KEY=VALUE",
               help="An option for a dataset's loader, e.g. timit.root=/data/TIMIT.")
-@click.option("--no-leaderboard", is_flag=True, help="Do not rewrite the leaderboards.")
+@click.option("--no-leaderboard", is_flag=True, help="Do not write the leaderboards.")
+@click.option("--publish", is_flag=True, help=PUBLISH_HELP)
 def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, executor, workers,
         bootstrap, limit, runs_dir, leaderboards_dir, method_config, dataset_option,
-        no_leaderboard) -> None:
+        no_leaderboard, publish) -> None:
     """Run methods on standard splits, score them, and write the leaderboards."""
     from bench.config import load_config
     from bench.executors import make_executor
@@ -166,17 +171,27 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
             for m, v in rec["metrics"].items())
         click.echo(f"{rec['method']['name']} on {rec['dataset']['name']}/"
                    f"{rec['dataset']['split']}: {summary}")
-    if not no_leaderboard:
+    if publish:
+        _write_leaderboards(regs, cfg.runs_dir, leaderboards_dir or PUBLISHED_LEADERBOARDS,
+                            publish=True)
+    elif not no_leaderboard:
         _write_leaderboards(regs, cfg.runs_dir, cfg.leaderboards_dir)
 
 
-def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
+def _write_leaderboards(regs, runs_dir: str, out_dir: str, publish: bool = False) -> None:
+    """Tables of the committed rows plus the runs directory's rows (marked as the user's); with
+    ``publish``, the runs directory's records become the committed baseline and tables."""
+    from bench import baseline
     from bench.leaderboard import build_tables, write_leaderboards
     from bench.significance import add_significance
-
     from bench.strips import write_strip
 
-    tables = build_tables(runs_dir)
+    if publish:
+        manifest = baseline.export(runs_dir, source=provenance.command_line())
+        click.echo(f"wrote {manifest.parent} (the committed baseline)")
+        tables = build_tables(runs_dir, runs_origin="committed")
+    else:
+        tables = build_tables(runs_dir, committed=baseline.load())
     add_significance(tables, regs.metrics)
     from bench.plots import write_interval_plot
 
@@ -192,25 +207,32 @@ def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
 
 
 @main.command()
-@click.option("--runs-dir", default="runs")
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
 @click.option("--out", "out_dir", default=None,
-              help="Default: leaderboards/ for runs/, else RUNS_DIR/leaderboards.")
-def leaderboard(runs_dir: str, out_dir: str | None) -> None:
-    """Rebuild the leaderboards from the run records."""
+              help="Default: RUNS_DIR/leaderboards (with --publish: leaderboards/).")
+@click.option("--publish", is_flag=True, help=PUBLISH_HELP)
+def leaderboard(runs_dir: str | None, out_dir: str | None, publish: bool) -> None:
+    """Build the leaderboards: the committed rows and your runs' rows, marked as yours."""
     from bench.config import leaderboards_dir_for
 
-    _write_leaderboards(_regs(), runs_dir, out_dir or leaderboards_dir_for(runs_dir))
+    runs_dir = _runs_dir(runs_dir)
+    if publish:
+        _write_leaderboards(_regs(), runs_dir, out_dir or PUBLISHED_LEADERBOARDS, publish=True)
+    else:
+        _write_leaderboards(_regs(), runs_dir, out_dir or leaderboards_dir_for(runs_dir))
 
 
 @main.command()
 @click.argument("run")
-@click.option("--runs-dir", default="runs")
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole record.")
-def show(run: str, runs_dir: str, as_json: bool) -> None:
-    """Show a run record: a path, or TASK/DATASET/SPLIT/METHOD."""
-    from bench.records import read_record
+def show(run: str, runs_dir: str | None, as_json: bool) -> None:
+    """Show a run record: a path, or TASK/DATASET/SPLIT/METHOD (yours, else the committed one)."""
+    from bench.compare import resolve
 
-    rec = read_record(_record_path(run, runs_dir))
+    if run.count("/") != 3 and not run.endswith(".json"):
+        raise BenchError(f"{run!r}: expected TASK/DATASET/SPLIT/METHOD or a record file (.json)")
+    rec = resolve(run, _runs_dir(runs_dir))[0].record
     if as_json:
         click.echo(json.dumps(rec, indent=2))
         return
@@ -263,46 +285,52 @@ def _aggregates(regs, metrics) -> dict:
     return out
 
 
-def _record_path(run: str, runs_dir: str) -> Path:
-    path = Path(run)
-    if not path.exists():
-        path = Path(runs_dir) / "records" / f"{run}.json"
-    if not path.exists():
-        raise BenchError(f"no run record at {run} or {path}")
-    return path
+def _runs_dir(runs_dir: str | None) -> str:
+    from bench.config import default_runs_dir
+
+    return runs_dir or default_runs_dir()
 
 
 @main.command()
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option("--runs-dir", default="runs")
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
+@click.option("--task", default=None, help="Only this task (when a method ran on several).")
+@click.option("--dataset", default=None, help="Only this dataset.")
+@click.option("--split", default=None, help="Only this split.")
 @click.option("--resamples", type=int, default=1000)
-def compare(run_a: str, run_b: str, runs_dir: str, resamples: int) -> None:
-    """Compare RUN_B against RUN_A with paired tests; exit 1 if B is significantly worse."""
-    from bench.compare import compare_records
-    from bench.records import read_record
+def compare(run_a: str, run_b: str, runs_dir: str | None, task, dataset, split,
+            resamples: int) -> None:
+    """Compare RUN_B against RUN_A with paired tests; exit 1 if B is significantly worse.
 
-    pa, pb = _record_path(run_a, runs_dir), _record_path(run_b, runs_dir)
+    Each run is a method name, TASK/DATASET/SPLIT/METHOD or a record file. Names and ids are
+    looked up in the runs directory, then in the committed baseline; committed:NAME means the
+    committed run only. A method on several splits is compared on each shared one.
+    """
+    from bench.compare import compare_sides, format_comparison, pair, resolve
+
     regs = _regs()
-    diffs = compare_records(pa, pb, _aggregates(regs, read_record(pa)["metrics"]), resamples)
-    click.echo(f"{'metric':18s} {'A':>10s} {'B':>10s} {'p':>8s}  verdict (B vs A)")
-    for d in diffs:
-        fa = f"{d.a:.4g}" if d.a is not None else "n/a"
-        fb = f"{d.b:.4g}" if d.b is not None else "n/a"
-        fp = f"{d.p_value:.3g}" if d.p_value is not None else "-"
-        click.echo(f"{d.metric:18s} {fa:>10s} {fb:>10s} {fp:>8s}  {d.verdict} (n={d.n_shared})")
-    if any(d.verdict == "worse" for d in diffs):
+    runs = _runs_dir(runs_dir)
+    known = {m.name: m for m in regs.methods}
+    pairs = pair(resolve(run_a, runs, known), resolve(run_b, runs, known), task, dataset, split)
+    worse = False
+    for a, b in pairs:
+        diffs = compare_sides(a, b, _aggregates(regs, a.record["metrics"]), resamples)
+        click.echo(format_comparison(a, b, diffs) + "\n")
+        worse |= any(d.verdict == "worse" for d in diffs)
+    if worse:
         raise SystemExit(1)
 
 
-def _judge_claims(claims, runs_dir: str, limit: int) -> list:
+def _judge_claims(claims, runs_dir: str, limit: int, dataset_options=None) -> list:
     from bench.runner import Unit, run_unit
     from bench.verify import judge
 
     verdicts = []
     for c in claims:
         unit = Unit(task=c.task, method=c.method, dataset=c.dataset, split=c.split,
-                    metrics=(c.metric,), runs_dir=runs_dir, limit=limit)
+                    metrics=(c.metric,), runs_dir=runs_dir, limit=limit,
+                    dataset_options=(dataset_options or {}).get(c.dataset, {}))
         rec = json.loads(Path(run_unit(unit)).read_text())
         v = judge(c, rec["metrics"][c.metric])
         verdicts.append(v)
@@ -312,33 +340,58 @@ def _judge_claims(claims, runs_dir: str, limit: int) -> list:
 
 @main.command()
 @click.argument("claims_file", type=click.Path())
-@click.option("--runs-dir", default="runs")
-def verify(claims_file: str, runs_dir: str) -> None:
-    """Re-run a paper's claimed numbers ([[claim]] tables) and say which hold."""
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
+@click.option("--dataset-option", "dataset_option", multiple=True, metavar="DATASET.KEY=VALUE",
+              help="An option for a dataset's loader, e.g. topcap-features.path=FILE.")
+def verify(claims_file: str, runs_dir: str | None, dataset_option) -> None:
+    """Re-run a paper's claimed numbers ([[claim]] tables) and say which hold.
+
+    A claim with tolerance = T holds when |measured - value| <= T; one with within = "ci" when
+    the value lies in the measured 95% CI. Each verdict shows how many samples were scored.
+    """
     from bench.verify import exit_code, load_claims
 
     _regs()
-    verdicts = _judge_claims(load_claims(claims_file), runs_dir, 0)
+    options = _parse_assignments(dataset_option, "--dataset-option")
+    verdicts = _judge_claims(load_claims(claims_file), _runs_dir(runs_dir), 0, options)
     raise SystemExit(exit_code(verdicts))
 
 
 @main.command()
-@click.option("--leaderboards-dir", default="leaderboards")
-@click.option("--runs-dir", default="runs")
+@click.option("--leaderboards-dir", default=None,
+              help="Read the committed numbers from these leaderboard CSVs instead of the "
+              "committed baseline.")
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
 @click.option("--task", "tasks", multiple=True, help="Only these tasks (the fast subset).")
 @click.option("--method", "methods", multiple=True, help="Only these reference methods.")
-def check(leaderboards_dir: str, runs_dir: str, tasks, methods) -> None:
+def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) -> None:
     """Re-evaluate reference models; fail when a number leaves its committed interval."""
-    from bench.verify import baseline_claims, exit_code
+    from bench import baseline
+    from bench.errors import UnknownNameError
+    from bench.verify import baseline_claims, committed_claims, exit_code
 
     regs = _regs()
     refs = {m.name for m in regs.methods if m.reference}
+    for name in methods:
+        if name not in regs.methods:
+            raise UnknownNameError("method", name, [m.name for m in regs.methods])
+        if name not in refs:
+            raise BenchError(f"{name!r} is not a reference method; bench check re-evaluates only "
+                             f"reference methods ({', '.join(sorted(refs))}). To check another "
+                             f"method use bench compare committed:{name} {name} or bench verify")
     if methods:
         refs &= set(methods)
-    claims = [c for c in baseline_claims(leaderboards_dir, refs) if not tasks or c.task in tasks]
+    if leaderboards_dir:
+        where, found = leaderboards_dir, baseline_claims(leaderboards_dir, refs)
+    else:
+        where, found = f"the committed baseline ({baseline.baseline_dir()})", \
+            committed_claims(baseline.load(), refs)
+    claims = [c for c in found if not tasks or c.task in tasks]
     if not claims:
-        raise BenchError(f"no committed numbers for reference methods in {leaderboards_dir}")
-    code = exit_code(_judge_claims(claims, runs_dir, 0))
+        what = ", ".join(sorted(refs)) or "none registered"
+        raise BenchError(f"no committed numbers in {where} for the reference methods ({what})"
+                         + (f" on task(s) {', '.join(tasks)}" if tasks else ""))
+    code = exit_code(_judge_claims(claims, _runs_dir(runs_dir), 0))
     raise SystemExit(1 if code == 1 else 0)
 
 

@@ -45,9 +45,12 @@ def test_config_file_and_overrides(tmp_path):
     assert loaded.method_config == {"a": {"C": 2.0}}
 
 
-def test_leaderboards_follow_a_side_runs_dir(tmp_path):
-    assert load_config().leaderboards_dir == "leaderboards"
-    assert load_config(None, {"runs_dir": "runs"}).leaderboards_dir == "leaderboards"
+def test_leaderboards_follow_a_side_runs_dir(tmp_path, monkeypatch):
+    assert load_config().leaderboards_dir == "runs/leaderboards"  # never the committed tables
+    monkeypatch.setenv("BENCH_RUNS_DIR", "/x/mine")
+    assert load_config().runs_dir == "/x/mine"
+    assert load_config().leaderboards_dir == "/x/mine/leaderboards"
+    monkeypatch.delenv("BENCH_RUNS_DIR")
     assert load_config(None, {"runs_dir": "/x/side"}).leaderboards_dir == "/x/side/leaderboards"
     kept = load_config(None, {"runs_dir": "/x/side", "leaderboards_dir": "boards"})
     assert kept.leaderboards_dir == "boards"
@@ -102,7 +105,8 @@ def test_list_lines_fit_100_columns(toy_registries):
     assert "consonants-synthetic" in res.output and "topcap-svm" in res.output
 
 
-def test_progress_lines_for_loading_and_fitting(tmp_path, toy_registries, capsys):
+def test_progress_lines_for_loading_and_fitting(tmp_path, toy_registries, monkeypatch):
+    monkeypatch.delenv("BENCH_QUIET")
     res = _run(["run", "--task", "consonant-voicing", "--dataset", "toy-segments",
                 "--method", "toy-zcr", "--runs-dir", str(tmp_path), "--no-leaderboard",
                 "--bootstrap", "20"])
