@@ -26,6 +26,8 @@ from bench.video.io import MIN_FRAMES, VideoError, read_video
 from .cache import cache_root, load_npz, save_npz
 from .crops import face_crops
 
+from bench.hashing import sha256_file
+
 log = logging.getLogger(__name__)
 
 Detector = Callable[[np.ndarray], np.ndarray]
@@ -77,13 +79,7 @@ def track_face(frames_rgb: np.ndarray, detect: Detector, path: Path | str,
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes (``"missing"`` when it does not exist)."""
-    if not path.is_file():
-        return "missing"
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path) if path.is_file() else "missing"
 
 
 @dataclass
