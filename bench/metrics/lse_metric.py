@@ -77,7 +77,7 @@ class SyncScorer:
         self.passes = 0  # SyncNet passes run (tests and benchmarks read it)
 
     def _make_detector(self, name: str) -> Any:
-        from bench.metrics.facetrack import HaarDetector
+        from bench.video.facetrack import HaarDetector
         from bench.metrics.s3fd import load_s3fd
 
         if name == "haar":
@@ -112,7 +112,7 @@ class SyncScorer:
 
     def _face_track(self, frames: np.ndarray, audio: np.ndarray, fps: float, rate: int,
                     name: str) -> Mapping[str, Any]:
-        from bench.metrics.facetrack import face_tracks
+        from bench.video.facetrack import face_tracks
 
         frames, notes = prepare_frames(frames, fps, resize=None, name=name)
         pcm, anotes = prepare_audio(audio, rate, name=name)
