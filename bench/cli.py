@@ -429,11 +429,14 @@ def weights_fetch(name: str, force: bool) -> None:
 @weights.command("import")
 @click.argument("name")
 @click.argument("file", type=click.Path())
-def weights_import(name: str, file: str) -> None:
-    """Install a file you already have as NAME, after checking it."""
+@click.option("--force", is_flag=True,
+              help="Install even if the sha256 does not match or cannot be checked; the file is "
+                   "then recorded as unverified and every record made with it says so.")
+def weights_import(name: str, file: str, force: bool) -> None:
+    """Install a file you already have as NAME, after checking its sha256 and keys."""
     from bench.weights.commands import import_command
 
-    click.echo(import_command(dict((s.name, s) for s in _regs().weights), name, file))
+    click.echo(import_command(dict((s.name, s) for s in _regs().weights), name, file, force))
 
 
 @weights.command("verify")

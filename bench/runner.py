@@ -411,7 +411,21 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             _append(st, entry)
     for st in states:
         out[st.name] = _finish(unit, st, ids, predictions, artifacts)
+        _mark_unverified(st, out[st.name][0])
     return {name: out[name] for name in unit.metrics}
+
+
+def _mark_unverified(st: _MetricState, result: MetricResult) -> None:
+    """A metric computed with weights imported by ``--force`` says so in its result."""
+    from bench.weights import registry as weights_registry
+
+    named = {w for w in weights_registry.UNVERIFIED_USED
+             if w in json.dumps(st.result["fingerprint"], default=str)
+             or w == st.spec.options.get("weights")}
+    if named and result.get("value") is not None:
+        result.setdefault("details", {})["unverified_weights"] = sorted(named)
+        result["message"] = (f"computed with UNVERIFIED weights {', '.join(sorted(named))} "
+                             "(imported with --force)")
 
 
 def _append(st: _MetricState, entry: dict[str, Any]) -> None:
