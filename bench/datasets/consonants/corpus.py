@@ -154,13 +154,14 @@ def make_split(name: str, entries: Iterable[PhoneEntry], reader: AudioReader, co
     """A LazySplit over entries, in the order given; ``problems``: the files of this split that
     could not be used (the runner counts them in coverage)."""
     items = list(entries)
+    unusable = [p.as_failure() for p in problems]
     return LazySplit(
         name=name,
         ids=[e.id for e in items],
         content_hashes={e.id: e.content_hash for e in items},
         loaders={e.id: partial(cut_segment, e, reader, corpus) for e in items},
         meta={"n_voiced": sum(e.label for e in items), "n_voiceless": sum(1 - e.label for e in items),
-              "unusable": [p.as_failure() for p in problems]},
+              **({"unusable": unusable} if unusable else {})},
     )
 
 
