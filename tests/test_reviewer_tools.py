@@ -60,7 +60,7 @@ def test_verify_rejects_bad_claims_file(tmp_path, toy_registries):
     claims = tmp_path / "claims.toml"
     claims.write_text('[[claim]]\ntask = "x"\nmetrc = "accuracy"\n')
     res = _invoke(["verify", str(claims)])
-    assert res.exit_code == 2 and "unknown keys ['metrc']" in res.output
+    assert res.exit_code == 2 and "claim 1: unknown key 'metrc' (did you mean 'metric'?)" in res.output
 
 
 def test_compare_flags_a_significantly_worse_run(tmp_path, toy_registries):
