@@ -24,7 +24,14 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.hashing import sha256_bytes, sha256_file
-from bench.records import RunRecord, _digest, find_records, migrate, read_record
+from bench.records import (
+    RunRecord,
+    _digest,
+    find_records,
+    is_leaderboard_record,
+    migrate,
+    read_record,
+)
 from bench.store import SampleLog
 
 FORMAT = 1
@@ -79,6 +86,8 @@ def export(runs_dir: str | Path, out_dir: str | Path | None = None, source: str 
     by_task: dict[str, list[tuple[tuple[str, ...], str]]] = {}
     for path in find_records(Path(runs_dir)):
         rec = read_record(path)
+        if not is_leaderboard_record(rec):
+            continue  # smoke (--limit), failure, check and verify records are not results
         entries = SampleLog(path.with_suffix(".samples.jsonl")).read()
         samples = {i: e.get("scores", {}) for i, e in sorted(entries.items())}
         key = (rec["task"]["name"], rec["dataset"]["name"], rec["dataset"]["split"],

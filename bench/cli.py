@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import click
 
 from bench import provenance
+from bench.config import tomllib
 from bench.errors import BenchError
 
 
@@ -30,7 +30,7 @@ class BenchGroup(click.Group):
             click.echo(f"error: {kind}{exc}", err=True)
             if not isinstance(exc, BenchError):
                 click.echo("(run with --debug for the traceback)", err=True)
-            ctx.exit(2)
+            ctx.exit(getattr(exc, "exit_code", 2))
 
 
 @click.group(cls=BenchGroup)
@@ -141,12 +141,21 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
               help="An option for a dataset's loader, e.g. timit.root=/data/TIMIT.")
 @click.option("--no-leaderboard", is_flag=True, help="Do not write the leaderboards.")
 @click.option("--publish", is_flag=True, help=PUBLISH_HELP)
+@click.option("--strict", is_flag=True, default=None,
+              help="Fail on the first file a corpus cannot use instead of counting it.")
 def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, executor, workers,
         bootstrap, limit, runs_dir, leaderboards_dir, method_config, dataset_option,
-        no_leaderboard, publish) -> None:
-    """Run methods on standard splits, score them, and write the leaderboards."""
+        no_leaderboard, publish, strict) -> None:
+    """Run methods on standard splits, score them, and write the leaderboards.
+
+    Exit status: 0 every unit evaluated; 1 some units failed; 2 usage error (nothing run);
+    3 nothing could be evaluated.
+    """
+    import dataclasses
+
     from bench.config import load_config
     from bench.executors import make_executor
+    from bench.integrity import check_writable, exit_status
     from bench.planning import plan_units
     from bench.runner import run_unit
 
@@ -163,19 +172,38 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         task_of = regs.datasets.get(dataset).task
         cfg.datasets[task_of] = dataset
     units = plan_units(cfg, regs, command=provenance.command_line())
+    if strict:
+        units = [dataclasses.replace(u, strict=True) for u in units]
+    check_writable(cfg.runs_dir, "runs directory")
+    if not no_leaderboard and not cfg.limit:
+        check_writable(cfg.leaderboards_dir, "leaderboards directory")
     click.echo(f"running {len(units)} unit(s) with the {cfg.executor} executor", err=True)
+    if cfg.limit:
+        click.echo(f"smoke run (--limit {cfg.limit}): records are kept beside the full ones as "
+                   f"<method>.limit{cfg.limit}.json and never feed a leaderboard", err=True)
+    records = []
     for path in make_executor(cfg.executor, cfg.workers).map(run_unit, units):
         rec = json.loads(Path(path).read_text())
+        records.append(rec)
         summary = ", ".join(
             f"{m}={v['value']:.4g}" if v.get("value") is not None else f"{m}={v.get('status')}"
             for m, v in rec["metrics"].items())
         click.echo(f"{rec['method']['name']} on {rec['dataset']['name']}/"
                    f"{rec['dataset']['split']}: {summary}")
     if publish:
+        if cfg.limit:
+            raise BenchError("--publish with --limit: the committed baseline holds full runs only")
         _write_leaderboards(regs, cfg.runs_dir, leaderboards_dir or PUBLISHED_LEADERBOARDS,
                             publish=True)
-    elif not no_leaderboard:
+    elif not no_leaderboard and not cfg.limit:
         _write_leaderboards(regs, cfg.runs_dir, cfg.leaderboards_dir)
+    code = exit_status(records)
+    if code:
+        bad = sum(1 for r in records if not any(m.get("value") is not None
+                                                for m in r["metrics"].values()))
+        click.echo(f"{bad} of {len(records)} unit(s) could not be evaluated "
+                   f"(exit status {code})", err=True)
+    raise SystemExit(code)
 
 
 def _write_leaderboards(regs, runs_dir: str, out_dir: str, publish: bool = False) -> None:
@@ -214,8 +242,16 @@ def _write_leaderboards(regs, runs_dir: str, out_dir: str, publish: bool = False
 def leaderboard(runs_dir: str | None, out_dir: str | None, publish: bool) -> None:
     """Build the leaderboards: the committed rows and your runs' rows, marked as yours."""
     from bench.config import leaderboards_dir_for
+    from bench.records import find_records
 
+    explicit = runs_dir is not None
     runs_dir = _runs_dir(runs_dir)
+    if explicit or publish:  # a named directory must hold records; the default may be empty
+        if not Path(runs_dir).is_dir():
+            raise BenchError(f"--runs-dir {runs_dir}: no such directory")
+        if not find_records(Path(runs_dir)):
+            raise BenchError(f"--runs-dir {runs_dir}: no run records under "
+                             f"{Path(runs_dir) / 'records'}")
     if publish:
         _write_leaderboards(_regs(), runs_dir, out_dir or PUBLISHED_LEADERBOARDS, publish=True)
     else:
@@ -322,19 +358,27 @@ def compare(run_a: str, run_b: str, runs_dir: str | None, task, dataset, split,
         raise SystemExit(1)
 
 
-def _judge_claims(claims, runs_dir: str, limit: int, dataset_options=None) -> list:
+def _judge_claims(claims, runs_dir: str, purpose: str, dataset_options=None) -> list:
+    """One run per unit (all its claimed metrics at once), recorded under RUNS_DIR/PURPOSE."""
+    from bench.integrity import check_writable
     from bench.runner import Unit, run_unit
     from bench.verify import judge
 
-    verdicts = []
+    check_writable(runs_dir, "runs directory")
+    by_unit: dict[tuple[str, str, str, str], list] = {}
     for c in claims:
-        unit = Unit(task=c.task, method=c.method, dataset=c.dataset, split=c.split,
-                    metrics=(c.metric,), runs_dir=runs_dir, limit=limit,
-                    dataset_options=(dataset_options or {}).get(c.dataset, {}))
+        by_unit.setdefault((c.task, c.method, c.dataset, c.split), []).append(c)
+    verdicts = []
+    for (task, method, dataset, split), group in by_unit.items():
+        metrics = tuple(dict.fromkeys(c.metric for c in group))
+        unit = Unit(task=task, method=method, dataset=dataset, split=split, metrics=metrics,
+                    runs_dir=runs_dir, purpose=purpose,
+                    dataset_options=(dataset_options or {}).get(dataset, {}))
         rec = json.loads(Path(run_unit(unit)).read_text())
-        v = judge(c, rec["metrics"][c.metric])
-        verdicts.append(v)
-        click.echo(f"[{v.status}] {c.method} {c.dataset}/{c.split} {c.metric}: {v.message}")
+        for c in group:
+            v = judge(c, rec["metrics"][c.metric])
+            verdicts.append(v)
+            click.echo(f"[{v.status}] {c.method} {c.dataset}/{c.split} {c.metric}: {v.message}")
     return verdicts
 
 
@@ -349,11 +393,13 @@ def verify(claims_file: str, runs_dir: str | None, dataset_option) -> None:
     A claim with tolerance = T holds when |measured - value| <= T; one with within = "ci" when
     the value lies in the measured 95% CI. Each verdict shows how many samples were scored.
     """
-    from bench.verify import exit_code, load_claims
+    from bench.verify import check_claims, exit_code, load_claims
 
-    _regs()
+    regs = _regs()
+    claims = load_claims(claims_file)
+    check_claims(claims, regs, claims_file)
     options = _parse_assignments(dataset_option, "--dataset-option")
-    verdicts = _judge_claims(load_claims(claims_file), _runs_dir(runs_dir), 0, options)
+    verdicts = _judge_claims(claims, _runs_dir(runs_dir), "verify", options)
     raise SystemExit(exit_code(verdicts))
 
 
@@ -391,7 +437,7 @@ def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) ->
         what = ", ".join(sorted(refs)) or "none registered"
         raise BenchError(f"no committed numbers in {where} for the reference methods ({what})"
                          + (f" on task(s) {', '.join(tasks)}" if tasks else ""))
-    code = exit_code(_judge_claims(claims, _runs_dir(runs_dir), 0))
+    code = exit_code(_judge_claims(claims, _runs_dir(runs_dir), "check"))
     raise SystemExit(1 if code == 1 else 0)
 
 
@@ -476,11 +522,14 @@ def weights_fetch(name: str, force: bool) -> None:
 @weights.command("import")
 @click.argument("name")
 @click.argument("file", type=click.Path())
-def weights_import(name: str, file: str) -> None:
-    """Install a file you already have as NAME, after checking it."""
+@click.option("--force", is_flag=True,
+              help="Install even if the sha256 does not match or cannot be checked; the file is "
+                   "then recorded as unverified and every record made with it says so.")
+def weights_import(name: str, file: str, force: bool) -> None:
+    """Install a file you already have as NAME, after checking its sha256 and keys."""
     from bench.weights.commands import import_command
 
-    click.echo(import_command(dict((s.name, s) for s in _regs().weights), name, file))
+    click.echo(import_command(dict((s.name, s) for s in _regs().weights), name, file, force))
 
 
 @weights.command("verify")

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 
 from bench import baseline
 from bench.errors import BenchError
-from bench.records import RunRecord, find_records, read_record
+from bench.records import RunRecord, find_records, is_leaderboard_record, read_record
 from bench.significance import ALPHA, load_sample_scores, paired_pvalue
 
 COMMITTED = "committed:"
@@ -94,11 +94,11 @@ def resolve(ref: str, runs_dir: str | Path, known_methods: Mapping[str, Any] = {
     sides: dict[tuple[str, str, str], Side] = {}
     if not committed_only:
         for p in find_records(runs):
-            side = None
             rec = read_record(p)
-            if rec["method"]["name"] == name:
-                side = Side(rec, {}, "run", str(p))
-                side.samples = load_sample_scores(p)
+            if rec["method"]["name"] != name or not is_leaderboard_record(rec):
+                continue
+            side = Side(rec, load_sample_scores(p), "run", str(p))
+            if p.stem == name or side.table not in sides:  # the default config first
                 sides[side.table] = side
     for run in baseline.find(method=name):
         side = _committed(run)

@@ -76,15 +76,12 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     given: set[str] = set()
     if path is not None:
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise BenchError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise BenchError(f"config file {path}: invalid TOML ({exc})") from None
+        data = read_toml(path, "config file")
         for table in data:
             if table not in ("run", "methods", "datasets"):
                 raise _unknown(path, "top level", table, {"run", "methods", "datasets"})
+        if not isinstance(data.get("run", {}), dict):
+            raise BenchError(f"config file {path}: [run] must be a table")
         for key, value in data.get("run", {}).items():
             if key not in RUN_KEYS:
                 raise _unknown(path, "run", key, RUN_KEYS)
@@ -110,6 +107,30 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return cfg
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file's tables; every way it can be unreadable is one error naming the file."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        return tomllib.loads(text)
+    except FileNotFoundError:
+        raise BenchError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise BenchError(f"{what} {path} is a directory, not a TOML file") from None
+    except PermissionError:
+        raise BenchError(f"{what} {path} cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise BenchError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise BenchError(f"{what} {path} is not UTF-8 text (byte {exc.start}); "
+                         "TOML files must be UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{what} {path}: invalid TOML ({exc})") from None
+
+
+# Lower bounds of numeric run options; below them a run would silently do something else.
+MINIMUM = {"bootstrap": 0, "limit": 0, "workers": 1, "seed": 0}
+
+
 def _set(cfg: RunConfig, key: str, value: Any, where: str) -> None:
     current = getattr(cfg, key)
     if isinstance(current, list) and isinstance(value, str):
@@ -121,4 +142,10 @@ def _set(cfg: RunConfig, key: str, value: Any, where: str) -> None:
         value = float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise BenchError(f"{where}: {key} must be {expected.__name__}, got {value!r}")
+    if key in MINIMUM and value < MINIMUM[key]:
+        raise BenchError(f"{where}: {key} must be >= {MINIMUM[key]}, got {value}")
+    if key == "executor" and value not in ("inprocess", "pool"):
+        raise BenchError(f"{where}: executor must be 'inprocess' or 'pool', got {value!r}")
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        raise BenchError(f"{where}: {key} must be a list of names, got {value!r}")
     setattr(cfg, key, value)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lazy import resolve
-from bench.records import find_records, read_record
+from bench.records import find_records, is_leaderboard_record, read_record
 
 
 @dataclass
@@ -34,6 +34,7 @@ class Row:
     reproduce: str
     record: str
     n_total: int
+    producer: str = ""  # the distribution and version that made the record
     groups: dict[str, str] = field(default_factory=dict)  # metric -> significance group letters
     ranks: dict[str, tuple[int, int]] = field(default_factory=dict)  # metric -> 95% rank interval
     origin: str = "run"  # "committed" (the shipped baseline) or "run" (the user's runs directory)
@@ -105,6 +106,8 @@ def build_tables(runs_dir: str | Path | None, committed: list[Any] | None = None
         groups[key].append((run.file, rec, "committed", run.samples))
     for path in find_records(Path(runs_dir)) if runs_dir is not None else []:
         rec = read_record(path)
+        if not is_leaderboard_record(rec):
+            continue  # smoke (--limit), failure, check and verify records never feed a table
         key = (rec["task"]["name"], rec["dataset"]["name"], rec["dataset"]["split"])
         groups[key].append((str(path), rec, runs_origin, None))
     tables = []
@@ -119,7 +122,12 @@ def build_tables(runs_dir: str | Path | None, committed: list[Any] | None = None
                 metrics.setdefault(name, m.get("direction", "higher"))
                 if m.get("fingerprint"):
                     fingerprints.setdefault(name, m["fingerprint"])
-            rows.append(Row(method=rec["method"]["name"], version=rec["method"]["version"],
+            identity = rec.get("identity", {})
+            label = rec["method"]["name"] + (f"~{identity['variant']}"
+                                             if identity.get("variant") else "")
+            producer = " ".join(x for x in (identity.get("distribution"),
+                                            identity.get("version")) if x)
+            rows.append(Row(method=label, version=rec["method"]["version"], producer=producer,
                             reference=bool(rec["method"].get("reference")),
                             cells={n: _cell(m) for n, m in rec["metrics"].items()},
                             reproduce=rec.get("reproduce", ""), record=where,

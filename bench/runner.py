@@ -7,6 +7,7 @@ new metric never re-runs a method.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -26,7 +27,16 @@ from bench.hashing import hash_json
 from bench.interfaces import NotApplicable, SampleError
 from bench.lazy import resolve
 from bench.plugins import registries
-from bench.records import MetricResult, RunRecord, write_record
+from bench.integrity import (
+    EmptySplitError,
+    UnusableFileError,
+    report_load_failures,
+    report_unusable,
+    store_record,
+    unit_lock,
+    unusable_files,
+)
+from bench.records import MetricResult, RunRecord
 from bench.stats import bootstrap_ci
 from bench.store import ArtifactStore, SampleLog, split_arrays
 from bench.weights.registry import weights_identity
@@ -52,6 +62,8 @@ class Unit:
     method_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
     dataset_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     command: str = ""
+    strict: bool = False  # fail on the first unusable file instead of counting it
+    purpose: str = "run"  # run | check | verify: check and verify records go to their own place
 
 
 def seed_everything(seed: int) -> None:
@@ -89,8 +101,43 @@ def reproduce_command(unit: Unit) -> str:
     return " ".join(parts)
 
 
-def record_path(runs_dir: str | Path, unit: Unit) -> Path:
-    return Path(runs_dir) / "records" / unit.task / unit.dataset / unit.split / f"{unit.method}.json"
+def variant(unit: Unit, defaults: Mapping[str, Any] | None = None) -> str:
+    """"" for the method's registered config on the dataset's defaults with seed 0, else a short
+    hash of what differs: such a run is another identity and never replaces the default record.
+
+    A corpus ``root`` only says where the files are (the manifest hash says what they are).
+    """
+    overrides = {k: v for k, v in unit.method_config.items()
+                 if defaults is None or k not in defaults or defaults[k] != v}
+    options = {k: v for k, v in unit.dataset_options.items() if k != "root"}
+    if not overrides and not options and unit.seed == 0:
+        return ""
+    return hash_json({"config": overrides, "dataset_options": options, "seed": unit.seed})[:8]
+
+
+def record_stem(unit: Unit, defaults: Mapping[str, Any] | None = None) -> str:
+    """The record's file name without ``.json``: method, variant, and ``limitN`` for smoke runs."""
+    v = variant(unit, defaults)
+    return unit.method + (f"~{v}" if v else "") + (f".limit{unit.limit}" if unit.limit else "")
+
+
+def records_root(unit: Unit) -> Path:
+    """Where a unit's records go: ``runs/records`` for runs, ``runs/<purpose>/records`` else."""
+    base = Path(unit.runs_dir)
+    return (base if unit.purpose == "run" else base / unit.purpose) / "records"
+
+
+def record_path(runs_dir: str | Path, unit: Unit,
+                defaults: Mapping[str, Any] | None = None) -> Path:
+    root = records_root(dataclasses.replace(unit, runs_dir=str(runs_dir)))
+    return (root / unit.task / unit.dataset / unit.split
+            / f"{record_stem(unit, defaults)}.json")
+
+
+def lock_path(unit: Unit, defaults: Mapping[str, Any] | None = None) -> Path:
+    """One lock per unit identity, shared by run, check and verify (they share caches)."""
+    return (Path(unit.runs_dir) / "locks" / unit.task / unit.dataset / unit.split
+            / f"{record_stem(unit, defaults)}.lock")
 
 
 def run_unit(unit: Unit) -> str:
@@ -102,6 +149,11 @@ def run_unit(unit: Unit) -> str:
     if mspec.task != task.name or dspec.task != task.name:
         raise BenchError(f"method {mspec.name!r} (task {mspec.task}) and dataset {dspec.name!r} "
                          f"(task {dspec.task}) do not both belong to task {task.name!r}")
+    with unit_lock(lock_path(unit, mspec.config), unit):
+        return _run_locked(unit, regs, task, mspec, dspec)
+
+
+def _run_locked(unit: Unit, regs, task, mspec, dspec) -> str:
     runs = Path(unit.runs_dir)
     artifacts = ArtifactStore(runs / "cache" / "artifacts")
     timing: dict[str, float] = {}
@@ -111,6 +163,13 @@ def run_unit(unit: Unit) -> str:
         dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
         split = dataset.split(unit.split)
     ids = list(split.ids[: unit.limit] if unit.limit else split.ids)
+    unusable = unusable_files(dataset, split, unit.split)
+    report_unusable(dspec.name, unit.split, unusable, strict=unit.strict)
+    if not ids:
+        raise EmptySplitError(
+            f"dataset {dspec.name!r} split {unit.split!r} has no usable samples"
+            + (f" ({len(unusable)} unusable file(s), e.g. {unusable[0]['id']}: "
+               f"{unusable[0]['message']})" if unusable else ""))
     timing["load"] = time.perf_counter() - t0
 
     config = {**dict(mspec.config), **dict(unit.method_config)}
@@ -122,7 +181,8 @@ def run_unit(unit: Unit) -> str:
                     "n_samples": len(ids)},
         "method": {"name": mspec.name, "version": mspec.version, "config": config,
                    "config_hash": hash_json(config), "reference": mspec.reference,
-                   "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name))},
+                   "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name)),
+                   "producer": regs.producer("methods", mspec.name)},
         "seeds": {"run": unit.seed, "method": unit.seed, "bootstrap": unit.seed + 1},
         "plugins": regs.plugin_versions(),
         "environment": provenance.environment(),
@@ -131,6 +191,15 @@ def run_unit(unit: Unit) -> str:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "metrics": {},
         "metric_order": list(unit.metrics),
+        "kind": ("smoke" if unit.limit else "full") if unit.purpose == "run" else unit.purpose,
+        "identity": {
+            "limit": unit.limit, "seed": unit.seed,
+            "config_overrides": {k: v for k, v in unit.method_config.items()
+                                 if mspec.config.get(k, object()) != v},
+            "dataset_options": dict(unit.dataset_options),
+            "variant": variant(unit, mspec.config),
+            **regs.producer("methods", mspec.name),
+        },
     }
     method_status: str | None = None
     try:
@@ -164,14 +233,25 @@ def run_unit(unit: Unit) -> str:
 
     failures = [{"id": i, "stage": p.get("stage", "predict"), "message": p["error"]}
                 for i, p in predictions.items() if p["status"] == "failed"]
+    if unit.strict and failures:
+        raise UnusableFileError(f"--strict: sample {failures[0]['id']}: {failures[0]['message']}")
+    report_load_failures(dspec.name, unit.split, failures)
     n_ok = sum(1 for p in predictions.values() if p["status"] == "ok")
-    record["coverage"] = {"n_total": len(ids), "n_ok": n_ok, "n_failed": len(failures),
-                          "failures": failures, "status": method_status or "ok"}
+    record["coverage"] = {"n_total": len(ids) + len(unusable), "n_ok": n_ok,
+                          "n_failed": len(failures) + len(unusable),
+                          "failures": unusable + failures, "status": method_status or "ok",
+                          "n_unusable_files": len(unusable)}
 
     t0 = time.perf_counter()
     per_sample: dict[str, dict[str, Any]] = {i: {} for i in ids}
     results = _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, method_status)
     for metric_name, (result, values) in results.items():
+        if unusable and result.get("value") is not None:
+            # coverage never lies: a file the corpus could not use is a sample not scored
+            result["n_total"] = result.get("n_total", 0) + len(unusable)
+            result["n_failed"] = result.get("n_failed", 0) + len(unusable)
+            result["failures"] = unusable + list(result.get("failures", []))
+            result["status"] = "partial"
         record["metrics"][metric_name] = result
         record["keys"][f"score:{metric_name}"] = result.get("details", {}).pop("score_key", "")
         for sample_id, v in values.items():
@@ -179,12 +259,8 @@ def run_unit(unit: Unit) -> str:
     timing["score"] = time.perf_counter() - t0
     record["timing"] = timing
 
-    path = record_path(runs, unit)
-    write_record(path, record)
-    SampleLog(path.with_suffix(".samples.jsonl")).rewrite(
-        [{"id": i, "scores": per_sample[i]} for i in ids]
-    )
-    return str(path)
+    return str(store_record(record_path(runs, unit, mspec.config), record,
+                            [{"id": i, "scores": per_sample[i]} for i in ids]))
 
 
 def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts):
@@ -337,7 +413,21 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             _append(st, entry)
     for st in states:
         out[st.name] = _finish(unit, st, ids, predictions, artifacts)
+        _mark_unverified(st, out[st.name][0])
     return {name: out[name] for name in unit.metrics}
+
+
+def _mark_unverified(st: _MetricState, result: MetricResult) -> None:
+    """A metric computed with weights imported by ``--force`` says so in its result."""
+    from bench.weights import registry as weights_registry
+
+    named = {w for w in weights_registry.UNVERIFIED_USED
+             if w in json.dumps(st.result["fingerprint"], default=str)
+             or w == st.spec.options.get("weights")}
+    if named and result.get("value") is not None:
+        result.setdefault("details", {})["unverified_weights"] = sorted(named)
+        result["message"] = (f"computed with UNVERIFIED weights {', '.join(sorted(named))} "
+                             "(imported with --force)")
 
 
 def _append(st: _MetricState, entry: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ def test_verify_rejects_bad_claims_file(tmp_path, toy_registries):
     claims = tmp_path / "claims.toml"
     claims.write_text('[[claim]]\ntask = "x"\nmetrc = "accuracy"\n')
     res = _invoke(["verify", str(claims)])
-    assert res.exit_code == 2 and "unknown keys ['metrc']" in res.output
+    assert res.exit_code == 2 and "claim 1: unknown key 'metrc' (did you mean 'metric'?)" in res.output
     claims.write_text('[[claim]]\ntask = "t"\ndataset = "d"\nsplit = "s"\nmethod = "m"\n'
                       'metric = "accuracy"\nvalue = 0.9\n')
     res = _invoke(["verify", str(claims)])

@@ -64,10 +64,14 @@ def fetch_command(specs: Specs, name: str, force: bool = False) -> str:
     return f"{name}: {path} ({registry.status(spec).message})"
 
 
-def import_command(specs: Specs, name: str, file: str | os.PathLike[str]) -> str:
+def import_command(specs: Specs, name: str, file: str | os.PathLike[str],
+                   force: bool = False) -> str:
     """Copy a user's file into place after checking it; returns a one-line report."""
     spec = _lookup(specs, name)
-    path = registry.import_file(spec, file)
+    path = registry.import_file(spec, file, force=force)
+    note = registry.unverified(path)
+    if note is not None:
+        return f"{name}: imported {file} -> {path} UNVERIFIED ({note['reason']})"
     return f"{name}: imported {file} -> {path}"
 
 
