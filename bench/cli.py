@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,14 @@ class BenchGroup(click.Group):
 @click.group(cls=BenchGroup)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.option("--offline", is_flag=True,
+              help="Never download weights on first use (same as BENCH_OFFLINE=1).")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
+def main(ctx: click.Context, debug: bool, verbose: bool, offline: bool) -> None:
     """bench: evaluate talking-face and consonant-voicing methods."""
     ctx.obj = {"debug": debug}
+    if offline:  # through the environment, so worker processes see it too
+        os.environ["BENCH_OFFLINE"] = "1"
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s: %(message)s")
 

@@ -41,3 +41,9 @@ def stage(what: str) -> Iterator[None]:
 def bar(total: int, desc: str) -> tqdm:
     """A per-item bar on stderr that vanishes when done (hidden under BENCH_QUIET)."""
     return tqdm(total=total, desc=desc, leave=False, disable=quiet() or None, file=sys.stderr)
+
+
+def bytes_bar(total: int | None, desc: str) -> tqdm:
+    """A download bar in bytes (total None: size unknown)."""
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                disable=quiet() or None, file=sys.stderr)

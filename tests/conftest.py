@@ -59,3 +59,9 @@ def _no_committed_baseline(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("BENCH_BASELINE_DIR", str(tmp_path_factory.mktemp("no-baseline")))
     monkeypatch.delenv("BENCH_RUNS_DIR", raising=False)
     monkeypatch.setenv("BENCH_QUIET", "1")
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    """Tests never download weights (the download tests serve them from a loopback server)."""
+    monkeypatch.setenv("BENCH_OFFLINE", "1")
