@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-from tqdm import tqdm
 
 from bench import progress, provenance
 from bench.errors import BenchError, Unavailable
@@ -289,7 +288,7 @@ def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, art
         meta_path.parent.mkdir(parents=True, exist_ok=True)
         meta_path.write_text(json.dumps({"complete": False, "prepare": prep}, default=str))
         batch = max(1, int(getattr(runner, "batch_size", 1)))
-        with tqdm(total=len(todo), desc=f"predict {mspec.name} {unit.split}", leave=False) as bar:
+        with progress.bar(len(todo), f"predict {mspec.name} {unit.split}") as bar:
             for start in range(0, len(todo), batch):
                 for entry in _predict_chunk(runner, method, split, todo[start:start + batch],
                                             artifacts):
@@ -385,7 +384,9 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             out[name] = (r, {})
     todo = [i for i in ids if predictions.get(i, {}).get("status") == "ok"
             and any(i not in st.cached for st in states)]
-    for sample_id in tqdm(todo, desc=f"score {unit.method} {unit.split}", leave=False):
+    score_bar = progress.bar(len(todo), f"score {unit.method} {unit.split}")
+    for sample_id in todo:
+        score_bar.update()
         pending = [st for st in states if st.unavailable is None and sample_id not in st.cached]
         if not pending:
             continue
@@ -411,6 +412,7 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             except Exception as exc:
                 entry = {"id": sample_id, "status": "failed", "error": _error_text(exc)}
             _append(st, entry)
+    score_bar.close()
     for st in states:
         out[st.name] = _finish(unit, st, ids, predictions, artifacts)
         _mark_unverified(st, out[st.name][0])
