@@ -294,6 +294,9 @@ def format_record(rec: dict[str, Any]) -> str:
     if timing:
         lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))
     lines.append(f"  created: {rec.get('created', '?')}")
+    if (m.get("code") or {}).get("stale_cache"):
+        lines.append("  WARNING: predictions were cached by other code under the same version "
+                     f"({m['version']}); bump the method's version to recompute them")
     lines.append(f"  reproduce: {rec.get('reproduce')}")
     rows = []
     for name, r in rec["metrics"].items():
