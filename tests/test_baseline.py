@@ -188,3 +188,17 @@ def test_publish_writes_the_baseline_and_the_committed_tables(tmp_path, toy_regi
     assert (tmp_path / "baseline" / "manifest.json").exists()
     md = (tmp_path / "leaderboards" / "consonant-voicing.md").read_text()
     assert "| toy-zcr |" in md and "your run" not in md
+
+
+def test_the_documented_before_and_after_workflow(tmp_path, toy_registries, monkeypatch):
+    """docs/adding-a-method.md step 5: copy the records, run again, compare file vs name."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    _run_toy("runs", "toy-zcr")
+    shutil.copytree("runs/records", "before")
+    _run_toy("runs", "toy-zcr")
+    res = _invoke(["compare", "before/consonant-voicing/toy-segments/test/toy-zcr.json", "toy-zcr"])
+    assert res.exit_code == 0, res.output
+    assert "toy-zcr [before]" in res.output and "toy-zcr [your run]" in res.output
+    assert "same" in res.output and "worse" not in res.output
