@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import click
 
 from bench import provenance
+from bench.config import tomllib
 from bench.errors import BenchError
 
 

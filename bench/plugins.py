@@ -163,8 +163,30 @@ def load_registries(
         except Exception as exc:  # a broken plugin must not break the others
             info.status, info.error = "failed", _short_error(exc)
             continue
+        unknown = _unknown_hooks(pm)
+        if unknown:  # a misspelled hook would otherwise load as "ok" and register nothing
+            pm.unregister(plugin)
+            info.status, info.error = "failed", unknown
+            continue
         _collect(pm, plugin, info, regs)
     return regs
+
+
+def _unknown_hooks(pm: pluggy.PluginManager) -> str:
+    """pluggy's check_pending, as one line with a suggestion ("" when every hook is known)."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError:
+        from difflib import get_close_matches
+
+        names = sorted(n for n in vars(pm.hook) if not n.startswith("_")
+                       and not getattr(pm.hook, n).has_spec())
+        hints = []
+        for n in names:
+            close = get_close_matches(n, list(HOOKS), n=1)
+            hints.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return f"unknown hook {', '.join(hints)}; known hooks: {', '.join(HOOKS)}"
+    return ""
 
 
 def _collect(pm: pluggy.PluginManager, plugin: Any, info: PluginInfo, regs: Registries) -> None:

@@ -12,7 +12,6 @@ state-dict keys the file must hold; :func:`load_state_dict` checks it.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -29,6 +28,7 @@ from typing import Any
 from bench.errors import BenchError, Unavailable
 from bench.lazy import resolve
 from bench.specs import WeightsSpec
+from bench.hashing import sha256_file
 
 # torch hub names checkpoints "<name>-<first hex digits of sha256>.<ext>"
 HASH_PREFIX_RE = re.compile(r"-([a-f0-9]{8,})\.")
@@ -109,22 +109,6 @@ def expected_prefix(spec: WeightsSpec) -> str | None:
     """The sha256 prefix encoded in a torch-hub style filename, if any."""
     match = HASH_PREFIX_RE.search(spec.filename)
     return match.group(1) if match else None
-
-
-_hash_cache: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a file, cached on (path, size, mtime) so repeated checks are cheap."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _hash_cache:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(CHUNK), b""):
-                digest.update(chunk)
-        _hash_cache[key] = digest.hexdigest()
-    return _hash_cache[key]
 
 
 def check_file(spec: WeightsSpec, path: Path, what: str | None = None) -> str | None:

@@ -23,6 +23,7 @@ import soundfile as sf
 from bench.datasets.base import LazySplit
 from bench.interfaces import SampleError
 from bench.samples import SPEECH_SAMPLE_RATE, Segment
+from bench.hashing import sha256_file
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,7 @@ def resolve_root(root: str | os.PathLike[str] | None, env_var: str, dataset: str
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def audio_duration(path: Path) -> float:
