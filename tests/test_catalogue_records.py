@@ -108,3 +108,30 @@ def test_corrupt_sample_line_is_recomputed_to_the_same_record(toy_runs):
                 "--no-leaderboard"]), 0)
     new = json.loads((toy_runs / BASE / "toy-zcr.json").read_text())
     assert new["metrics"] == rec["metrics"]
+
+
+@pytest.mark.parametrize("mode", ["badcol", "unnormalised"])
+def test_probabilities_are_checked_in_both_columns(toy_runs, mode):
+    before = snapshot(toy_runs)
+    res = cli(["run", *TOY, "--method", "toy-zcr", "--method-config", f"toy-zcr.mode={mode}",
+               "--runs-dir", toy_runs, "--no-leaderboard"])
+    expect(res, 3, "could not be evaluated")
+    rec = json.loads(next((toy_runs / BASE).glob("toy-zcr~*.json")).read_text())
+    assert rec["coverage"]["n_ok"] == 0
+    assert "is not a probability pair" in rec["coverage"]["failures"][0]["message"]
+    assert {k: v for k, v in snapshot(toy_runs).items() if k in before} == before
+
+
+def test_check_writes_its_own_records(toy_runs, toy_registries, monkeypatch):
+    import dataclasses
+
+    spec = toy_registries.methods.get("toy-zcr")
+    monkeypatch.setitem(toy_registries.methods._items, "toy-zcr",
+                        dataclasses.replace(spec, reference=True))
+    before = snapshot(toy_runs)
+    res = cli(["check", "--leaderboards-dir", toy_runs / "leaderboards", "--runs-dir", toy_runs])
+    expect(res, 0, "[holds] toy-zcr")
+    assert snapshot(toy_runs) == before
+    rec = json.loads(next((toy_runs / "check" / "records").rglob("toy-zcr.json")).read_text())
+    assert rec["kind"] == "check" and set(rec["metrics"]) == {
+        "accuracy", "balanced-accuracy", "f1", "roc-auc"}
