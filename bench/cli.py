@@ -175,6 +175,9 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         cfg.dataset_options.setdefault(name, {}).update(table)
     if dataset:
         task_of = regs.datasets.get(dataset).task
+        if cfg.tasks and task_of not in cfg.tasks:
+            raise BenchError(f"--dataset {dataset}: a dataset of task {task_of!r}, but this run is "
+                             f"of {', '.join(cfg.tasks)}")
         cfg.datasets[task_of] = dataset
     units = plan_units(cfg, regs, command=provenance.command_line())
     if strict:

@@ -19,7 +19,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import filelock
 
@@ -132,7 +132,7 @@ def unusable_files(dataset: Any, split: Any, split_name: str) -> list[dict[str, 
     return [dict(f) for f in meta.get("unusable", [])]
 
 
-def _kinds(failures: list[Mapping[str, Any]]) -> Counter[str]:
+def _kinds(failures: Sequence[Mapping[str, Any]]) -> Counter[str]:
     return Counter(str(f.get("kind") or f.get("message", "")) for f in failures)
 
 
@@ -148,7 +148,7 @@ def report_unusable(dataset: str, split: str, unusable: list[dict[str, str]],
                     "scored", dataset, split, count, kind, example["id"])
 
 
-def report_load_failures(dataset: str, split: str, failures: list[Mapping[str, Any]]) -> None:
+def report_load_failures(dataset: str, split: str, failures: Sequence[Mapping[str, Any]]) -> None:
     """One warning per distinct message of samples that could not be loaded."""
     loads = [f for f in failures if f.get("stage") == "load"]
     if loads:

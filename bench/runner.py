@@ -43,6 +43,7 @@ from bench.weights.registry import weights_identity
 
 log = logging.getLogger(__name__)
 HARNESS_CACHE_VERSION = 1
+LOCATION_OPTIONS = ("root", "cache_dir")  # dataset options that say where, not what
 
 
 @dataclass(frozen=True)
@@ -105,11 +106,12 @@ def variant(unit: Unit, defaults: Mapping[str, Any] | None = None) -> str:
     """"" for the method's registered config on the dataset's defaults with seed 0, else a short
     hash of what differs: such a run is another identity and never replaces the default record.
 
-    A corpus ``root`` only says where the files are (the manifest hash says what they are).
+    A corpus ``root`` or ``cache_dir`` only says where files are (the manifest hash says what
+    they are), so it does not make a variant.
     """
     overrides = {k: v for k, v in unit.method_config.items()
                  if defaults is None or k not in defaults or defaults[k] != v}
-    options = {k: v for k, v in unit.dataset_options.items() if k != "root"}
+    options = {k: v for k, v in unit.dataset_options.items() if k not in LOCATION_OPTIONS}
     if not overrides and not options and unit.seed == 0:
         return ""
     return hash_json({"config": overrides, "dataset_options": options, "seed": unit.seed})[:8]

@@ -72,7 +72,7 @@ def _claim_problems(raw: Any) -> list[str]:
         if key in raw and (isinstance(v, bool) or not isinstance(v, (int, float))
                            or not math.isfinite(v)):
             problems.append(f"{key} must be a number (e.g. 0.96, not \"96%\"), got {v!r}")
-        elif key == "tolerance" and key in raw and v < 0:
+        elif key == "tolerance" and isinstance(v, (int, float)) and v < 0:
             problems.append(f"tolerance must be >= 0, got {v!r}")
     within = raw.get("within")
     if within not in (None, "ci"):

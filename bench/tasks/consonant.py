@@ -63,10 +63,19 @@ class ConsonantRunner:
         if proba.shape != (len(samples), 2):
             raise SampleError(f"predict_proba returned shape {proba.shape}, "
                               f"expected ({len(samples)}, 2)")
-        return [_no_prediction(method, i) if np.isnan(row).any() else {"proba": float(row[1])}
+        return [_no_prediction(method, i) if np.isnan(row).any() else _row(row)
                 for i, row in enumerate(proba)]
 
     def check(self, sample: Any, prediction: Mapping[str, Any]) -> None:
         p = prediction["proba"]
         if not 0.0 <= p <= 1.0:
             raise SampleError(f"P(voiced) = {p} is outside [0, 1]")
+
+
+def _row(row: np.ndarray) -> Mapping[str, Any] | SampleError:
+    """P(voiced) of one predict_proba row; both columns must be probabilities summing to 1
+    (within float32 rounding), so an unnormalised or out-of-range column is never scored."""
+    if not ((row >= 0.0) & (row <= 1.0)).all() or abs(float(row.sum()) - 1.0) > 1e-4:
+        return SampleError(f"predict_proba row {row.tolist()} is not a probability pair "
+                           "(each in [0, 1], summing to 1)")
+    return {"proba": float(row[1])}

@@ -33,6 +33,8 @@ def _lookup(specs: Specs, name: str) -> WeightsSpec:
 def _verified(st: registry.WeightsStatus) -> str:
     if not st.present:
         return "absent"
+    if registry.unverified(st.path) is not None:
+        return "UNVERIFIED"
     return {True: "ok", False: "BAD", None: "unchecked"}[st.sha256_ok]
 
 
