@@ -32,9 +32,9 @@ from bench.runner import (
     Unit,
     UnitPlan,
     _arrays,
-    _finish,
     compute_backend,
     failed_scores,
+    finish_metrics,
     metric_states,
     method_failure,
     open_predictions,
@@ -260,7 +260,9 @@ class RayBackend:
             out, _ = metric_states(unit, regs, ids, key, runs, artifacts, plan.method_status)
             return Computed({}, plan.method_status, out, execution)
 
-        plog, meta_path, predictions = open_predictions(unit, key, ids, runs, artifacts)
+        code = plan.record["method"]["code"]
+        plog, meta_path, predictions, _ = open_predictions(unit, plan.mspec, key, ids, runs,
+                                                           artifacts, code)
         out, states = metric_states(unit, regs, ids, key, runs, artifacts, None)
         by_name = {st.name: st for st in states}
         to_predict = {i for i in ids if i not in predictions}
@@ -279,7 +281,7 @@ class RayBackend:
                 out, _ = metric_states(unit, regs, ids, key, runs, artifacts, status)
                 plan.timing["predict"] = time.perf_counter() - t0
                 return Computed({}, status, out, execution)
-            write_meta(meta_path, False, prep)
+            write_meta(meta_path, False, code, prep)
             # Protocol 4: arrays (read-only here, as taken from Ray's store) unpickle writable.
             method_ref = ray.put(ray.cloudpickle.dumps(method, protocol=4))
 
@@ -359,12 +361,11 @@ class RayBackend:
             st.log.rewrite([st.cached[i] for i in kept])
         if not lost:
             meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-            write_meta(meta_path, True, meta.get("prepare"))
+            write_meta(meta_path, True, code, meta.get("prepare"))
         t0 = time.perf_counter()
-        for st in states:
-            out[st.name] = _finish(unit, st, ids, predictions, artifacts)
+        results = finish_metrics(unit, states, out, ids, predictions, artifacts)
         plan.timing["score"] = time.perf_counter() - t0
-        return Computed(predictions, None, {m: out[m] for m in unit.metrics}, execution)
+        return Computed(predictions, None, results, execution)
 
     def _run_with_retries(self, make_ref: Callable[[], Any], execution: dict[str, Any]) -> Any:
         """ray.get of a task sent again (up to max_retries times) while its worker dies."""

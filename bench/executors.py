@@ -4,7 +4,6 @@ local processes, or on a Ray cluster (``bench.distributed``)."""
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -26,10 +25,10 @@ class InProcessExecutor:
 class PoolExecutor:
     """Runs units in worker processes (spawned, so torch threads are never forked)."""
 
-    def __init__(self, workers: int = 0):
-        if workers < 0:
-            raise BenchError("workers must be at least 1 (0: one per core)")
-        self.workers = workers or os.cpu_count() or 1
+    def __init__(self, workers: int = 2):
+        if workers < 1:
+            raise BenchError("workers must be at least 1")
+        self.workers = workers
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         ctx = mp.get_context("spawn")
@@ -38,7 +37,8 @@ class PoolExecutor:
 
 
 def make_executor(name: str, workers: int, address: str = "", shard_size: int = 0) -> Executor:
-    """``address`` and ``shard_size`` apply to the ray executor only."""
+    """``address`` and ``shard_size`` apply to the ray executor only, where ``workers`` is the
+    CPU count of a local instance (0: all cores)."""
     if name == "inprocess":
         return InProcessExecutor()
     if name == "pool":

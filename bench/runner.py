@@ -7,12 +7,13 @@ new metric never re-runs a method.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import random
-import time
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,21 +21,31 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Protocol
 
 import numpy as np
-from tqdm import tqdm
 
-from bench import provenance
+from bench import progress, provenance
 from bench.errors import BenchError, Unavailable
+from bench.code_identity import source_identity
 from bench.hashing import hash_json
 from bench.interfaces import NotApplicable, SampleError
 from bench.lazy import resolve
 from bench.plugins import registries
-from bench.records import MetricResult, RunRecord, write_record
+from bench.integrity import (
+    EmptySplitError,
+    UnusableFileError,
+    report_load_failures,
+    report_unusable,
+    store_record,
+    unit_lock,
+    unusable_files,
+)
+from bench.records import MetricResult, RunRecord
 from bench.stats import bootstrap_ci
 from bench.store import ArtifactStore, SampleLog, split_arrays
 from bench.weights.registry import weights_identity
 
 log = logging.getLogger(__name__)
 HARNESS_CACHE_VERSION = 1
+LOCATION_OPTIONS = ("root", "cache_dir")  # dataset options that say where, not what
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,8 @@ class Unit:
     method_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
     dataset_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     command: str = ""
+    strict: bool = False  # fail on the first unusable file instead of counting it
+    purpose: str = "run"  # run | check | verify: check and verify records go to their own place
 
 
 def seed_everything(seed: int) -> None:
@@ -91,8 +104,44 @@ def reproduce_command(unit: Unit) -> str:
     return " ".join(parts)
 
 
-def record_path(runs_dir: str | Path, unit: Unit) -> Path:
-    return Path(runs_dir) / "records" / unit.task / unit.dataset / unit.split / f"{unit.method}.json"
+def variant(unit: Unit, defaults: Mapping[str, Any] | None = None) -> str:
+    """"" for the method's registered config on the dataset's defaults with seed 0, else a short
+    hash of what differs: such a run is another identity and never replaces the default record.
+
+    A corpus ``root`` or ``cache_dir`` only says where files are (the manifest hash says what
+    they are), so it does not make a variant.
+    """
+    overrides = {k: v for k, v in unit.method_config.items()
+                 if defaults is None or k not in defaults or defaults[k] != v}
+    options = {k: v for k, v in unit.dataset_options.items() if k not in LOCATION_OPTIONS}
+    if not overrides and not options and unit.seed == 0:
+        return ""
+    return hash_json({"config": overrides, "dataset_options": options, "seed": unit.seed})[:8]
+
+
+def record_stem(unit: Unit, defaults: Mapping[str, Any] | None = None) -> str:
+    """The record's file name without ``.json``: method, variant, and ``limitN`` for smoke runs."""
+    v = variant(unit, defaults)
+    return unit.method + (f"~{v}" if v else "") + (f".limit{unit.limit}" if unit.limit else "")
+
+
+def records_root(unit: Unit) -> Path:
+    """Where a unit's records go: ``runs/records`` for runs, ``runs/<purpose>/records`` else."""
+    base = Path(unit.runs_dir)
+    return (base if unit.purpose == "run" else base / unit.purpose) / "records"
+
+
+def record_path(runs_dir: str | Path, unit: Unit,
+                defaults: Mapping[str, Any] | None = None) -> Path:
+    root = records_root(dataclasses.replace(unit, runs_dir=str(runs_dir)))
+    return (root / unit.task / unit.dataset / unit.split
+            / f"{record_stem(unit, defaults)}.json")
+
+
+def lock_path(unit: Unit, defaults: Mapping[str, Any] | None = None) -> Path:
+    """One lock per unit identity, shared by run, check and verify (they share caches)."""
+    return (Path(unit.runs_dir) / "locks" / unit.task / unit.dataset / unit.split
+            / f"{record_stem(unit, defaults)}.lock")
 
 
 @dataclass
@@ -107,6 +156,7 @@ class UnitPlan:
     dataset: Any
     split: Any
     ids: list[str]
+    unusable: list[dict[str, Any]]
     config: dict[str, Any]
     pred_key: str
     runs: Path
@@ -148,14 +198,6 @@ def compute_backend(backend: ComputeBackend | None) -> Iterator[None]:
 
 def run_unit(unit: Unit) -> str:
     """Predict and score one unit; write its record; return the record path."""
-    plan = plan_unit(unit)
-    backend: ComputeBackend | None = getattr(_backend, "value", None)
-    computed = compute_here(plan) if backend is None else backend.compute(plan)
-    return finish_unit(plan, computed)
-
-
-def plan_unit(unit: Unit) -> UnitPlan:
-    """Load the dataset, resolve the method and build the record header and cache key."""
     regs = registries()
     task = regs.tasks.get(unit.task)
     mspec = regs.methods.get(unit.method)
@@ -163,14 +205,31 @@ def plan_unit(unit: Unit) -> UnitPlan:
     if mspec.task != task.name or dspec.task != task.name:
         raise BenchError(f"method {mspec.name!r} (task {mspec.task}) and dataset {dspec.name!r} "
                          f"(task {dspec.task}) do not both belong to task {task.name!r}")
+    with unit_lock(lock_path(unit, mspec.config), unit):
+        plan = plan_unit(unit, regs, task, mspec, dspec)
+        backend: ComputeBackend | None = getattr(_backend, "value", None)
+        computed = compute_here(plan) if backend is None else backend.compute(plan)
+        return finish_unit(plan, computed)
+
+
+def plan_unit(unit: Unit, regs, task, mspec, dspec) -> UnitPlan:
+    """Load the dataset and build the record header and the prediction cache key."""
     runs = Path(unit.runs_dir)
     artifacts = ArtifactStore(runs / "cache" / "artifacts")
     timing: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
-    split = dataset.split(unit.split)
+    with progress.stage(f"load {dspec.name}/{unit.split}"):
+        dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
+        split = dataset.split(unit.split)
     ids = list(split.ids[: unit.limit] if unit.limit else split.ids)
+    unusable = unusable_files(dataset, split, unit.split)
+    report_unusable(dspec.name, unit.split, unusable, strict=unit.strict)
+    if not ids:
+        raise EmptySplitError(
+            f"dataset {dspec.name!r} split {unit.split!r} has no usable samples"
+            + (f" ({len(unusable)} unusable file(s), e.g. {unusable[0]['id']}: "
+               f"{unusable[0]['message']})" if unusable else ""))
     timing["load"] = time.perf_counter() - t0
 
     config = {**dict(mspec.config), **dict(unit.method_config)}
@@ -181,8 +240,10 @@ def plan_unit(unit: Unit) -> UnitPlan:
                     "options": dict(unit.dataset_options),
                     "n_samples": len(ids)},
         "method": {"name": mspec.name, "version": mspec.version, "config": config,
+                   "code": source_identity(mspec.factory),
                    "config_hash": hash_json(config), "reference": mspec.reference,
-                   "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name))},
+                   "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name)),
+                   "producer": regs.producer("methods", mspec.name)},
         "seeds": {"run": unit.seed, "method": unit.seed, "bootstrap": unit.seed + 1},
         "plugins": regs.plugin_versions(),
         "environment": provenance.environment(),
@@ -191,6 +252,15 @@ def plan_unit(unit: Unit) -> UnitPlan:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "metrics": {},
         "metric_order": list(unit.metrics),
+        "kind": ("smoke" if unit.limit else "full") if unit.purpose == "run" else unit.purpose,
+        "identity": {
+            "limit": unit.limit, "seed": unit.seed,
+            "config_overrides": {k: v for k, v in unit.method_config.items()
+                                 if mspec.config.get(k, object()) != v},
+            "dataset_options": dict(unit.dataset_options),
+            "variant": variant(unit, mspec.config),
+            **regs.producer("methods", mspec.name),
+        },
     }
     method_status: str | None = None
     try:
@@ -206,8 +276,9 @@ def plan_unit(unit: Unit) -> UnitPlan:
         "manifest": split.manifest_hash, "ids": hash_json(ids), "seed": unit.seed,
     })
     record["keys"] = {"predictions": pred_key}
-    return UnitPlan(unit, regs, task, mspec, dspec, dataset, split, ids, config, pred_key, runs,
-                    artifacts, record, timing, method_status)
+
+    return UnitPlan(unit, regs, task, mspec, dspec, dataset, split, ids, unusable, config,
+                    pred_key, runs, artifacts, record, timing, method_status)
 
 
 def method_failure(exc: BaseException, plan: UnitPlan) -> str:
@@ -229,7 +300,8 @@ def compute_here(plan: UnitPlan) -> Computed:
         t0 = time.perf_counter()
         try:
             predictions = _predict(unit, plan.task, plan.mspec, plan.config, plan.dataset,
-                                   plan.split, plan.ids, plan.pred_key, plan.runs, plan.artifacts)
+                                   plan.split, plan.ids, plan.pred_key, plan.runs, plan.artifacts,
+                                   plan.record["method"]["code"])
         except Exception as exc:
             method_status = method_failure(exc, plan)
         timing["predict"] = time.perf_counter() - t0
@@ -242,14 +314,27 @@ def compute_here(plan: UnitPlan) -> Computed:
 
 def finish_unit(plan: UnitPlan, computed: Computed) -> str:
     """Write the record and its per-sample scores; return the record path."""
-    ids, record, predictions = plan.ids, plan.record, computed.predictions
+    unit, ids, record, unusable = plan.unit, plan.ids, plan.record, plan.unusable
+    predictions, method_status = computed.predictions, computed.method_status
     failures = [{"id": i, "stage": p.get("stage", "predict"), "message": p["error"]}
                 for i, p in predictions.items() if p["status"] == "failed"]
+    if unit.strict and failures:
+        raise UnusableFileError(f"--strict: sample {failures[0]['id']}: {failures[0]['message']}")
+    report_load_failures(plan.dspec.name, unit.split, failures)
     n_ok = sum(1 for p in predictions.values() if p["status"] == "ok")
-    record["coverage"] = {"n_total": len(ids), "n_ok": n_ok, "n_failed": len(failures),
-                          "failures": failures, "status": computed.method_status or "ok"}
+    record["coverage"] = {"n_total": len(ids) + len(unusable), "n_ok": n_ok,
+                          "n_failed": len(failures) + len(unusable),
+                          "failures": unusable + failures, "status": method_status or "ok",
+                          "n_unusable_files": len(unusable)}
+
     per_sample: dict[str, dict[str, Any]] = {i: {} for i in ids}
     for metric_name, (result, values) in computed.results.items():
+        if unusable and result.get("value") is not None:
+            # coverage never lies: a file the corpus could not use is a sample not scored
+            result["n_total"] = result.get("n_total", 0) + len(unusable)
+            result["n_failed"] = result.get("n_failed", 0) + len(unusable)
+            result["failures"] = unusable + list(result.get("failures", []))
+            result["status"] = "partial"
         record["metrics"][metric_name] = result
         record["keys"][f"score:{metric_name}"] = result.get("details", {}).pop("score_key", "")
         for sample_id, v in values.items():
@@ -258,17 +343,15 @@ def finish_unit(plan: UnitPlan, computed: Computed) -> str:
     if computed.execution is not None:
         record["execution"] = computed.execution
 
-    path = record_path(plan.runs, plan.unit)
-    write_record(path, record)
-    SampleLog(path.with_suffix(".samples.jsonl")).rewrite(
-        [{"id": i, "scores": per_sample[i]} for i in ids]
-    )
-    return str(path)
+    return str(store_record(record_path(plan.runs, unit, plan.mspec.config), record,
+                            [{"id": i, "scores": per_sample[i]} for i in ids]))
 
 
-def open_predictions(unit: Unit, pred_key: str, ids: list[str], runs: Path,
-                     artifacts: ArtifactStore) -> tuple[SampleLog, Path, dict[str, dict[str, Any]]]:
-    """The prediction log of a unit, its meta file and the verified entries it keeps.
+def open_predictions(unit: Unit, mspec: Any, pred_key: str, ids: list[str], runs: Path,
+                     artifacts: ArtifactStore, code: dict[str, Any]
+                     ) -> tuple[SampleLog, Path, dict[str, dict[str, Any]], bool]:
+    """A unit's prediction log, its meta file, the verified entries it keeps, and whether the
+    log was complete.
 
     An unfinished log is discarded unless the unit resumes; the log is rewritten to hold exactly
     the kept entries, in split order.
@@ -277,25 +360,29 @@ def open_predictions(unit: Unit, pred_key: str, ids: list[str], runs: Path,
     plog = SampleLog(pred_dir / "predictions.jsonl", artifacts)
     meta_path = pred_dir / "meta.json"
     existing = plog.read()
-    complete = meta_path.exists() and json.loads(meta_path.read_text()).get("complete")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    complete = bool(meta.get("complete"))
     if existing and not complete and not unit.resume:
         log.warning("%s: discarding an unfinished run (pass --resume to continue it)", pred_dir)
         existing = {}
     existing = {i: e for i, e in existing.items() if i in set(ids)}
     plog.rewrite([existing[i] for i in ids if i in existing])
-    return plog, meta_path, existing
+    _warn_if_stale(mspec, meta, code, pred_dir, bool(existing))
+    return plog, meta_path, existing, complete
 
 
-def write_meta(meta_path: Path, complete: bool, prep: Mapping[str, Any] | None = None) -> None:
+def write_meta(meta_path: Path, complete: bool, code: dict[str, Any],
+               prep: Mapping[str, Any] | None = None) -> None:
     meta_path.parent.mkdir(parents=True, exist_ok=True)
     body: dict[str, Any] = {"complete": complete}
     if prep is not None:
         body["prepare"] = prep
+    body["code"] = code["sha256"]
     meta_path.write_text(json.dumps(body, default=str))
 
 
 def prepare_method(unit: Unit, task: Any, mspec: Any, config: Mapping[str, Any], dataset: Any,
-                   split: Any) -> tuple[Any, Any, dict[str, Any]]:
+                   split: Any) -> tuple[Any, Any, Any]:
     """Build the method from its factory and let the task runner prepare (e.g. fit) it."""
     runner = resolve(task.runner)()
     seed_everything(unit.seed)
@@ -304,20 +391,21 @@ def prepare_method(unit: Unit, task: Any, mspec: Any, config: Mapping[str, Any],
         method = factory(**config)
     except TypeError as exc:
         raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
-    prep = dict(runner.prepare(method, dataset, split, unit.seed) or {})
+    with progress.stage(f"prepare {mspec.name} for {unit.split}"):
+        prep = runner.prepare(method, dataset, split, unit.seed) or {}
     return runner, method, prep
 
 
-def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts):
+def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts, code):
     """Stage 1: per-sample predictions, appended as produced, resumable."""
-    plog, meta_path, existing = open_predictions(unit, pred_key, ids, runs, artifacts)
-    complete = meta_path.exists() and json.loads(meta_path.read_text()).get("complete")
+    plog, meta_path, existing, complete = open_predictions(unit, mspec, pred_key, ids, runs,
+                                                           artifacts, code)
     todo = [i for i in ids if i not in existing]
     if todo:
         runner, method, prep = prepare_method(unit, task, mspec, config, dataset, split)
-        write_meta(meta_path, False, prep)
+        write_meta(meta_path, False, code, prep)
         batch = max(1, int(getattr(runner, "batch_size", 1)))
-        with tqdm(total=len(todo), desc=f"predict {mspec.name} {unit.split}", leave=False) as bar:
+        with progress.bar(len(todo), f"predict {mspec.name} {unit.split}") as bar:
             for start in range(0, len(todo), batch):
                 for entry, arrays in predict_samples(runner, method, split,
                                                      todo[start:start + batch]):
@@ -325,10 +413,24 @@ def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, art
                     plog.append(entry)
                     existing[entry["id"]] = entry
                     bar.update()
-        write_meta(meta_path, True, prep)
+        write_meta(meta_path, True, code, prep)
     elif not complete:
-        write_meta(meta_path, True)
+        write_meta(meta_path, True, code)
     return existing
+
+
+def _warn_if_stale(mspec, meta, code, pred_dir, reused: bool) -> None:
+    """Cached predictions from other source under the same version: warn, and mark the record
+    (see bench.code_identity for why this is a warning and not part of the cache key)."""
+    cached = meta.get("code")
+    if not reused or not cached or not code["sha256"] or cached == code["sha256"]:
+        return
+    code["stale_cache"] = True
+    code["cached_with"] = cached
+    log.warning("method %s: its code (%s) changed since these predictions were cached, but its "
+                "version is still %s; the cached predictions are used as they are. If its "
+                "outputs change, bump `version` in its plugin, or delete %s to recompute.",
+                mspec.name, ", ".join(code["packages"]), mspec.version, pred_dir)
 
 
 Computed1 = tuple[dict[str, Any], dict[str, np.ndarray]]  # a log entry and its arrays
@@ -453,13 +555,23 @@ def score_sample(metrics: Mapping[str, Any], sample_id: str, sample: Any,
     return scored, unavailable
 
 
+def finish_metrics(unit, states, out, ids, predictions, artifacts):
+    """Aggregate every metric (value, bootstrap CI) from its per-sample entries."""
+    for st in states:
+        out[st.name] = _finish(unit, st, ids, predictions, artifacts)
+        _mark_unverified(st, out[st.name][0])
+    return {name: out[name] for name in unit.metrics}
+
+
 def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, method_status):
     """Stage 2: per-sample metric values, sample by sample so each sample is loaded once."""
     out, states = metric_states(unit, regs, ids, pred_key, runs, artifacts, method_status)
     by_name = {st.name: st for st in states}
     todo = [i for i in ids if predictions.get(i, {}).get("status") == "ok"
             and any(i not in st.cached for st in states)]
-    for sample_id in tqdm(todo, desc=f"score {unit.method} {unit.split}", leave=False):
+    score_bar = progress.bar(len(todo), f"score {unit.method} {unit.split}")
+    for sample_id in todo:
+        score_bar.update()
         pending = [st for st in states if st.unavailable is None and sample_id not in st.cached]
         if not pending:
             continue
@@ -482,9 +594,21 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             except Exception as exc:
                 entry = {"id": sample_id, "status": "failed", "error": _error_text(exc)}
             _append(by_name[name], entry)
-    for st in states:
-        out[st.name] = _finish(unit, st, ids, predictions, artifacts)
-    return {name: out[name] for name in unit.metrics}
+    score_bar.close()
+    return finish_metrics(unit, states, out, ids, predictions, artifacts)
+
+
+def _mark_unverified(st: _MetricState, result: MetricResult) -> None:
+    """A metric computed with weights imported by ``--force`` says so in its result."""
+    from bench.weights import registry as weights_registry
+
+    named = {w for w in weights_registry.UNVERIFIED_USED
+             if w in json.dumps(st.result["fingerprint"], default=str)
+             or w == st.spec.options.get("weights")}
+    if named and result.get("value") is not None:
+        result.setdefault("details", {})["unverified_weights"] = sorted(named)
+        result["message"] = (f"computed with UNVERIFIED weights {', '.join(sorted(named))} "
+                             "(imported with --force)")
 
 
 def _append(st: _MetricState, entry: dict[str, Any]) -> None:
