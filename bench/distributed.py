@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
-from tqdm import tqdm
 
+from bench import progress
 from bench.errors import BenchError
 from bench.lazy import resolve
 from bench.runner import (
@@ -317,7 +316,8 @@ class RayBackend:
         unlogged: set[str] = set()  # predictions of lost shards: recorded, not logged
         unlogged_scores: dict[str, set[str]] = {st.name: set() for st in states}
         desc = f"{unit.method} {unit.dataset}/{unit.split}"
-        with tqdm(total=len(ids), initial=len(ids) - len(work), desc=desc, unit="sample") as bar:
+        with progress.bar(len(ids), desc) as bar:
+            bar.update(len(ids) - len(work))  # done before: in the log already
             while jobs:
                 [ref], _ = ray.wait(list(jobs), num_returns=1)
                 job, attempt = jobs.pop(ref)
@@ -434,9 +434,9 @@ class RayExecutor:
                 futures = [pool.submit(_with_backend, backend, fn, item) for item in items]
                 for future in futures:
                     yield future.result()
-            print(f"ray: {len(items)} unit(s) in {time.perf_counter() - t0:.1f} s wall "
-                  f"(connecting took {backend.startup_s:.1f} s); cluster: {backend.describe()}",
-                  file=sys.stderr)
+            progress.say(f"ray: {len(items)} unit(s) in {time.perf_counter() - t0:.1f} s wall "
+                         f"(connecting took {backend.startup_s:.1f} s); "
+                         f"cluster: {backend.describe()}")
         finally:
             backend.stop()
 

@@ -183,3 +183,26 @@ def test_without_ray_the_executor_is_one_line_saying_how_to_install(toy_registri
     assert result.output.strip().splitlines() == [
         "error: the ray executor needs Ray, which is not installed: "
         "pip install 'bench[ray]' (or: pip install ray)"]
+
+
+def test_resources_ask_for_a_gpu_only_where_the_cluster_has_one():
+    from types import SimpleNamespace
+
+    from bench.distributed import RayBackend, unit_resources
+    from bench.specs import Resources
+
+    specs = {"m1": SimpleNamespace(resources=Resources(gpus=1)),
+             "m2": SimpleNamespace(resources=Resources(cpus=3, memory_mb=512))}
+    plan = SimpleNamespace(mspec=SimpleNamespace(resources=Resources(cpus=2)),
+                           unit=SimpleNamespace(metrics=("m1", "m2")),
+                           regs=SimpleNamespace(metrics=SimpleNamespace(get=specs.__getitem__)))
+    assert unit_resources(plan, False) == Resources(cpus=2)  # preparing: the method alone
+    shard = unit_resources(plan, True)
+    assert shard == Resources(cpus=3, gpus=1, memory_mb=512)
+    backend = RayBackend()
+    backend.resources = {"CPU": 8.0}
+    assert backend._options(shard) == {"num_cpus": 3, "memory": 512 * 2**20}
+    backend.resources = {"CPU": 8.0, "GPU": 2.0}
+    assert backend._options(shard) == {"num_cpus": 3, "num_gpus": 1, "memory": 512 * 2**20}
+    with pytest.raises(ValueError, match="resources"):
+        Resources(cpus=0)
