@@ -317,7 +317,7 @@ class RayBackend:
         unlogged_scores: dict[str, set[str]] = {st.name: set() for st in states}
         desc = f"{unit.method} {unit.dataset}/{unit.split}"
         with progress.bar(len(ids), desc) as bar:
-            bar.update(len(ids) - len(work))  # done before: in the log already
+            bar.update(len(ids) - sum(len(job.ids) for job, _ in jobs.values()))  # done before
             while jobs:
                 [ref], _ = ray.wait(list(jobs), num_returns=1)
                 job, attempt = jobs.pop(ref)
