@@ -135,3 +135,17 @@ def test_check_writes_its_own_records(toy_runs, toy_registries, monkeypatch):
     rec = json.loads(next((toy_runs / "check" / "records").rglob("toy-zcr.json")).read_text())
     assert rec["kind"] == "check" and set(rec["metrics"]) == {
         "accuracy", "balanced-accuracy", "f1", "roc-auc"}
+
+
+def test_run_of_fewer_metrics_keeps_the_others(toy_runs):
+    path = toy_runs / BASE / "toy-zcr.json"
+    old = json.loads(path.read_text())
+    res = cli(["run", *TOY, "--method", "toy-zcr", "--metric", "f1", "--runs-dir", toy_runs])
+    expect(res, 0)
+    new = json.loads(path.read_text())
+    assert new["metrics"] == old["metrics"] and new["metric_order"] == old["metric_order"]
+    from bench.store import SampleLog
+
+    scores = SampleLog(path.with_suffix(".samples.jsonl")).read()
+    assert set(next(iter(scores.values()))["scores"]) == set(old["metrics"])
+    assert "accuracy" in (toy_runs / "leaderboards" / "consonant-voicing.md").read_text()
