@@ -108,11 +108,11 @@ def _carry_over(old: RunRecord, record: RunRecord, samples: list[Mapping[str, An
         new = record["metrics"].get(name)
         if result.get("value") is None or (new is not None and new.get("status") != "unavailable"):
             continue
-        kept = dict(result)
+        kept: dict[str, Any] = dict(result)
         if new is not None:
-            kept.setdefault("details", {})
-            kept["details"] = {**kept["details"], "kept_from": old.get("created", ""),
-                               "unavailable_now": new.get("message", "")}
+            details: dict[str, Any] = dict(kept.get("details") or {})
+            details.update(kept_from=old.get("created", ""), unavailable_now=new.get("message", ""))
+            kept["details"] = details
         record["metrics"][name] = kept  # type: ignore[assignment]
         record.setdefault("keys", {})[f"score:{name}"] = old.get("keys", {}).get(f"score:{name}", "")
         carried.append(name)
