@@ -9,6 +9,7 @@ with a suggestion, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +32,8 @@ class RunConfig:
     metrics: list[str] = field(default_factory=list)  # empty: the task's default metrics
     seed: int = 0
     bootstrap: int = 1000
-    runs_dir: str = "runs"
-    leaderboards_dir: str = "leaderboards"
+    runs_dir: str = field(default_factory=lambda: default_runs_dir())
+    leaderboards_dir: str = ""  # default: RUNS_DIR/leaderboards
     executor: str = "inprocess"  # inprocess | pool
     workers: int = 2
     resume: bool = False
@@ -47,13 +48,20 @@ class RunConfig:
 RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"method_config", "dataset_options"}
 
 
-def leaderboards_dir_for(runs_dir: str) -> str:
-    """Where leaderboards built from ``runs_dir`` go when no directory is given.
+RUNS_ENV = "BENCH_RUNS_DIR"
+PUBLISHED_LEADERBOARDS = "leaderboards"
 
-    The committed ``leaderboards/`` pairs with the default ``runs/``; tables built from any other
-    records directory go beside those records, so a side run never overwrites the committed ones.
-    """
-    return "leaderboards" if Path(runs_dir) == Path("runs") else str(Path(runs_dir) / "leaderboards")
+
+def default_runs_dir() -> str:
+    """The runs directory every command uses unless told otherwise: ``$BENCH_RUNS_DIR``, else
+    ``runs`` in the current directory (git-ignored in the repository)."""
+    return os.environ.get(RUNS_ENV) or "runs"
+
+
+def leaderboards_dir_for(runs_dir: str) -> str:
+    """Where leaderboards built from ``runs_dir`` go when no directory is given: beside its
+    records. Only ``--publish`` writes the committed ``leaderboards/``."""
+    return str(Path(runs_dir) / "leaderboards")
 
 
 def _unknown(path: Path, table: str, key: str, known: set[str]) -> BenchError:

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
-from tqdm import tqdm
 
-from bench import provenance
+from bench import progress, provenance
 from bench.errors import BenchError, Unavailable
+from bench.code_identity import source_identity
 from bench.hashing import hash_json
 from bench.interfaces import NotApplicable, SampleError
 from bench.lazy import resolve
@@ -161,8 +161,9 @@ def _run_locked(unit: Unit, regs, task, mspec, dspec) -> str:
     timing: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
-    split = dataset.split(unit.split)
+    with progress.stage(f"load {dspec.name}/{unit.split}"):
+        dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
+        split = dataset.split(unit.split)
     ids = list(split.ids[: unit.limit] if unit.limit else split.ids)
     unusable = unusable_files(dataset, split, unit.split)
     report_unusable(dspec.name, unit.split, unusable, strict=unit.strict)
@@ -181,6 +182,7 @@ def _run_locked(unit: Unit, regs, task, mspec, dspec) -> str:
                     "options": dict(unit.dataset_options),
                     "n_samples": len(ids)},
         "method": {"name": mspec.name, "version": mspec.version, "config": config,
+                   "code": source_identity(mspec.factory),
                    "config_hash": hash_json(config), "reference": mspec.reference,
                    "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name)),
                    "producer": regs.producer("methods", mspec.name)},
@@ -222,7 +224,7 @@ def _run_locked(unit: Unit, regs, task, mspec, dspec) -> str:
         t0 = time.perf_counter()
         try:
             predictions = _predict(unit, task, mspec, config, dataset, split, ids, pred_key,
-                                   runs, artifacts)
+                                   runs, artifacts, record["method"]["code"])
         except Unavailable as exc:
             method_status = f"unavailable: {exc}"
         except BenchError:
@@ -264,18 +266,20 @@ def _run_locked(unit: Unit, regs, task, mspec, dspec) -> str:
                             [{"id": i, "scores": per_sample[i]} for i in ids]))
 
 
-def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts):
+def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts, code):
     """Stage 1: per-sample predictions, appended as produced, resumable."""
     pred_dir = runs / "cache" / "predictions" / pred_key
     plog = SampleLog(pred_dir / "predictions.jsonl", artifacts)
     meta_path = pred_dir / "meta.json"
     existing = plog.read()
-    complete = meta_path.exists() and json.loads(meta_path.read_text()).get("complete")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    complete = meta.get("complete")
     if existing and not complete and not unit.resume:
         log.warning("%s: discarding an unfinished run (pass --resume to continue it)", pred_dir)
         existing = {}
     existing = {i: e for i, e in existing.items() if i in set(ids)}
     plog.rewrite([existing[i] for i in ids if i in existing])
+    _warn_if_stale(mspec, meta, code, pred_dir, bool(existing))
     todo = [i for i in ids if i not in existing]
     if todo:
         runner = resolve(task.runner)()
@@ -285,22 +289,39 @@ def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, art
             method = factory(**config)
         except TypeError as exc:
             raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
-        prep = runner.prepare(method, dataset, split, unit.seed) or {}
+        with progress.stage(f"prepare {mspec.name} for {unit.split}"):
+            prep = runner.prepare(method, dataset, split, unit.seed) or {}
         meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps({"complete": False, "prepare": prep}, default=str))
+        meta_path.write_text(json.dumps({"complete": False, "prepare": prep,
+                                         "code": code["sha256"]}, default=str))
         batch = max(1, int(getattr(runner, "batch_size", 1)))
-        with tqdm(total=len(todo), desc=f"predict {mspec.name} {unit.split}", leave=False) as bar:
+        with progress.bar(len(todo), f"predict {mspec.name} {unit.split}") as bar:
             for start in range(0, len(todo), batch):
                 for entry in _predict_chunk(runner, method, split, todo[start:start + batch],
                                             artifacts):
                     plog.append(entry)
                     existing[entry["id"]] = entry
                     bar.update()
-        meta_path.write_text(json.dumps({"complete": True, "prepare": prep}, default=str))
+        meta_path.write_text(json.dumps({"complete": True, "prepare": prep,
+                                         "code": code["sha256"]}, default=str))
     elif not complete:
         meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps({"complete": True}))
+        meta_path.write_text(json.dumps({"complete": True, "code": code["sha256"]}))
     return existing
+
+
+def _warn_if_stale(mspec, meta, code, pred_dir, reused: bool) -> None:
+    """Cached predictions from other source under the same version: warn, and mark the record
+    (see bench.code_identity for why this is a warning and not part of the cache key)."""
+    cached = meta.get("code")
+    if not reused or not cached or not code["sha256"] or cached == code["sha256"]:
+        return
+    code["stale_cache"] = True
+    code["cached_with"] = cached
+    log.warning("method %s: its code (%s) changed since these predictions were cached, but its "
+                "version is still %s; the cached predictions are used as they are. If its "
+                "outputs change, bump `version` in its plugin, or delete %s to recompute.",
+                mspec.name, ", ".join(code["packages"]), mspec.version, pred_dir)
 
 
 def _predict_chunk(runner, method, split, ids, artifacts) -> list[dict[str, Any]]:
@@ -385,7 +406,9 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             out[name] = (r, {})
     todo = [i for i in ids if predictions.get(i, {}).get("status") == "ok"
             and any(i not in st.cached for st in states)]
-    for sample_id in tqdm(todo, desc=f"score {unit.method} {unit.split}", leave=False):
+    score_bar = progress.bar(len(todo), f"score {unit.method} {unit.split}")
+    for sample_id in todo:
+        score_bar.update()
         pending = [st for st in states if st.unavailable is None and sample_id not in st.cached]
         if not pending:
             continue
@@ -411,6 +434,7 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             except Exception as exc:
                 entry = {"id": sample_id, "status": "failed", "error": _error_text(exc)}
             _append(st, entry)
+    score_bar.close()
     for st in states:
         out[st.name] = _finish(unit, st, ids, predictions, artifacts)
         _mark_unverified(st, out[st.name][0])

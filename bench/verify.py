@@ -1,7 +1,13 @@
 """Check claimed numbers against fresh runs: ``bench verify CLAIMS.toml`` and ``bench check``.
 
-A claim holds when the claimed value lies inside the run's 95% CI widened by the claim's
-tolerance; it cannot be checked when the metric is unavailable or failed.
+A claim says which of two questions it asks:
+
+- ``tolerance = t``: does the measured value lie within t of the claimed one,
+  ``|measured - value| <= t``? (The CI plays no part.)
+- ``within = "ci"``: does the claimed value lie inside the measured 95% CI?
+
+It cannot be checked when the metric is unavailable or failed. Every verdict says how many
+samples the measured value covers (k of N scored).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from typing import Any
 
 from bench.errors import BenchError, did_you_mean
 
-CLAIM_KEYS = {"task", "dataset", "split", "method", "metric", "value", "tolerance", "source"}
+CLAIM_KEYS = {"task", "dataset", "split", "method", "metric", "value", "tolerance", "within",
+              "source"}
 
 
 @dataclass(frozen=True)
@@ -25,8 +32,13 @@ class Claim:
     method: str
     metric: str
     value: float
-    tolerance: float = 0.0
+    tolerance: float | None = None  # the |measured - value| <= tolerance form
     source: str = ""
+    within: str = ""  # "ci": the value-in-measured-CI form (the default without a tolerance)
+
+    @property
+    def form(self) -> str:
+        return "tolerance" if self.tolerance is not None else "ci"
 
 
 @dataclass
@@ -62,6 +74,13 @@ def _claim_problems(raw: Any) -> list[str]:
             problems.append(f"{key} must be a number (e.g. 0.96, not \"96%\"), got {v!r}")
         elif key == "tolerance" and isinstance(v, (int, float)) and v < 0:
             problems.append(f"tolerance must be >= 0, got {v!r}")
+    within = raw.get("within")
+    if within not in (None, "ci"):
+        problems.append(f'within = {within!r}; the only form is within = "ci"')
+    elif ("tolerance" in raw) == (within == "ci"):
+        problems.append('give either tolerance = T (holds when |measured - value| <= T) or '
+                        'within = "ci" (holds when the value lies in the measured 95% CI), '
+                        "not both or neither")
     return problems
 
 
@@ -84,7 +103,8 @@ def load_claims(path: str | Path) -> list[Claim]:
     if errors:
         raise BenchError("\n".join(errors))
     return [Claim(**{**raw, "value": float(raw["value"]),
-                     "tolerance": float(raw.get("tolerance", 0.0))}) for raw in raws]
+                     "tolerance": float(raw["tolerance"]) if "tolerance" in raw else None})
+            for raw in raws]
 
 
 def check_claims(claims: list[Claim], regs: Any, path: str | Path) -> None:
@@ -112,18 +132,27 @@ def check_claims(claims: list[Claim], regs: Any, path: str | Path) -> None:
         raise BenchError("\n".join(errors))
 
 
+def coverage(metric: dict[str, Any]) -> str:
+    return f"{metric.get('n_scored', 0)} of {metric.get('n_total', 0)} scored"
+
+
 def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
     value, ci = metric.get("value"), metric.get("ci")
     if value is None:
-        return Verdict(claim, "cannot be checked", None, None,
-                       metric.get("message") or metric.get("status", ""))
+        why = metric.get("message") or metric.get("status", "")
+        return Verdict(claim, "cannot be checked", None, None, f"{why} ({coverage(metric)})")
     low, high = (ci if ci else (value, value))
-    holds = low - claim.tolerance <= claim.value <= high + claim.tolerance
-    msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}]"
-    if claim.tolerance:
-        msg += f" ± tolerance {claim.tolerance:g}"
-    return Verdict(claim, "holds" if holds else "does not hold", value,
-                   (low, high), msg)
+    msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}] on " \
+          f"{coverage(metric)}: "
+    if claim.form == "tolerance":
+        diff = abs(value - claim.value)
+        holds = diff <= claim.tolerance + 1e-12  # float noise in the claimed decimal
+        msg += f"|measured - claimed| = {diff:.4g} {'<=' if holds else '>'} tolerance " \
+               f"{claim.tolerance:g}"
+    else:
+        holds = low <= claim.value <= high
+        msg += f"claimed value {'inside' if holds else 'outside'} the measured 95% CI"
+    return Verdict(claim, "holds" if holds else "does not hold", value, (low, high), msg)
 
 
 def exit_code(verdicts: list[Verdict]) -> int:
@@ -132,6 +161,28 @@ def exit_code(verdicts: list[Verdict]) -> int:
     if "does not hold" in statuses:
         return 1
     return 3 if "cannot be checked" in statuses else 0
+
+
+def committed_claims(runs: list[Any], methods: set[str]) -> list[Claim]:
+    """Claims from the committed baseline's records, for the given (reference) methods.
+
+    The committed CI is the tolerance band: a fresh value must lie within the CI's larger
+    half-width of the committed value.
+    """
+    claims = []
+    for run in runs:
+        rec = run.record
+        if rec["method"]["name"] not in methods:
+            continue
+        for metric, m in rec["metrics"].items():
+            value = m.get("value")
+            if value is None:
+                continue
+            low, high = m.get("ci") or (value, value)
+            claims.append(Claim(rec["task"]["name"], rec["dataset"]["name"],
+                                rec["dataset"]["split"], rec["method"]["name"], metric, value,
+                                max(value - low, high - value), source=run.file))
+    return claims
 
 
 def baseline_claims(leaderboards_dir: str | Path, methods: set[str]) -> list[Claim]:

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from bench import progress
 from bench.interfaces import Dataset, SampleError, Split
 
 log = logging.getLogger(__name__)
@@ -32,18 +33,21 @@ class ConsonantRunner:
         t0 = time.perf_counter()
         train = dataset.split(training_split_name(dataset, split))
         segments, skipped = [], []
-        for sample_id in train.ids:
-            try:
-                segments.append(train.get(sample_id))
-            except SampleError as exc:
-                skipped.append({"id": sample_id, "message": str(exc)})
+        with progress.bar(len(train.ids), f"load {train.name}") as bar:
+            for sample_id in train.ids:
+                try:
+                    segments.append(train.get(sample_id))
+                except SampleError as exc:
+                    skipped.append({"id": sample_id, "message": str(exc)})
+                bar.update()
         if not segments:
             raise SampleError(f"training split {train.name!r} has no readable segments")
         if skipped:
             log.warning("%d training segments could not be read; fitting on %d",
                         len(skipped), len(segments))
         labels = np.array([s.label for s in segments], dtype=int)
-        method.fit(segments, labels)
+        with progress.stage(f"fit on {len(segments)} {train.name} segments"):
+            method.fit(segments, labels)
         return {"train_split": train.name, "n_train": len(segments),
                 "train_skipped": skipped, "fit_seconds": time.perf_counter() - t0}
 
