@@ -179,6 +179,8 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
             raise BenchError(f"--dataset {dataset}: a dataset of task {task_of!r}, but this run is "
                              f"of {', '.join(cfg.tasks)}")
         cfg.datasets[task_of] = dataset
+    if publish and cfg.limit:  # refused before any work, not after it
+        raise BenchError("--publish with --limit: the committed baseline holds full runs only")
     units = plan_units(cfg, regs, command=provenance.command_line())
     if strict:
         units = [dataclasses.replace(u, strict=True) for u in units]
@@ -199,8 +201,6 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         click.echo(f"{rec['method']['name']} on {rec['dataset']['name']}/"
                    f"{rec['dataset']['split']}: {summary}")
     if publish:
-        if cfg.limit:
-            raise BenchError("--publish with --limit: the committed baseline holds full runs only")
         _write_leaderboards(regs, cfg.runs_dir, leaderboards_dir or PUBLISHED_LEADERBOARDS,
                             publish=True)
     elif not no_leaderboard and not cfg.limit:
