@@ -75,9 +75,10 @@ def store_record(path: Path, record: RunRecord, samples: list[Mapping[str, Any]]
     ours = record.get("identity", {}).get("distribution", "")
     theirs = (old or {}).get("identity", {}).get("distribution", "")  # type: ignore[attr-defined]
     if old is not None and ours and theirs and ours != theirs:
-        path = path.with_name(f"{path.stem}~{hash_json(ours)[:8]}.json")
-        log.warning("%s was made by distribution %s, not %s; this run's record goes to %s",
-                    path.parent, theirs, ours, path)
+        beside = path.with_name(f"{path.stem}~{hash_json(ours)[:8]}.json")
+        log.warning("%s was made by distribution %s, not %s; it is kept and this run's record "
+                    "goes to %s", path, theirs, ours, beside)
+        path = beside
         old = _existing(path)
     if old is not None and evaluated(record):
         samples = _carry_over(old, record, samples, path)
