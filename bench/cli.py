@@ -134,8 +134,14 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
 @click.option("--metric", "metrics", multiple=True, help="Metric(s) (default: the task's).")
 @click.option("--seed", type=int, default=None)
 @click.option("--resume", is_flag=True, default=None, help="Continue an interrupted run.")
-@click.option("--executor", type=click.Choice(["inprocess", "pool"]), default=None)
-@click.option("--workers", type=int, default=None)
+@click.option("--executor", type=click.Choice(["inprocess", "pool", "ray"]), default=None,
+              help="Where units run (ray: see docs/distributed.md).")
+@click.option("--workers", type=int, default=None,
+              help="Pool processes (default 2), or CPUs of a local Ray instance (default: all).")
+@click.option("--address", default=None,
+              help="Ray cluster to use (auto, HOST:PORT or ray://HOST:PORT); default: local.")
+@click.option("--shard-size", type=int, default=None,
+              help="Ray: samples per task (default: the task's choice).")
 @click.option("--bootstrap", type=int, default=None, help="Bootstrap resamples for CIs.")
 @click.option("--limit", type=int, default=None, help="Only the first N samples per split.")
 @click.option("--runs-dir", default=None, help=RUNS_HELP)
@@ -149,8 +155,8 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
 @click.option("--strict", is_flag=True, default=None,
               help="Fail on the first file a corpus cannot use instead of counting it.")
 def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, executor, workers,
-        bootstrap, limit, runs_dir, leaderboards_dir, method_config, dataset_option,
-        no_leaderboard, publish, strict) -> None:
+        address, shard_size, bootstrap, limit, runs_dir, leaderboards_dir, method_config,
+        dataset_option, no_leaderboard, publish, strict) -> None:
     """Run methods on standard splits, score them, and write the leaderboards.
 
     Exit status: 0 every unit evaluated; 1 some units failed; 2 usage error (nothing run);
@@ -167,7 +173,8 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
     regs = _regs()
     cfg = load_config(config_path, {
         "tasks": tasks, "methods": methods, "splits": splits, "metrics": metrics, "seed": seed,
-        "resume": resume, "executor": executor, "workers": workers, "bootstrap": bootstrap,
+        "resume": resume, "executor": executor, "workers": workers, "address": address,
+        "shard_size": shard_size, "bootstrap": bootstrap,
         "limit": limit, "runs_dir": runs_dir, "leaderboards_dir": leaderboards_dir})
     for name, table in _parse_assignments(method_config, "--method-config").items():
         cfg.method_config.setdefault(name, {}).update(table)
@@ -181,6 +188,9 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         cfg.datasets[task_of] = dataset
     if publish and cfg.limit:  # refused before any work, not after it
         raise BenchError("--publish with --limit: the committed baseline holds full runs only")
+    # a local Ray instance takes the whole machine unless --workers says otherwise
+    executor_ = make_executor(cfg.executor, (workers or 0) if cfg.executor == "ray" else cfg.workers,
+                              cfg.address, cfg.shard_size)
     units = plan_units(cfg, regs, command=provenance.command_line())
     if strict:
         units = [dataclasses.replace(u, strict=True) for u in units]
@@ -192,7 +202,7 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         click.echo(f"smoke run (--limit {cfg.limit}): records are kept beside the full ones as "
                    f"<method>.limit{cfg.limit}.json and never feed a leaderboard", err=True)
     records = []
-    for path in make_executor(cfg.executor, cfg.workers).map(run_unit, units):
+    for path in executor_.map(run_unit, units):
         rec = json.loads(Path(path).read_text())
         records.append(rec)
         summary = ", ".join(

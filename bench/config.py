@@ -34,8 +34,10 @@ class RunConfig:
     bootstrap: int = 1000
     runs_dir: str = field(default_factory=lambda: default_runs_dir())
     leaderboards_dir: str = ""  # default: RUNS_DIR/leaderboards
-    executor: str = "inprocess"  # inprocess | pool
-    workers: int = 2
+    executor: str = "inprocess"  # inprocess | pool | ray
+    workers: int = 2  # pool processes
+    address: str = ""  # ray: an existing cluster ("auto", "HOST:PORT", "ray://HOST:PORT")
+    shard_size: int = 0  # ray: samples per task (0: the task's choice)
     resume: bool = False
     limit: int = 0  # score only the first N samples of each split (0: all); for smoke runs
     method_config: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -128,7 +130,7 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
 
 
 # Lower bounds of numeric run options; below them a run would silently do something else.
-MINIMUM = {"bootstrap": 0, "limit": 0, "workers": 1, "seed": 0}
+MINIMUM = {"bootstrap": 0, "limit": 0, "workers": 1, "seed": 0, "shard_size": 0}
 
 
 def _set(cfg: RunConfig, key: str, value: Any, where: str) -> None:
@@ -144,8 +146,8 @@ def _set(cfg: RunConfig, key: str, value: Any, where: str) -> None:
         raise BenchError(f"{where}: {key} must be {expected.__name__}, got {value!r}")
     if key in MINIMUM and value < MINIMUM[key]:
         raise BenchError(f"{where}: {key} must be >= {MINIMUM[key]}, got {value}")
-    if key == "executor" and value not in ("inprocess", "pool"):
-        raise BenchError(f"{where}: executor must be 'inprocess' or 'pool', got {value!r}")
+    if key == "executor" and value not in ("inprocess", "pool", "ray"):
+        raise BenchError(f"{where}: executor must be 'inprocess', 'pool' or 'ray', got {value!r}")
     if isinstance(value, list) and not all(isinstance(v, str) for v in value):
         raise BenchError(f"{where}: {key} must be a list of names, got {value!r}")
     setattr(cfg, key, value)

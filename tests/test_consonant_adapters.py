@@ -294,7 +294,8 @@ def test_plugin_registers_both_corpora(monkeypatch: pytest.MonkeyPatch) -> None:
     specs: list = []
     pm.hook.bench_register_datasets(register=specs.append)
     assert {s.name: (s.task, s.embedded) for s in specs} == {
-        "timit": ("consonant-voicing", False), "mfa-textgrid": ("consonant-voicing", False)
+        "timit": ("consonant-voicing", False), "mfa-textgrid": ("consonant-voicing", False),
+        "topcap-features": ("consonant-voicing", False),
     }
     monkeypatch.delenv("BENCH_TIMIT_ROOT", raising=False)
     monkeypatch.delenv("BENCH_TEXTGRID_ROOT", raising=False)

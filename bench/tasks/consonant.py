@@ -29,6 +29,8 @@ def _no_prediction(method: Any, index: int) -> SampleError:
 
 class ConsonantRunner:
     batch_size = 16  # results are appended per batch, so a crash loses at most one batch
+    shard_size = 64  # samples per task on a cluster: a few seconds of TopCap features each
+
     def prepare(self, method: Any, dataset: Dataset, split: Split, seed: int) -> Mapping[str, Any]:
         t0 = time.perf_counter()
         train = dataset.split(training_split_name(dataset, split))
