@@ -146,7 +146,7 @@ def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
           f"{coverage(metric)}: "
     if claim.form == "tolerance":
         diff = abs(value - claim.value)
-        holds = diff <= claim.tolerance + 1e-12  # float noise in the claimed decimal
+        holds = diff <= (claim.tolerance or 0.0) + 1e-12  # float noise in the claimed decimal
         msg += f"|measured - claimed| = {diff:.4g} {'<=' if holds else '>'} tolerance " \
                f"{claim.tolerance:g}"
     else:
