@@ -283,7 +283,7 @@ def show(run: str, runs_dir: str | None, as_json: bool) -> None:
     click.echo(format_record(rec))
 
 
-def format_record(rec: dict[str, Any]) -> str:
+def format_record(rec: Any) -> str:
     """A run record as a few header lines and one aligned row per metric."""
     from bench.weights.commands import format_rows
 

@@ -145,7 +145,7 @@ def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
     low, high = (ci if ci else (value, value))
     msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}] on " \
           f"{coverage(metric)}: "
-    if claim.form == "tolerance":
+    if claim.tolerance is not None:
         diff = abs(value - claim.value)
         holds = diff <= claim.tolerance + 1e-12  # float noise in the claimed decimal
         msg += f"|measured - claimed| = {diff:.4g} {'<=' if holds else '>'} tolerance " \
