@@ -14,14 +14,14 @@ CASES = {
     "value-missing": (GOOD, ["claim 1", "lacks value"]),
     "tolerance-negative": (GOOD + "value = 0.9\ntolerance = -0.1\n", ["claim 1", "tolerance must be >= 0"]),
     "tolerance-string": (GOOD + 'value = 0.9\ntolerance = "5%"\n', ["claim 1", "tolerance must be a number"]),
-    "unknown-key": (GOOD + "value = 0.9\nmetrc = 1\n", ["claim 1", "unknown key 'metrc'", "'metric'"]),
-    "method-unknown": (GOOD.replace("toy-zcr", "toy-zrc") + "value = 0.9\n",
+    "unknown-key": (GOOD + "value = 0.9\ntolerance = 0.05\nmetrc = 1\n", ["claim 1", "unknown key 'metrc'", "'metric'"]),
+    "method-unknown": (GOOD.replace("toy-zcr", "toy-zrc") + "value = 0.9\ntolerance = 0.05\n",
                        ["claim 1", "unknown method 'toy-zrc'"]),
-    "metric-other-task": (GOOD.replace('"accuracy"', '"toy-mae"') + "value = 0.9\n",
+    "metric-other-task": (GOOD.replace('"accuracy"', '"toy-mae"') + "value = 0.9\ntolerance = 0.05\n",
                           ["claim 1", "metric 'toy-mae' belongs to task 'talking-face'"]),
-    "split-unknown": (GOOD.replace('"test"', '"tset"') + "value = 0.9\n",
+    "split-unknown": (GOOD.replace('"test"', '"tset"') + "value = 0.9\ntolerance = 0.05\n",
                       ["claim 1", "has no split 'tset'"]),
-    "task-empty": (GOOD.replace('"consonant-voicing"', '""') + "value = 0.9\n",
+    "task-empty": (GOOD.replace('"consonant-voicing"', '""') + "value = 0.9\ntolerance = 0.05\n",
                    ["claim 1", "task must be a non-empty string"]),
     "no-claims": ("title = 'x'\n", ["unknown top-level key"]),
     "empty-file": ("", ["no [[claim]] tables"]),
@@ -50,7 +50,7 @@ def test_bad_claims_file_runs_nothing(name, toy_runs, tmp_path):
 
 def test_every_bad_claim_is_reported_at_once(toy_runs, tmp_path):
     path = tmp_path / "claims.toml"
-    path.write_text("[[claim]]\n" + GOOD + 'value = "96%"\n' + "[[claim]]\n" + GOOD + "value = 0.9\n"
+    path.write_text("[[claim]]\n" + GOOD + 'value = "96%"\n' + "[[claim]]\n" + GOOD + "value = 0.9\ntolerance = 0.05\n"
                     + "[[claim]]\n" + GOOD + "value = 0.9\ntolerance = -1\n")
     res = cli(["verify", path, "--runs-dir", toy_runs])
     expect(res, 2, f"{path}: claim 1: value must be a number")
@@ -71,8 +71,8 @@ def test_unreadable_claims_file(kind, toy_runs, tmp_path):
 
 def test_verify_writes_its_own_records_and_leaves_results_alone(toy_runs, tmp_path):
     path = tmp_path / "claims.toml"
-    path.write_text("[[claim]]\n" + GOOD + "value = 1.0\n[[claim]]\n"
-                    + GOOD.replace("accuracy", "roc-auc") + "value = 1.0\n")
+    path.write_text("[[claim]]\n" + GOOD + "value = 1.0\ntolerance = 0.01\n[[claim]]\n"
+                    + GOOD.replace("accuracy", "roc-auc") + 'value = 1.0\nwithin = "ci"\n')
     before = snapshot(toy_runs)
     res = cli(["verify", path, "--runs-dir", toy_runs])
     expect(res, 0, "[holds]")
@@ -85,7 +85,7 @@ def test_verify_writes_its_own_records_and_leaves_results_alone(toy_runs, tmp_pa
 
 def test_claim_that_does_not_hold_exits_1(toy_runs, tmp_path):
     path = tmp_path / "claims.toml"
-    path.write_text("[[claim]]\n" + GOOD + "value = 0.5\n")
+    path.write_text("[[claim]]\n" + GOOD + "value = 0.5\ntolerance = 0.01\n")
     before = snapshot(toy_runs)
     expect(cli(["verify", path, "--runs-dir", toy_runs]), 1, "[does not hold]")
     assert snapshot(toy_runs) == before
