@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import click
 
@@ -186,6 +186,8 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
             raise BenchError(f"--dataset {dataset}: a dataset of task {task_of!r}, but this run is "
                              f"of {', '.join(cfg.tasks)}")
         cfg.datasets[task_of] = dataset
+    if publish and cfg.limit:  # refused before any work, not after it
+        raise BenchError("--publish with --limit: the committed baseline holds full runs only")
     # a local Ray instance takes the whole machine unless --workers says otherwise
     executor_ = make_executor(cfg.executor, (workers or 0) if cfg.executor == "ray" else cfg.workers,
                               cfg.address, cfg.shard_size)
@@ -209,8 +211,6 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         click.echo(f"{rec['method']['name']} on {rec['dataset']['name']}/"
                    f"{rec['dataset']['split']}: {summary}")
     if publish:
-        if cfg.limit:
-            raise BenchError("--publish with --limit: the committed baseline holds full runs only")
         _write_leaderboards(regs, cfg.runs_dir, leaderboards_dir or PUBLISHED_LEADERBOARDS,
                             publish=True)
     elif not no_leaderboard and not cfg.limit:
@@ -293,7 +293,7 @@ def show(run: str, runs_dir: str | None, as_json: bool) -> None:
     click.echo(format_record(rec))
 
 
-def format_record(rec: dict[str, Any]) -> str:
+def format_record(rec: Mapping[str, Any]) -> str:
     """A run record as a few header lines and one aligned row per metric."""
     from bench.weights.commands import format_rows
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -433,9 +434,10 @@ class RayExecutor:
                 futures = [pool.submit(_with_backend, backend, fn, item) for item in items]
                 for future in futures:
                     yield future.result()
-            progress.say(f"ray: {len(items)} unit(s) in {time.perf_counter() - t0:.1f} s wall "
-                         f"(connecting took {backend.startup_s:.1f} s); "
-                         f"cluster: {backend.describe()}")
+            # the run's summary line, not progress: printed even under BENCH_QUIET
+            print(f"ray: {len(items)} unit(s) in {time.perf_counter() - t0:.1f} s wall "
+                  f"(connecting took {backend.startup_s:.1f} s); cluster: {backend.describe()}",
+                  file=sys.stderr)
         finally:
             backend.stop()
 

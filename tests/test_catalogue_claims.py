@@ -5,15 +5,18 @@ from __future__ import annotations
 import pytest
 from catalogue import cli, expect, snapshot
 
-GOOD = ('task = "consonant-voicing"\ndataset = "toy-segments"\nsplit = "test"\n'
-        'method = "toy-zcr"\nmetric = "accuracy"\n')
+NAMES = ('task = "consonant-voicing"\ndataset = "toy-segments"\nsplit = "test"\n'
+         'method = "toy-zcr"\nmetric = "accuracy"\n')
+GOOD = NAMES + 'within = "ci"\n'  # holds when the claimed value lies in the measured 95% CI
 
 CASES = {
     "value-percent-string": (GOOD + 'value = "96%"\n', ["claim 1", "value must be a number", "96%"]),
     "value-bool": (GOOD + "value = true\n", ["claim 1", "value must be a number"]),
     "value-missing": (GOOD, ["claim 1", "lacks value"]),
-    "tolerance-negative": (GOOD + "value = 0.9\ntolerance = -0.1\n", ["claim 1", "tolerance must be >= 0"]),
-    "tolerance-string": (GOOD + 'value = 0.9\ntolerance = "5%"\n', ["claim 1", "tolerance must be a number"]),
+    "tolerance-negative": (NAMES + "value = 0.9\ntolerance = -0.1\n", ["claim 1", "tolerance must be >= 0"]),
+    "tolerance-string": (NAMES + 'value = 0.9\ntolerance = "5%"\n', ["claim 1", "tolerance must be a number"]),
+    "tolerance-and-within": (GOOD + "value = 0.9\ntolerance = 0.1\n", ["claim 1", "not both or neither"]),
+    "within-unknown": (NAMES + 'value = 0.9\nwithin = "pi"\n', ["claim 1", "within = 'pi'"]),
     "unknown-key": (GOOD + "value = 0.9\nmetrc = 1\n", ["claim 1", "unknown key 'metrc'", "'metric'"]),
     "method-unknown": (GOOD.replace("toy-zcr", "toy-zrc") + "value = 0.9\n",
                        ["claim 1", "unknown method 'toy-zrc'"]),
@@ -51,7 +54,7 @@ def test_bad_claims_file_runs_nothing(name, toy_runs, tmp_path):
 def test_every_bad_claim_is_reported_at_once(toy_runs, tmp_path):
     path = tmp_path / "claims.toml"
     path.write_text("[[claim]]\n" + GOOD + 'value = "96%"\n' + "[[claim]]\n" + GOOD + "value = 0.9\n"
-                    + "[[claim]]\n" + GOOD + "value = 0.9\ntolerance = -1\n")
+                    + "[[claim]]\n" + NAMES + "value = 0.9\ntolerance = -1\n")
     res = cli(["verify", path, "--runs-dir", toy_runs])
     expect(res, 2, f"{path}: claim 1: value must be a number")
     assert "claim 3" in res.output and "claim 2" not in res.output

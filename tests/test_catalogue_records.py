@@ -135,3 +135,47 @@ def test_check_writes_its_own_records(toy_runs, toy_registries, monkeypatch):
     rec = json.loads(next((toy_runs / "check" / "records").rglob("toy-zcr.json")).read_text())
     assert rec["kind"] == "check" and set(rec["metrics"]) == {
         "accuracy", "balanced-accuracy", "f1", "roc-auc"}
+
+
+def test_run_of_fewer_metrics_keeps_the_others(toy_runs):
+    path = toy_runs / BASE / "toy-zcr.json"
+    old = json.loads(path.read_text())
+    res = cli(["run", *TOY, "--method", "toy-zcr", "--metric", "f1", "--runs-dir", toy_runs])
+    expect(res, 0)
+    new = json.loads(path.read_text())
+    assert new["metrics"] == old["metrics"] and new["metric_order"] == old["metric_order"]
+    from bench.store import SampleLog
+
+    scores = SampleLog(path.with_suffix(".samples.jsonl")).read()
+    assert set(next(iter(scores.values()))["scores"]) == set(old["metrics"])
+    assert "accuracy" in (toy_runs / "leaderboards" / "consonant-voicing.md").read_text()
+
+
+def _unavailable(*a, **k):
+    from bench.errors import Unavailable
+
+    raise Unavailable("weights x are not installed", install="bench weights fetch x")
+
+
+@pytest.mark.parametrize("which", [["accuracy"], ["accuracy", "balanced-accuracy", "f1", "roc-auc"]])
+def test_metrics_unavailable_now_do_not_erase_their_values(toy_runs, toy_registries, monkeypatch,
+                                                           which):
+    import dataclasses
+
+    for name in which:
+        spec = toy_registries.metrics.get(name)
+        monkeypatch.setitem(toy_registries.metrics._items, name,
+                            dataclasses.replace(spec, factory=_unavailable))
+    path = toy_runs / BASE / "toy-zcr.json"
+    old = json.loads(path.read_text())
+    res = cli(["run", *TOY, "--method", "toy-zcr", "--runs-dir", toy_runs, "--no-leaderboard"])
+    new = json.loads(path.read_text())
+    assert {m: r["value"] for m, r in new["metrics"].items()} == {
+        m: r["value"] for m, r in old["metrics"].items()}
+    if len(which) == 1:
+        expect(res, 0)
+        assert "weights x are not installed" in new["metrics"]["accuracy"]["details"]["unavailable_now"]
+    else:
+        expect(res, 3, "the last good record")
+        assert new == old
+        assert (toy_runs / BASE / "toy-zcr.failed.json").exists()

@@ -25,6 +25,8 @@ CASES = {
                               "--method", "toy-loop"], ["nothing to run"]),
     "dataset-of-other-task": (["--task", "consonant-voicing", "--dataset", "toy-clips",
                                "--method", "toy-zcr"], ["toy-clips", "talking-face"]),
+    "publish-smoke-run": ([*TOY, "--method", "toy-zcr", "--limit", "5", "--publish"],
+                          ["--publish with --limit"]),
     "dataset-option-unused": ([*TOY, "--method", "toy-zcr", "--dataset-option",
                                "timit.root=/data/TIMIT"], ["timit", "not used by this run"]),
 }
