@@ -16,6 +16,7 @@ from bench import baseline
 from bench.errors import BenchError
 from bench.records import RunRecord, find_records, is_leaderboard_record, read_record
 from bench.significance import ALPHA, load_sample_scores, paired_pvalue
+from bench.status import direction_of
 
 COMMITTED = "committed:"
 
@@ -163,7 +164,7 @@ def compare_sides(a: Side, b: Side, aggregates: Mapping[str, Callable],
             xb = [sb[i][metric] for i in shared]
             pa, pb = float(aggregate(xa)), float(aggregate(xb))
             p = paired_pvalue(metric, xb, xa, aggregate, resamples)
-            better = (pb > pa) if direction == "higher" else (pb < pa)
+            better = direction_of(direction).better(pb, pa)
             verdict = "same" if p >= alpha else ("better" if better else "worse")
         out.append(MetricDiff(metric, direction, va, vb, len(shared), pa, pb, p, verdict))
     if not any(d.n_shared for d in out):

@@ -46,6 +46,7 @@ from bench.runner import (
     write_meta,
 )
 from bench.specs import Resources
+from bench.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ def shard_task(unit: Unit, method_bytes: bytes | None, job: ShardJob) -> ShardRe
         pending = [m for m in job.metrics.get(sample_id, []) if m not in out.unavailable]
         if sample_id in predicted:
             entry, arrays = predicted[sample_id]
-            if entry["status"] != "ok":
+            if entry["status"] != Status.OK:
                 continue
             prediction = {**entry["data"], **arrays}
         else:
@@ -268,7 +269,7 @@ class RayBackend:
         to_predict = {i for i in ids if i not in predictions}
         needs = {i: [st.name for st in states if i not in st.cached] for i in ids}
         work = [i for i in ids if i in to_predict
-                or (predictions[i]["status"] == "ok" and needs[i])]
+                or (predictions[i]["status"] == Status.OK and needs[i])]
 
         method_ref = None
         if to_predict:
@@ -400,13 +401,14 @@ class RayBackend:
                 raise cause
             message = f"{type(cause).__name__}: {cause}"
         for i in job.predict:
-            predictions[i] = {"id": i, "status": "failed", "stage": "predict", "error": message}
+            predictions[i] = {"id": i, "status": Status.FAILED, "stage": "predict",
+                              "error": message}
             unlogged.add(i)
         for i in job.ids:
             if i in job.predict:
                 continue
             for name in job.metrics.get(i, []):
-                by_name[name].cached[i] = {"id": i, "status": "failed", "error": message}
+                by_name[name].cached[i] = {"id": i, "status": Status.FAILED, "error": message}
                 unlogged_scores[name].add(i)
 
 

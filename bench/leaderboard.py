@@ -9,6 +9,7 @@ from typing import Any
 
 from bench.lazy import resolve
 from bench.records import find_records, is_leaderboard_record, read_record
+from bench.status import Status, direction_of
 
 
 @dataclass
@@ -22,7 +23,7 @@ class Cell:
 
     @property
     def partial(self) -> bool:
-        return self.status == "partial"
+        return self.status == Status.PARTIAL
 
 
 @dataclass
@@ -83,7 +84,7 @@ class Table:
             and (v := r.cells[metric].value) is not None and not r.cells[metric].partial}
         if not vals:
             return set()
-        target = max(vals.values()) if direction == "higher" else min(vals.values())
+        target = direction_of(direction).best(vals.values())
         return {m for m, v in vals.items() if v == target}
 
 
@@ -145,7 +146,7 @@ def _sort_rows(table: Table) -> None:
     if not table.metrics:
         return
     main, direction = table.metrics[0]
-    sign = -1 if direction == "higher" else 1
+    sign = -1 if direction_of(direction).higher_is_better else 1
 
     def key(row: Row) -> tuple[int, float, str]:
         v = row.cells.get(main)

@@ -39,6 +39,7 @@ from bench.integrity import (
     unusable_files,
 )
 from bench.records import MetricResult, RunRecord
+from bench.status import MethodStatus, Status
 from bench.stats import bootstrap_ci
 from bench.store import ArtifactStore, SampleLog, split_arrays
 from bench.weights.registry import weights_identity
@@ -163,7 +164,7 @@ class UnitPlan:
     artifacts: ArtifactStore
     record: RunRecord
     timing: dict[str, float]
-    method_status: str | None
+    method_status: MethodStatus | None
 
 
 @dataclass
@@ -171,7 +172,7 @@ class Computed:
     """The outcome of both stages: predictions by id and, per metric, its result and values."""
 
     predictions: dict[str, dict[str, Any]]
-    method_status: str | None
+    method_status: MethodStatus | None
     results: dict[str, tuple[MetricResult, dict[str, Any]]]
     execution: dict[str, Any] | None = None  # where and how it ran, when not in this process
 
@@ -262,11 +263,11 @@ def plan_unit(unit: Unit, regs, task, mspec, dspec) -> UnitPlan:
             **regs.producer("methods", mspec.name),
         },
     }
-    method_status: str | None = None
+    method_status: MethodStatus | None = None
     try:
         weights = {w: weights_identity(regs.weights.get(w)) for w in mspec.weights}
     except Unavailable as exc:
-        weights, method_status = {}, f"unavailable: {exc}"
+        weights, method_status = {}, MethodStatus(Status.UNAVAILABLE, str(exc))
     record["method"]["weights"] = weights
     pred_key = hash_json({
         "harness": HARNESS_CACHE_VERSION, "task": [task.name, task.version],
@@ -281,14 +282,14 @@ def plan_unit(unit: Unit, regs, task, mspec, dspec) -> UnitPlan:
                     pred_key, runs, artifacts, record, timing, method_status)
 
 
-def method_failure(exc: BaseException, plan: UnitPlan) -> str:
+def method_failure(exc: BaseException, plan: UnitPlan) -> MethodStatus:
     """The status of a method that failed as a whole (e.g. in fit); a BenchError is re-raised."""
     if isinstance(exc, Unavailable):
-        return f"unavailable: {exc}"
+        return MethodStatus(Status.UNAVAILABLE, str(exc))
     if isinstance(exc, BenchError):
         raise exc
     log.error("%s on %s/%s failed: %s", plan.mspec.name, plan.dspec.name, plan.unit.split, exc)
-    return f"failed: {_error_text(exc)}"
+    return MethodStatus(Status.FAILED, _error_text(exc))
 
 
 def compute_here(plan: UnitPlan) -> Computed:
@@ -317,14 +318,15 @@ def finish_unit(plan: UnitPlan, computed: Computed) -> str:
     unit, ids, record, unusable = plan.unit, plan.ids, plan.record, plan.unusable
     predictions, method_status = computed.predictions, computed.method_status
     failures = [{"id": i, "stage": p.get("stage", "predict"), "message": p["error"]}
-                for i, p in predictions.items() if p["status"] == "failed"]
+                for i, p in predictions.items() if p["status"] == Status.FAILED]
     if unit.strict and failures:
         raise UnusableFileError(f"--strict: sample {failures[0]['id']}: {failures[0]['message']}")
     report_load_failures(plan.dspec.name, unit.split, failures)
-    n_ok = sum(1 for p in predictions.values() if p["status"] == "ok")
+    n_ok = sum(1 for p in predictions.values() if p["status"] == Status.OK)
     record["coverage"] = {"n_total": len(ids) + len(unusable), "n_ok": n_ok,
                           "n_failed": len(failures) + len(unusable),
-                          "failures": unusable + failures, "status": method_status or "ok",
+                          "failures": unusable + failures,
+                          "status": method_status.text if method_status else Status.OK,
                           "n_unusable_files": len(unusable)}
 
     per_sample: dict[str, dict[str, Any]] = {i: {} for i in ids}
@@ -334,7 +336,7 @@ def finish_unit(plan: UnitPlan, computed: Computed) -> str:
             result["n_total"] = result.get("n_total", 0) + len(unusable)
             result["n_failed"] = result.get("n_failed", 0) + len(unusable)
             result["failures"] = unusable + list(result.get("failures", []))
-            result["status"] = "partial"
+            result["status"] = Status.PARTIAL
         record["metrics"][metric_name] = result
         record["keys"][f"score:{metric_name}"] = result.get("details", {}).pop("score_key", "")
         for sample_id, v in values.items():
@@ -455,7 +457,7 @@ def predict_samples(runner, method, split, ids) -> list[Computed1]:
         try:
             loaded[sample_id] = split.get(sample_id)
         except Exception as exc:
-            entries[sample_id] = ({"id": sample_id, "status": "failed", "stage": "load",
+            entries[sample_id] = ({"id": sample_id, "status": Status.FAILED, "stage": "load",
                                    "error": _error_text(exc)}, {})
     outputs: dict[str, Any] = {}
     if len(loaded) > 1 and hasattr(runner, "predict_batch"):
@@ -473,15 +475,15 @@ def predict_samples(runner, method, split, ids) -> list[Computed1]:
             _generic_check(prediction)
             runner.check(sample, prediction)
         except NotApplicable as exc:  # the method has nothing to say here; not a failure
-            entries[sample_id] = ({"id": sample_id, "status": "n/a", "stage": "predict",
-                                   "error": str(exc)}, {})
+            entries[sample_id] = ({"id": sample_id, "status": Status.NOT_APPLICABLE,
+                                   "stage": "predict", "error": str(exc)}, {})
             continue
         except Exception as exc:  # one bad sample must not stop the run
-            entries[sample_id] = ({"id": sample_id, "status": "failed", "stage": "predict",
+            entries[sample_id] = ({"id": sample_id, "status": Status.FAILED, "stage": "predict",
                                    "error": _error_text(exc)}, {})
             continue
         plain, arrays = split_arrays(prediction)
-        entries[sample_id] = ({"id": sample_id, "status": "ok", "data": plain}, arrays)
+        entries[sample_id] = ({"id": sample_id, "status": Status.OK, "data": plain}, arrays)
     return [entries[i] for i in ids]
 
 
@@ -515,21 +517,21 @@ def metric_states(unit, regs, ids, pred_key, runs, artifacts, method_status):
     for name in unit.metrics:
         spec = regs.metrics.get(name)
         if method_status:
-            r = _empty_result(spec, len(ids), status=method_status.split(":")[0],
-                              message=method_status)
+            r = _empty_result(spec, len(ids), status=method_status.status,
+                              message=method_status.text)
             out[name] = (r, {})
             continue
         try:
             states.append(_MetricState(name, spec, ids, pred_key, runs, artifacts))
         except Unavailable as exc:
-            r = _empty_result(spec, len(ids), status="unavailable", message=str(exc))
+            r = _empty_result(spec, len(ids), status=Status.UNAVAILABLE, message=str(exc))
             out[name] = (r, {})
     return out, states
 
 
 def failed_scores(sample_id: str, exc: BaseException, names: list[str]) -> dict[str, Computed1]:
     """The same failure for every metric (the sample or its prediction could not be loaded)."""
-    return {n: ({"id": sample_id, "status": "failed", "error": _error_text(exc)}, {})
+    return {n: ({"id": sample_id, "status": Status.FAILED, "error": _error_text(exc)}, {})
             for n in names}
 
 
@@ -543,14 +545,14 @@ def score_sample(metrics: Mapping[str, Any], sample_id: str, sample: Any,
         arrays: dict[str, np.ndarray] = {}
         try:
             plain, arrays = split_arrays(metric.per_sample(sample, prediction))
-            entry: dict[str, Any] = {"id": sample_id, "status": "ok", "values": plain}
+            entry: dict[str, Any] = {"id": sample_id, "status": Status.OK, "values": plain}
         except Unavailable as exc:
             unavailable[name] = str(exc)
             continue
         except NotApplicable as exc:
-            entry = {"id": sample_id, "status": "n/a", "error": str(exc)}
+            entry = {"id": sample_id, "status": Status.NOT_APPLICABLE, "error": str(exc)}
         except Exception as exc:
-            entry = {"id": sample_id, "status": "failed", "error": _error_text(exc)}
+            entry = {"id": sample_id, "status": Status.FAILED, "error": _error_text(exc)}
         scored[name] = (entry, arrays)
     return scored, unavailable
 
@@ -567,7 +569,7 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
     """Stage 2: per-sample metric values, sample by sample so each sample is loaded once."""
     out, states = metric_states(unit, regs, ids, pred_key, runs, artifacts, method_status)
     by_name = {st.name: st for st in states}
-    todo = [i for i in ids if predictions.get(i, {}).get("status") == "ok"
+    todo = [i for i in ids if predictions.get(i, {}).get("status") == Status.OK
             and any(i not in st.cached for st in states)]
     score_bar = progress.bar(len(todo), f"score {unit.method} {unit.split}")
     for sample_id in todo:
@@ -592,7 +594,7 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             try:
                 entry = store_arrays(entry, arrays, artifacts)
             except Exception as exc:
-                entry = {"id": sample_id, "status": "failed", "error": _error_text(exc)}
+                entry = {"id": sample_id, "status": Status.FAILED, "error": _error_text(exc)}
             _append(by_name[name], entry)
     score_bar.close()
     return finish_metrics(unit, states, out, ids, predictions, artifacts)
@@ -619,39 +621,40 @@ def _append(st: _MetricState, entry: dict[str, Any]) -> None:
 def _finish(unit, st: _MetricState, ids, predictions, artifacts):
     result, cached = st.result, st.cached
     if st.unavailable:
-        result.update(status="unavailable", message=st.unavailable)
+        result.update(status=Status.UNAVAILABLE, message=st.unavailable)
         return result, {}
-    ok_ids = [i for i in ids if cached.get(i, {}).get("status") == "ok"
-              and predictions.get(i, {}).get("status") == "ok"]
+    ok_ids = [i for i in ids if cached.get(i, {}).get("status") == Status.OK
+              and predictions.get(i, {}).get("status") == Status.OK]
     values = [{**cached[i]["values"], **_arrays(cached[i], artifacts)} for i in ok_ids]
     failures = [{"id": i, "stage": predictions[i].get("stage", "predict"),
                  "message": predictions[i]["error"]}
-                for i in ids if predictions.get(i, {}).get("status") == "failed"]
+                for i in ids if predictions.get(i, {}).get("status") == Status.FAILED]
     failures += [{"id": i, "stage": "score", "message": cached[i]["error"]}
-                 for i in ids if predictions.get(i, {}).get("status") == "ok"
-                 and cached.get(i, {}).get("status") == "failed"]
+                 for i in ids if predictions.get(i, {}).get("status") == Status.OK
+                 and cached.get(i, {}).get("status") == Status.FAILED]
     failures += [{"id": i, "stage": "predict", "message": "no prediction"}
                  for i in ids if i not in predictions]
-    not_applicable = [i for i in ids if cached.get(i, {}).get("status") == "n/a"]
-    not_applicable += [i for i in ids if predictions.get(i, {}).get("status") == "n/a"]
+    na = Status.NOT_APPLICABLE
+    not_applicable = [i for i in ids if cached.get(i, {}).get("status") == na]
+    not_applicable += [i for i in ids if predictions.get(i, {}).get("status") == na]
     result.update(n_scored=len(ok_ids), n_failed=len(failures), failures=failures)
     result["details"] = {"score_key": st.key}
     if not_applicable and not ok_ids:
         first = cached.get(not_applicable[0]) or predictions[not_applicable[0]]
-        result.update(status="n/a", message=first["error"].split(": ", 1)[-1],
+        result.update(status=Status.NOT_APPLICABLE, message=first["error"].split(": ", 1)[-1],
                       n_failed=0, failures=[])
         return result, {}
     if not_applicable:
         result["details"]["n_not_applicable"] = len(not_applicable)
     if not values:
         reasons = sorted({f["message"] for f in failures})
-        result.update(status="failed", message="; ".join(reasons[:3]) or "no samples")
+        result.update(status=Status.FAILED, message="; ".join(reasons[:3]) or "no samples")
         return result, {}
     metric = st.metric
     try:
         value = float(metric.aggregate(values))
     except Exception as exc:
-        result.update(status="failed", message=f"aggregate: {_error_text(exc)}")
+        result.update(status=Status.FAILED, message=f"aggregate: {_error_text(exc)}")
         return result, {}
     resamples = min(getattr(metric, "bootstrap_resamples", unit.bootstrap), unit.bootstrap)
     ci = bootstrap_ci(values, metric.aggregate, resamples, seed=unit.seed + 1)

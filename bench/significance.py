@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 from bench.leaderboard import Table
 from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue
 from bench.store import SampleLog
+from bench.status import direction_of
 
 ALPHA = 0.05
 
@@ -45,7 +46,8 @@ def assign_groups(table: Table, aggregates: Mapping[str, Callable], resamples: i
         # Partial rows are scored on other samples than the rest: they are not ranked.
         ranked = [r for r in table.rows if r.cells.get(metric)
                   and r.cells[metric].value is not None and not r.cells[metric].partial]
-        ranked.sort(key=lambda r: r.cells[metric].value or 0.0, reverse=direction == "higher")
+        ranked.sort(key=lambda r: r.cells[metric].value or 0.0,
+                    reverse=direction_of(direction).higher_is_better)
         leaders: list[str] = []
         letters: dict[str, str] = {r.label: "" for r in ranked}
         for row in ranked:
@@ -121,7 +123,8 @@ def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
                 vals = {m: aggregate([v[i] for i in idx]) for m, v in per.items()}
             except ValueError:
                 continue
-            order = sorted(vals, key=vals.__getitem__, reverse=direction == "higher")
+            order = sorted(vals, key=vals.__getitem__,
+                           reverse=direction_of(direction).higher_is_better)
             for rank, m in enumerate(order, 1):
                 ranks[m].append(rank)
         for r in rows:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 from bench.lazy import LazyRef
+from bench.status import Direction
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -103,7 +104,7 @@ class MetricSpec:
 
     name: str
     task: str
-    direction: Literal["higher", "lower"]
+    direction: Direction  # a plain "higher" / "lower" is accepted and converted
     factory: LazyRef
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)
@@ -113,6 +114,7 @@ class MetricSpec:
         _check_name("metric", self.name)
         if self.direction not in ("higher", "lower"):
             raise ValueError(f"metric {self.name!r}: direction must be 'higher' or 'lower'")
+        object.__setattr__(self, "direction", Direction(self.direction))
 
 
 @dataclass(frozen=True)
