@@ -14,6 +14,7 @@ import click
 from bench import provenance
 from bench.config import tomllib
 from bench.errors import BenchError
+from bench.layout import PUBLISHED_LEADERBOARDS, RunsLayout
 
 
 class BenchGroup(click.Group):
@@ -63,7 +64,6 @@ KINDS = ("tasks", "datasets", "methods", "metrics", "weights", "reporters")
 RUNS_HELP = "Records and caches (default: $BENCH_RUNS_DIR, else runs/)."
 PUBLISH_HELP = ("Maintainers: make these records the committed baseline (baseline/) and rewrite "
                 "the committed leaderboards/ from them.")
-PUBLISHED_LEADERBOARDS = "leaderboards"
 LIST_WIDTH = 100
 
 
@@ -269,7 +269,7 @@ def leaderboard(runs_dir: str | None, out_dir: str | None, publish: bool) -> Non
             raise BenchError(f"--runs-dir {runs_dir}: no such directory")
         if not find_records(Path(runs_dir)):
             raise BenchError(f"--runs-dir {runs_dir}: no run records under "
-                             f"{Path(runs_dir) / 'records'}")
+                             f"{RunsLayout(runs_dir).records()}")
     if publish:
         _write_leaderboards(_regs(), runs_dir, out_dir or PUBLISHED_LEADERBOARDS, publish=True)
     else:

@@ -17,6 +17,7 @@ from bench.errors import BenchError
 from bench.records import RunRecord, find_records, is_leaderboard_record, read_record
 from bench.significance import ALPHA, load_sample_scores, paired_pvalue
 from bench.status import direction_of
+from bench.layout import RunsLayout
 
 COMMITTED = "committed:"
 
@@ -79,7 +80,7 @@ def resolve(ref: str, runs_dir: str | Path, known_methods: Mapping[str, Any] = {
     runs = Path(runs_dir)
     parts = name.split("/")
     if len(parts) == 4:
-        record = runs / "records" / f"{name}.json"
+        record = RunsLayout(runs).named_record(name)
         if not committed_only and record.is_file():
             return [_file_side(record, "run")]
         found = [_committed(r) for r in baseline.find(*parts)]
@@ -139,7 +140,7 @@ def require_samples(side: Side) -> None:
     if side.origin == "committed":
         where = f"the committed baseline ({side.where}) has none for {side.method}"
     else:
-        where = f"{Path(side.where).with_suffix('.samples.jsonl')} is missing or empty"
+        where = f"{RunsLayout.samples(side.where)} is missing or empty"
     raise BenchError(f"cannot compare {side.method} on {'/'.join(side.table)}: no per-sample "
                      f"scores ({where}); re-run it with bench run to write them")
 

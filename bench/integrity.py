@@ -29,6 +29,7 @@ from bench.errors import BenchError
 from bench.hashing import hash_json
 from bench.records import RecordError, RunRecord, read_record, write_record
 from bench.store import SampleLog
+from bench.layout import RunsLayout
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_ENV = "BENCH_LOCK_TIMEOUT"  # seconds a second run of a unit waits (default: 1 hour)
@@ -75,7 +76,7 @@ def store_record(path: Path, record: RunRecord, samples: list[Mapping[str, Any]]
     ours = record.get("identity", {}).get("distribution", "")
     theirs = (old or {}).get("identity", {}).get("distribution", "")  # type: ignore[attr-defined]
     if old is not None and ours and theirs and ours != theirs:
-        beside = path.with_name(f"{path.stem}~{hash_json(ours)[:8]}.json")
+        beside = RunsLayout.beside(path, hash_json(ours)[:8])
         log.warning("%s was made by distribution %s, not %s; it is kept and this run's record "
                     "goes to %s", path, theirs, ours, beside)
         path = beside
@@ -83,7 +84,7 @@ def store_record(path: Path, record: RunRecord, samples: list[Mapping[str, Any]]
     if old is not None and evaluated(record):
         samples = _carry_over(old, record, samples, path)
     if not evaluated(record) and old is not None and evaluated(old):
-        failure = path.with_name(f"{path.stem}.failed.json")
+        failure = RunsLayout.failure(path)
         record["kind"] = "failure"
         record["kept"] = str(path)
         write_record(failure, record)
@@ -91,8 +92,8 @@ def store_record(path: Path, record: RunRecord, samples: list[Mapping[str, Any]]
               f"the failure is recorded in {failure}", file=sys.stderr)
         return failure
     write_record(path, record)
-    SampleLog(path.with_suffix(".samples.jsonl")).rewrite(samples)
-    stale = path.with_name(f"{path.stem}.failed.json")
+    SampleLog(RunsLayout.samples(path)).rewrite(samples)
+    stale = RunsLayout.failure(path)
     if evaluated(record) and stale.exists():
         stale.unlink()  # the failure it recorded no longer describes this unit
     return path
@@ -122,7 +123,7 @@ def _carry_over(old: RunRecord, record: RunRecord, samples: list[Mapping[str, An
     # the old order first (its first metric is the table's main score), then any new metrics
     order = list(old.get("metric_order") or old.get("metrics", {}))
     record["metric_order"] = order + [m for m in record.get("metric_order", []) if m not in order]
-    old_scores = SampleLog(path.with_suffix(".samples.jsonl")).read()
+    old_scores = SampleLog(RunsLayout.samples(path)).read()
     return [{**e, "scores": {**e.get("scores", {}),
                              **{m: v for m, v in old_scores.get(e["id"], {}).get("scores", {}).items()
                                 if m in carried}}} for e in samples]

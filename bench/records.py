@@ -24,6 +24,7 @@ from typing import Any, Mapping, TypedDict
 from bench.errors import BenchError
 from bench.hashing import canonical_json, sha256_bytes
 from bench.status import Direction
+from bench.layout import RunsLayout
 
 SCHEMA_VERSION = 2
 
@@ -140,7 +141,7 @@ def read_record(path: Path) -> RunRecord:
 
 
 def find_records(root: Path) -> list[Path]:
-    return sorted(Path(root).glob("records/**/*.json"))
+    return RunsLayout(root).find_records()
 
 
 def is_leaderboard_record(record: Mapping[str, Any]) -> bool:

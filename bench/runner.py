@@ -7,7 +7,6 @@ new metric never re-runs a method.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -43,6 +42,7 @@ from bench.status import MethodStatus, Status
 from bench.stats import bootstrap_ci
 from bench.store import ArtifactStore, SampleLog, split_arrays
 from bench.weights.registry import weights_identity
+from bench.layout import RunsLayout
 
 log = logging.getLogger(__name__)
 HARNESS_CACHE_VERSION = 1
@@ -126,23 +126,17 @@ def record_stem(unit: Unit, defaults: Mapping[str, Any] | None = None) -> str:
     return unit.method + (f"~{v}" if v else "") + (f".limit{unit.limit}" if unit.limit else "")
 
 
-def records_root(unit: Unit) -> Path:
-    """Where a unit's records go: ``runs/records`` for runs, ``runs/<purpose>/records`` else."""
-    base = Path(unit.runs_dir)
-    return (base if unit.purpose == "run" else base / unit.purpose) / "records"
-
-
 def record_path(runs_dir: str | Path, unit: Unit,
                 defaults: Mapping[str, Any] | None = None) -> Path:
-    root = records_root(dataclasses.replace(unit, runs_dir=str(runs_dir)))
-    return (root / unit.task / unit.dataset / unit.split
-            / f"{record_stem(unit, defaults)}.json")
+    """Where a unit's record goes (check and verify records have their own place)."""
+    return RunsLayout(runs_dir).record(unit.task, unit.dataset, unit.split,
+                                       record_stem(unit, defaults), unit.purpose)
 
 
 def lock_path(unit: Unit, defaults: Mapping[str, Any] | None = None) -> Path:
     """One lock per unit identity, shared by run, check and verify (they share caches)."""
-    return (Path(unit.runs_dir) / "locks" / unit.task / unit.dataset / unit.split
-            / f"{record_stem(unit, defaults)}.lock")
+    return RunsLayout(unit.runs_dir).lock(unit.task, unit.dataset, unit.split,
+                                          record_stem(unit, defaults))
 
 
 @dataclass
@@ -216,7 +210,7 @@ def run_unit(unit: Unit) -> str:
 def plan_unit(unit: Unit, regs, task, mspec, dspec) -> UnitPlan:
     """Load the dataset and build the record header and the prediction cache key."""
     runs = Path(unit.runs_dir)
-    artifacts = ArtifactStore(runs / "cache" / "artifacts")
+    artifacts = ArtifactStore(RunsLayout(runs).artifacts)
     timing: dict[str, float] = {}
 
     t0 = time.perf_counter()
@@ -358,9 +352,10 @@ def open_predictions(unit: Unit, mspec: Any, pred_key: str, ids: list[str], runs
     An unfinished log is discarded unless the unit resumes; the log is rewritten to hold exactly
     the kept entries, in split order.
     """
-    pred_dir = runs / "cache" / "predictions" / pred_key
-    plog = SampleLog(pred_dir / "predictions.jsonl", artifacts)
-    meta_path = pred_dir / "meta.json"
+    layout = RunsLayout(runs)
+    pred_dir = layout.predictions(pred_key)
+    plog = SampleLog(layout.prediction_log(pred_key), artifacts)
+    meta_path = layout.prediction_meta(pred_key)
     existing = plog.read()
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     complete = bool(meta.get("complete"))
@@ -505,7 +500,7 @@ class _MetricState:
         self.result["fingerprint"] = dict(self.metric.fingerprint())
         self.key = hash_json({"predictions": pred_key, "metric": name,
                               "fingerprint": self.result["fingerprint"]})
-        self.log = SampleLog(runs / "cache" / "scores" / f"{self.key}.jsonl", artifacts)
+        self.log = SampleLog(RunsLayout(runs).score_log(self.key), artifacts)
         self.cached = self.log.read()
         self.unavailable: str | None = None
 

@@ -16,13 +16,14 @@ from bench.leaderboard import Table
 from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue
 from bench.store import SampleLog
 from bench.status import direction_of
+from bench.layout import RunsLayout
 
 ALPHA = 0.05
 
 
 def load_sample_scores(record_path: str | Path) -> dict[str, dict[str, Any]]:
     """Per-sample scores (id -> metric -> values) stored beside a record."""
-    entries = SampleLog(Path(record_path).with_suffix(".samples.jsonl")).read()
+    entries = SampleLog(RunsLayout.samples(record_path)).read()
     return {i: e.get("scores", {}) for i, e in entries.items()}
 
 
