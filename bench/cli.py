@@ -326,22 +326,6 @@ def format_record(rec: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join("  " + t for t in table.splitlines())
 
 
-def _aggregates(regs, metrics) -> dict:
-    from bench.errors import Unavailable
-    from bench.lazy import resolve
-
-    out = {}
-    for m in metrics:
-        if m not in regs.metrics:
-            continue
-        spec = regs.metrics.get(m)
-        try:
-            out[m] = resolve(spec.factory)(**dict(spec.options)).aggregate
-        except Unavailable:
-            pass
-    return out
-
-
 def _runs_dir(runs_dir: str | None) -> str:
     from bench.config import default_runs_dir
 
@@ -365,6 +349,7 @@ def compare(run_a: str, run_b: str, runs_dir: str | None, task, dataset, split,
     committed run only. A method on several splits is compared on each shared one.
     """
     from bench.compare import compare_sides, format_comparison, pair, resolve
+    from bench.significance import paired_tests
 
     regs = _regs()
     runs = _runs_dir(runs_dir)
@@ -372,7 +357,7 @@ def compare(run_a: str, run_b: str, runs_dir: str | None, task, dataset, split,
     pairs = pair(resolve(run_a, runs, known), resolve(run_b, runs, known), task, dataset, split)
     worse = False
     for a, b in pairs:
-        diffs = compare_sides(a, b, _aggregates(regs, a.record["metrics"]), resamples)
+        diffs = compare_sides(a, b, paired_tests(regs.metrics, a.record["metrics"]), resamples)
         click.echo(format_comparison(a, b, diffs) + "\n")
         worse |= any(d.verdict == "worse" for d in diffs)
     if worse:

@@ -19,7 +19,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -117,7 +117,7 @@ def _worker_metric(name: str) -> Any:
     return _worker_metrics[name]
 
 
-def prepare_task(unit: Unit) -> tuple[Any, dict[str, Any]]:
+def prepare_task(unit: Unit) -> tuple[Any, Mapping[str, Any]]:
     """Build and prepare (fit) the method of a unit; the driver shares it with the shards."""
     from bench.plugins import registries
 
@@ -256,15 +256,14 @@ class RayBackend:
         execution: dict[str, Any] = {"executor": "ray", "shard_size": size, "shards": 0,
                                      "nodes": 0, "retries": 0, "lost_shards": 0}
         nodes: set[str] = set()
-        regs, runs, artifacts, key = plan.regs, plan.runs, plan.artifacts, plan.pred_key
+        artifacts = plan.artifacts
         if plan.method_status:
-            out, _ = metric_states(unit, regs, ids, key, runs, artifacts, plan.method_status)
+            out, _ = metric_states(plan, plan.method_status)
             return Computed({}, plan.method_status, out, execution)
 
         code = plan.record["method"]["code"]
-        plog, meta_path, predictions, _ = open_predictions(unit, plan.mspec, key, ids, runs,
-                                                           artifacts, code)
-        out, states = metric_states(unit, regs, ids, key, runs, artifacts, None)
+        plog, meta_path, predictions, _ = open_predictions(plan)
+        out, states = metric_states(plan, None)
         by_name = {st.name: st for st in states}
         to_predict = {i for i in ids if i not in predictions}
         needs = {i: [st.name for st in states if i not in st.cached] for i in ids}
@@ -279,7 +278,7 @@ class RayBackend:
                         unit_resources(plan, False))).remote(unit), execution)
             except Exception as exc:
                 status = method_failure(exc, plan)
-                out, _ = metric_states(unit, regs, ids, key, runs, artifacts, status)
+                out, _ = metric_states(plan, status)
                 plan.timing["predict"] = time.perf_counter() - t0
                 return Computed({}, status, out, execution)
             write_meta(meta_path, False, code, prep)
@@ -365,7 +364,7 @@ class RayBackend:
             meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
             write_meta(meta_path, True, code, meta.get("prepare"))
         t0 = time.perf_counter()
-        results = finish_metrics(unit, states, out, ids, predictions, artifacts)
+        results = finish_metrics(plan, states, out, predictions)
         plan.timing["score"] = time.perf_counter() - t0
         return Computed(predictions, None, results, execution)
 

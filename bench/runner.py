@@ -27,7 +27,8 @@ from bench.code_identity import source_identity
 from bench.hashing import hash_json
 from bench.interfaces import NotApplicable, SampleError
 from bench.lazy import resolve
-from bench.plugins import registries
+from bench.interfaces import Dataset, Metric, Split, TaskRunner
+from bench.plugins import Registries, registries
 from bench.integrity import (
     EmptySplitError,
     UnusableFileError,
@@ -38,6 +39,7 @@ from bench.integrity import (
     unusable_files,
 )
 from bench.records import MetricResult, RunRecord
+from bench.specs import DatasetSpec, MethodSpec, MetricSpec, TaskSpec
 from bench.status import MethodStatus, Status
 from bench.stats import bootstrap_ci
 from bench.store import ArtifactStore, SampleLog, split_arrays
@@ -139,17 +141,22 @@ def lock_path(unit: Unit, defaults: Mapping[str, Any] | None = None) -> Path:
                                           record_stem(unit, defaults))
 
 
+Entries = dict[str, dict[str, Any]]  # log entries by sample id
+Results = dict[str, tuple[MetricResult, dict[str, Any]]]  # per metric: result, values by id
+
+
 @dataclass
 class UnitPlan:
-    """What the driver knows about a unit before anything is computed."""
+    """What the driver knows about a unit before anything is computed: the one context that
+    the predict and score stages (here or on a cluster) read."""
 
     unit: Unit
-    regs: Any
-    task: Any
-    mspec: Any
-    dspec: Any
-    dataset: Any
-    split: Any
+    regs: Registries
+    task: TaskSpec
+    mspec: MethodSpec
+    dspec: DatasetSpec
+    dataset: Dataset
+    split: Split
     ids: list[str]
     unusable: list[dict[str, Any]]
     config: dict[str, Any]
@@ -165,9 +172,9 @@ class UnitPlan:
 class Computed:
     """The outcome of both stages: predictions by id and, per metric, its result and values."""
 
-    predictions: dict[str, dict[str, Any]]
+    predictions: Entries
     method_status: MethodStatus | None
-    results: dict[str, tuple[MetricResult, dict[str, Any]]]
+    results: Results
     execution: dict[str, Any] | None = None  # where and how it ran, when not in this process
 
 
@@ -207,7 +214,8 @@ def run_unit(unit: Unit) -> str:
         return finish_unit(plan, computed)
 
 
-def plan_unit(unit: Unit, regs, task, mspec, dspec) -> UnitPlan:
+def plan_unit(unit: Unit, regs: Registries, task: TaskSpec, mspec: MethodSpec,
+              dspec: DatasetSpec) -> UnitPlan:
     """Load the dataset and build the record header and the prediction cache key."""
     runs = Path(unit.runs_dir)
     artifacts = ArtifactStore(RunsLayout(runs).artifacts)
@@ -288,21 +296,18 @@ def method_failure(exc: BaseException, plan: UnitPlan) -> MethodStatus:
 
 def compute_here(plan: UnitPlan) -> Computed:
     """Both stages in this process, one sample after another."""
-    unit, timing = plan.unit, plan.timing
+    timing = plan.timing
     method_status = plan.method_status
-    predictions: dict[str, dict[str, Any]] = {}
+    predictions: Entries = {}
     if method_status is None:
         t0 = time.perf_counter()
         try:
-            predictions = _predict(unit, plan.task, plan.mspec, plan.config, plan.dataset,
-                                   plan.split, plan.ids, plan.pred_key, plan.runs, plan.artifacts,
-                                   plan.record["method"]["code"])
+            predictions = _predict(plan)
         except Exception as exc:
             method_status = method_failure(exc, plan)
         timing["predict"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    results = _score(unit, plan.regs, plan.split, plan.ids, predictions, plan.pred_key,
-                     plan.runs, plan.artifacts, method_status)
+    results = _score(plan, predictions, method_status)
     timing["score"] = time.perf_counter() - t0
     return Computed(predictions, method_status, results)
 
@@ -343,18 +348,17 @@ def finish_unit(plan: UnitPlan, computed: Computed) -> str:
                             [{"id": i, "scores": per_sample[i]} for i in ids]))
 
 
-def open_predictions(unit: Unit, mspec: Any, pred_key: str, ids: list[str], runs: Path,
-                     artifacts: ArtifactStore, code: dict[str, Any]
-                     ) -> tuple[SampleLog, Path, dict[str, dict[str, Any]], bool]:
+def open_predictions(plan: UnitPlan) -> tuple[SampleLog, Path, Entries, bool]:
     """A unit's prediction log, its meta file, the verified entries it keeps, and whether the
     log was complete.
 
     An unfinished log is discarded unless the unit resumes; the log is rewritten to hold exactly
     the kept entries, in split order.
     """
-    layout = RunsLayout(runs)
+    unit, ids, pred_key, code = plan.unit, plan.ids, plan.pred_key, plan.record["method"]["code"]
+    layout = RunsLayout(plan.runs)
     pred_dir = layout.predictions(pred_key)
-    plog = SampleLog(layout.prediction_log(pred_key), artifacts)
+    plog = SampleLog(layout.prediction_log(pred_key), plan.artifacts)
     meta_path = layout.prediction_meta(pred_key)
     existing = plog.read()
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
@@ -364,7 +368,7 @@ def open_predictions(unit: Unit, mspec: Any, pred_key: str, ids: list[str], runs
         existing = {}
     existing = {i: e for i, e in existing.items() if i in set(ids)}
     plog.rewrite([existing[i] for i in ids if i in existing])
-    _warn_if_stale(mspec, meta, code, pred_dir, bool(existing))
+    _warn_if_stale(plan.mspec, meta, code, pred_dir, bool(existing))
     return plog, meta_path, existing, complete
 
 
@@ -378,8 +382,8 @@ def write_meta(meta_path: Path, complete: bool, code: dict[str, Any],
     meta_path.write_text(json.dumps(body, default=str))
 
 
-def prepare_method(unit: Unit, task: Any, mspec: Any, config: Mapping[str, Any], dataset: Any,
-                   split: Any) -> tuple[Any, Any, Any]:
+def prepare_method(unit: Unit, task: TaskSpec, mspec: MethodSpec, config: Mapping[str, Any],
+                   dataset: Dataset, split: Split) -> tuple[TaskRunner, Any, Mapping[str, Any]]:
     """Build the method from its factory and let the task runner prepare (e.g. fit) it."""
     runner = resolve(task.runner)()
     seed_everything(unit.seed)
@@ -393,13 +397,15 @@ def prepare_method(unit: Unit, task: Any, mspec: Any, config: Mapping[str, Any],
     return runner, method, prep
 
 
-def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts, code):
+def _predict(plan: UnitPlan) -> Entries:
     """Stage 1: per-sample predictions, appended as produced, resumable."""
-    plog, meta_path, existing, complete = open_predictions(unit, mspec, pred_key, ids, runs,
-                                                           artifacts, code)
-    todo = [i for i in ids if i not in existing]
+    unit, mspec, split, artifacts = plan.unit, plan.mspec, plan.split, plan.artifacts
+    code = plan.record["method"]["code"]
+    plog, meta_path, existing, complete = open_predictions(plan)
+    todo = [i for i in plan.ids if i not in existing]
     if todo:
-        runner, method, prep = prepare_method(unit, task, mspec, config, dataset, split)
+        runner, method, prep = prepare_method(unit, plan.task, mspec, plan.config, plan.dataset,
+                                              split)
         write_meta(meta_path, False, code, prep)
         batch = max(1, int(getattr(runner, "batch_size", 1)))
         with progress.bar(len(todo), f"predict {mspec.name} {unit.split}") as bar:
@@ -416,7 +422,8 @@ def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, art
     return existing
 
 
-def _warn_if_stale(mspec, meta, code, pred_dir, reused: bool) -> None:
+def _warn_if_stale(mspec: MethodSpec, meta: Mapping[str, Any], code: dict[str, Any],
+                   pred_dir: Path, reused: bool) -> None:
     """Cached predictions from other source under the same version: warn, and mark the record
     (see bench.code_identity for why this is a warning and not part of the cache key)."""
     cached = meta.get("code")
@@ -441,7 +448,8 @@ def store_arrays(entry: dict[str, Any], arrays: Mapping[str, np.ndarray],
     return entry
 
 
-def predict_samples(runner, method, split, ids) -> list[Computed1]:
+def predict_samples(runner: TaskRunner, method: Any, split: Split,
+                    ids: list[str]) -> list[Computed1]:
     """Predict a few samples at once where the runner can batch; one entry per sample, in order.
 
     Nothing is written: ok entries come with their arrays, which the caller stores.
@@ -482,7 +490,7 @@ def predict_samples(runner, method, split, ids) -> list[Computed1]:
     return [entries[i] for i in ids]
 
 
-def _empty_result(spec, n_total: int, **extra: Any) -> MetricResult:
+def _empty_result(spec: MetricSpec, n_total: int, **extra: Any) -> MetricResult:
     """A metric result with no value yet (or ever, when ``extra`` says why)."""
     result = MetricResult(value=None, ci=None, direction=spec.direction, n_total=n_total,
                           n_scored=0, n_failed=0, failures=[], fingerprint={}, details={})
@@ -493,31 +501,33 @@ def _empty_result(spec, n_total: int, **extra: Any) -> MetricResult:
 class _MetricState:
     """One metric's object, cache log and per-sample entries during scoring."""
 
-    def __init__(self, name, spec, ids, pred_key, runs, artifacts):
+    def __init__(self, name: str, spec: MetricSpec, plan: UnitPlan) -> None:
         self.name, self.spec = name, spec
-        self.result = _empty_result(spec, len(ids))
-        self.metric = resolve(spec.factory)(**dict(spec.options))
+        self.result = _empty_result(spec, len(plan.ids))
+        self.metric: Metric = resolve(spec.factory)(**dict(spec.options))
         self.result["fingerprint"] = dict(self.metric.fingerprint())
-        self.key = hash_json({"predictions": pred_key, "metric": name,
+        self.key = hash_json({"predictions": plan.pred_key, "metric": name,
                               "fingerprint": self.result["fingerprint"]})
-        self.log = SampleLog(RunsLayout(runs).score_log(self.key), artifacts)
+        self.log = SampleLog(RunsLayout(plan.runs).score_log(self.key), plan.artifacts)
         self.cached = self.log.read()
         self.unavailable: str | None = None
 
 
-def metric_states(unit, regs, ids, pred_key, runs, artifacts, method_status):
+def metric_states(plan: UnitPlan, method_status: MethodStatus | None
+                  ) -> tuple[Results, list[_MetricState]]:
     """Each metric's state (object, score log, cached entries); results already known by name."""
-    out: dict[str, tuple[MetricResult, dict[str, Any]]] = {}
+    ids = plan.ids
+    out: Results = {}
     states: list[_MetricState] = []
-    for name in unit.metrics:
-        spec = regs.metrics.get(name)
+    for name in plan.unit.metrics:
+        spec = plan.regs.metrics.get(name)
         if method_status:
             r = _empty_result(spec, len(ids), status=method_status.status,
                               message=method_status.text)
             out[name] = (r, {})
             continue
         try:
-            states.append(_MetricState(name, spec, ids, pred_key, runs, artifacts))
+            states.append(_MetricState(name, spec, plan))
         except Unavailable as exc:
             r = _empty_result(spec, len(ids), status=Status.UNAVAILABLE, message=str(exc))
             out[name] = (r, {})
@@ -530,7 +540,7 @@ def failed_scores(sample_id: str, exc: BaseException, names: list[str]) -> dict[
             for n in names}
 
 
-def score_sample(metrics: Mapping[str, Any], sample_id: str, sample: Any,
+def score_sample(metrics: Mapping[str, Metric], sample_id: str, sample: Any,
                  prediction: Mapping[str, Any]) -> tuple[dict[str, Computed1], dict[str, str]]:
     """Each metric's entry for one sample (arrays not yet stored), and the metrics that turned
     out to be unavailable (with why); nothing is written."""
@@ -552,17 +562,19 @@ def score_sample(metrics: Mapping[str, Any], sample_id: str, sample: Any,
     return scored, unavailable
 
 
-def finish_metrics(unit, states, out, ids, predictions, artifacts):
+def finish_metrics(plan: UnitPlan, states: list[_MetricState], out: Results,
+                   predictions: Entries) -> Results:
     """Aggregate every metric (value, bootstrap CI) from its per-sample entries."""
     for st in states:
-        out[st.name] = _finish(unit, st, ids, predictions, artifacts)
+        out[st.name] = _finish(plan, st, predictions)
         _mark_unverified(st, out[st.name][0])
-    return {name: out[name] for name in unit.metrics}
+    return {name: out[name] for name in plan.unit.metrics}
 
 
-def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, method_status):
+def _score(plan: UnitPlan, predictions: Entries, method_status: MethodStatus | None) -> Results:
     """Stage 2: per-sample metric values, sample by sample so each sample is loaded once."""
-    out, states = metric_states(unit, regs, ids, pred_key, runs, artifacts, method_status)
+    unit, split, ids, artifacts = plan.unit, plan.split, plan.ids, plan.artifacts
+    out, states = metric_states(plan, method_status)
     by_name = {st.name: st for st in states}
     todo = [i for i in ids if predictions.get(i, {}).get("status") == Status.OK
             and any(i not in st.cached for st in states)]
@@ -592,7 +604,7 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
                 entry = {"id": sample_id, "status": Status.FAILED, "error": _error_text(exc)}
             _append(by_name[name], entry)
     score_bar.close()
-    return finish_metrics(unit, states, out, ids, predictions, artifacts)
+    return finish_metrics(plan, states, out, predictions)
 
 
 def _mark_unverified(st: _MetricState, result: MetricResult) -> None:
@@ -613,10 +625,12 @@ def _append(st: _MetricState, entry: dict[str, Any]) -> None:
     st.cached[entry["id"]] = entry
 
 
-def _finish(unit, st: _MetricState, ids, predictions, artifacts):
+def _finish(plan: UnitPlan, st: _MetricState,
+            predictions: Entries) -> tuple[MetricResult, dict[str, Any]]:
+    unit, ids, artifacts = plan.unit, plan.ids, plan.artifacts
     result, cached = st.result, st.cached
     if st.unavailable:
-        result.update(status=Status.UNAVAILABLE, message=st.unavailable)
+        result.update(MetricResult(status=Status.UNAVAILABLE, message=st.unavailable))
         return result, {}
     ok_ids = [i for i in ids if cached.get(i, {}).get("status") == Status.OK
               and predictions.get(i, {}).get("status") == Status.OK]
@@ -632,30 +646,35 @@ def _finish(unit, st: _MetricState, ids, predictions, artifacts):
     na = Status.NOT_APPLICABLE
     not_applicable = [i for i in ids if cached.get(i, {}).get("status") == na]
     not_applicable += [i for i in ids if predictions.get(i, {}).get("status") == na]
-    result.update(n_scored=len(ok_ids), n_failed=len(failures), failures=failures)
+    result.update(MetricResult(n_scored=len(ok_ids), n_failed=len(failures),
+                               failures=failures))
     result["details"] = {"score_key": st.key}
     if not_applicable and not ok_ids:
         first = cached.get(not_applicable[0]) or predictions[not_applicable[0]]
-        result.update(status=Status.NOT_APPLICABLE, message=first["error"].split(": ", 1)[-1],
-                      n_failed=0, failures=[])
+        result.update(MetricResult(status=Status.NOT_APPLICABLE,
+                                   message=first["error"].split(": ", 1)[-1],
+                                   n_failed=0, failures=[]))
         return result, {}
     if not_applicable:
         result["details"]["n_not_applicable"] = len(not_applicable)
     if not values:
         reasons = sorted({f["message"] for f in failures})
-        result.update(status=Status.FAILED, message="; ".join(reasons[:3]) or "no samples")
+        result.update(MetricResult(status=Status.FAILED,
+                                   message="; ".join(reasons[:3]) or "no samples"))
         return result, {}
     metric = st.metric
     try:
         value = float(metric.aggregate(values))
     except Exception as exc:
-        result.update(status=Status.FAILED, message=f"aggregate: {_error_text(exc)}")
+        result.update(MetricResult(status=Status.FAILED,
+                                   message=f"aggregate: {_error_text(exc)}"))
         return result, {}
     resamples = min(getattr(metric, "bootstrap_resamples", unit.bootstrap), unit.bootstrap)
     ci = bootstrap_ci(values, metric.aggregate, resamples, seed=unit.seed + 1)
-    result.update(value=value, status="ok" if len(ok_ids) == len(ids) else "partial")
+    result.update(MetricResult(value=value, status=Status.OK if len(ok_ids) == len(ids)
+                               else Status.PARTIAL))
     if ci is not None:
-        result.update(ci=[ci.low, ci.high], ci_level=ci.level, ci_method=ci.method)
+        result.update(MetricResult(ci=[ci.low, ci.high], ci_level=ci.level, ci_method=ci.method))
         result["details"]["bootstrap_resamples"] = ci.resamples
     extra = getattr(metric, "last_details", None)
     if isinstance(extra, dict):

@@ -98,9 +98,18 @@ class MethodSpec:
         _check_name("method", self.name)
 
 
+PAIRED_TESTS = ("bootstrap", "mcnemar", "none")
+
+
 @dataclass(frozen=True)
 class MetricSpec:
-    """A metric; ``factory(**options)`` returns a :class:`bench.interfaces.Metric`."""
+    """A metric; ``factory(**options)`` returns a :class:`bench.interfaces.Metric`.
+
+    ``paired_test`` says how two methods are compared on their shared samples (significance
+    groups, ``bench compare``): ``bootstrap`` resamples the metric's own aggregate; ``mcnemar``
+    is the exact test on paired correctness, read from the per-sample values named by
+    ``sample_keys`` = (label, P(positive)) at threshold 0.5; ``none`` ranks without tests.
+    """
 
     name: str
     task: str
@@ -109,12 +118,20 @@ class MetricSpec:
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     resources: Resources = Resources()  # per task on a cluster; see docs/distributed.md
+    paired_test: str = "bootstrap"
+    sample_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("metric", self.name)
         if self.direction not in ("higher", "lower"):
             raise ValueError(f"metric {self.name!r}: direction must be 'higher' or 'lower'")
         object.__setattr__(self, "direction", Direction(self.direction))
+        if self.paired_test not in PAIRED_TESTS:
+            raise ValueError(f"metric {self.name!r}: paired_test must be one of "
+                             f"{', '.join(PAIRED_TESTS)}, not {self.paired_test!r}")
+        if self.paired_test == "mcnemar" and len(self.sample_keys) != 2:
+            raise ValueError(f"metric {self.name!r}: paired_test 'mcnemar' needs sample_keys "
+                             "(label key, probability key)")
 
 
 @dataclass(frozen=True)

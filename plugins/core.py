@@ -34,7 +34,10 @@ def bench_register_metrics(register):
         register(MetricSpec(
             name=name, task="consonant-voicing", direction=directions[name],
             factory="bench.metrics.classification:ClassificationMetric", options={"name": name},
-            description=f"{name} with voiced as the positive class, threshold 0.5"))
+            description=f"{name} with voiced as the positive class, threshold 0.5",
+            # accuracy is a mean of paired correctness: McNemar's exact test, from y and p
+            **({"paired_test": "mcnemar", "sample_keys": ("y", "p")} if name == "accuracy"
+               else {})))
 
 
 @hookimpl
