@@ -25,6 +25,7 @@ import numpy as np
 
 from bench import progress
 from bench.errors import BenchError
+from bench.interfaces import ShardedRunner
 from bench.lazy import resolve
 from bench.runner import (
     Computed,
@@ -32,6 +33,7 @@ from bench.runner import (
     Unit,
     UnitPlan,
     _arrays,
+    batch_size,
     compute_backend,
     failed_scores,
     finish_metrics,
@@ -151,7 +153,7 @@ def shard_task(unit: Unit, method_bytes: bytes | None, job: ShardJob) -> ShardRe
     predicted: dict[str, Computed1] = {}
     if job.predict:
         seed_everything(unit.seed)
-        batch = max(1, int(getattr(runner, "batch_size", 1)))
+        batch = batch_size(runner)
         for start in range(0, len(job.predict), batch):
             for entry, arrays in predict_samples(runner, method, split,
                                                  job.predict[start:start + batch]):
@@ -247,7 +249,8 @@ class RayBackend:
     def shard_size_for(self, plan: UnitPlan) -> int:
         if self.shard_size:
             return self.shard_size
-        return int(getattr(resolve(plan.task.runner), "shard_size", DEFAULT_SHARD_SIZE))
+        runner = resolve(plan.task.runner)()
+        return int(runner.shard_size) if isinstance(runner, ShardedRunner) else DEFAULT_SHARD_SIZE
 
     def compute(self, plan: UnitPlan) -> Computed:
         ray, unit, ids = self.ray, plan.unit, plan.ids

@@ -27,6 +27,7 @@ import filelock
 
 from bench.errors import BenchError
 from bench.hashing import hash_json
+from bench.interfaces import SplitMeta
 from bench.records import RecordError, RunRecord, read_record, write_record
 from bench.store import SampleLog
 from bench.layout import RunsLayout
@@ -164,8 +165,8 @@ def unit_lock(path: Path, unit: Any) -> Iterator[None]:
 
 def unusable_files(dataset: Any, split: Any, split_name: str) -> list[dict[str, str]]:
     """Files of this split that the corpus adapter could not use, as coverage failures."""
-    meta = getattr(split, "meta", None) or {}
-    return [dict(f) for f in meta.get("unusable", [])]
+    meta = split.meta if isinstance(split, SplitMeta) else {}
+    return [dict(f) for f in (meta or {}).get("unusable", [])]
 
 
 def _kinds(failures: Sequence[Mapping[str, Any]]) -> Counter[str]:

@@ -27,7 +27,16 @@ from bench.code_identity import source_identity
 from bench.hashing import hash_json
 from bench.interfaces import NotApplicable, SampleError
 from bench.lazy import resolve
-from bench.interfaces import Dataset, Metric, Split, TaskRunner
+from bench.interfaces import (
+    BatchedRunner,
+    BatchPredictor,
+    BootstrapLimited,
+    Dataset,
+    Metric,
+    ReportsDetails,
+    Split,
+    TaskRunner,
+)
 from bench.plugins import Registries, registries
 from bench.integrity import (
     EmptySplitError,
@@ -407,7 +416,7 @@ def _predict(plan: UnitPlan) -> Entries:
         runner, method, prep = prepare_method(unit, plan.task, mspec, plan.config, plan.dataset,
                                               split)
         write_meta(meta_path, False, code, prep)
-        batch = max(1, int(getattr(runner, "batch_size", 1)))
+        batch = batch_size(runner)
         with progress.bar(len(todo), f"predict {mspec.name} {unit.split}") as bar:
             for start in range(0, len(todo), batch):
                 for entry, arrays in predict_samples(runner, method, split,
@@ -448,6 +457,11 @@ def store_arrays(entry: dict[str, Any], arrays: Mapping[str, np.ndarray],
     return entry
 
 
+def batch_size(runner: TaskRunner) -> int:
+    """How many samples are predicted (and logged) at a time: 1 unless the runner says."""
+    return max(1, int(runner.batch_size)) if isinstance(runner, BatchedRunner) else 1
+
+
 def predict_samples(runner: TaskRunner, method: Any, split: Split,
                     ids: list[str]) -> list[Computed1]:
     """Predict a few samples at once where the runner can batch; one entry per sample, in order.
@@ -463,7 +477,7 @@ def predict_samples(runner: TaskRunner, method: Any, split: Split,
             entries[sample_id] = ({"id": sample_id, "status": Status.FAILED, "stage": "load",
                                    "error": _error_text(exc)}, {})
     outputs: dict[str, Any] = {}
-    if len(loaded) > 1 and hasattr(runner, "predict_batch"):
+    if len(loaded) > 1 and isinstance(runner, BatchPredictor):
         try:
             outputs = dict(zip(loaded, runner.predict_batch(method, list(loaded.values()))))
         except Exception:  # fall back to one by one, so one bad sample fails alone
@@ -669,16 +683,18 @@ def _finish(plan: UnitPlan, st: _MetricState,
         result.update(MetricResult(status=Status.FAILED,
                                    message=f"aggregate: {_error_text(exc)}"))
         return result, {}
-    resamples = min(getattr(metric, "bootstrap_resamples", unit.bootstrap), unit.bootstrap)
+    # the details of this value, read before the bootstrap re-runs aggregate on resamples
+    extra = dict(metric.last_details) if isinstance(metric, ReportsDetails) else {}
+    resamples = unit.bootstrap
+    if isinstance(metric, BootstrapLimited):
+        resamples = min(metric.bootstrap_resamples, unit.bootstrap)
     ci = bootstrap_ci(values, metric.aggregate, resamples, seed=unit.seed + 1)
     result.update(MetricResult(value=value, status=Status.OK if len(ok_ids) == len(ids)
                                else Status.PARTIAL))
     if ci is not None:
         result.update(MetricResult(ci=[ci.low, ci.high], ci_level=ci.level, ci_method=ci.method))
         result["details"]["bootstrap_resamples"] = ci.resamples
-    extra = getattr(metric, "last_details", None)
-    if isinstance(extra, dict):
-        result["details"].update(extra)
+    result["details"].update(extra)
     return result, {i: cached[i]["values"] for i in ok_ids}
 
 

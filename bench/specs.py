@@ -41,6 +41,11 @@ class TaskSpec:
     """A task: what methods must do (``protocol``) and how the harness runs them (``runner``).
 
     ``runner`` resolves to a class implementing :class:`bench.interfaces.TaskRunner`.
+    ``validator`` resolves to ``validate(build, seed) -> list[bench.validate.Check]``: the contract
+    checks ``bench validate-plugin`` runs on a method of this task (``build()`` makes one).
+    ``method_template`` (``"package:file"``) is the ``string.Template`` of a method module that
+    ``bench new-method --task NAME`` writes (``$cls`` is the class name). Both let a plugin add a
+    task without touching ``bench/``.
     """
 
     name: str
@@ -50,6 +55,8 @@ class TaskSpec:
     runner: LazyRef
     default_metrics: tuple[str, ...] = ()
     default_dataset: str = ""
+    validator: LazyRef | None = None
+    method_template: str = ""
 
     def __post_init__(self) -> None:
         _check_name("task", self.name)

@@ -10,7 +10,7 @@ import numpy as np
 from bench.lazy import resolve
 from bench.runner import seed_everything
 from bench.samples import SPEECH_SAMPLE_RATE, VIDEO_FPS, Clip, Segment
-from bench.specs import MethodSpec
+from bench.specs import MethodSpec, TaskSpec
 
 
 @dataclass
@@ -132,8 +132,10 @@ def validate_talking_face(factory: Callable[[], Any], seed: int = 0) -> list[Che
     return checks
 
 
-def validate_method(spec: MethodSpec, protocol: Any, seed: int = 0) -> list[Check]:
-    """All checks for a registered method; the first checks its declared interface."""
+def validate_method(spec: MethodSpec, protocol: Any, seed: int = 0,
+                    task: TaskSpec | None = None) -> list[Check]:
+    """All checks for a registered method: its declared interface, then its task's contract
+    checks (the task's ``validator``; ``task`` defaults to the registered one)."""
     factory = resolve(spec.factory)
     config = dict(spec.config)
 
@@ -149,8 +151,10 @@ def validate_method(spec: MethodSpec, protocol: Any, seed: int = 0) -> list[Chec
     checks = [_run("declared interface", interface)]
     if not checks[0].ok:
         return checks
-    if spec.task == "consonant-voicing":
-        return checks + validate_consonant(build, seed)
-    if spec.task == "talking-face":
-        return checks + validate_talking_face(build, seed)
-    return checks + [Check("task checks", False, f"no validator for task {spec.task!r}")]
+    if task is None:
+        from bench.plugins import registries
+
+        task = registries().tasks.get(spec.task)
+    if task.validator is None:
+        return checks + [Check("task checks", False, f"task {spec.task!r} declares no validator")]
+    return checks + list(resolve(task.validator)(build, seed))
