@@ -224,31 +224,17 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
     raise SystemExit(code)
 
 
-def _write_leaderboards(regs, runs_dir: str, out_dir: str, publish: bool = False) -> None:
-    """Tables of the committed rows plus the runs directory's rows (marked as the user's); with
-    ``publish``, the runs directory's records become the committed baseline and tables."""
-    from bench import baseline
-    from bench.leaderboard import build_tables, write_leaderboards
-    from bench.significance import add_significance
-    from bench.strips import write_strip
+def _write_leaderboards(regs: Any, runs_dir: str, out_dir: str, publish: bool = False) -> None:
+    """Build the leaderboards (bench.reporting) and print what was written and the tables."""
+    from bench.reporting import build_leaderboards
 
-    if publish:
-        manifest = baseline.export(runs_dir, source=provenance.command_line())
-        click.echo(f"wrote {manifest.parent} (the committed baseline)")
-        tables = build_tables(runs_dir, runs_origin="committed")
-    else:
-        tables = build_tables(runs_dir, committed=baseline.load())
-    add_significance(tables, regs.metrics)
-    from bench.plots import write_interval_plot
-
-    for table in tables:
-        for image in (write_interval_plot(table, out_dir), write_strip(table, runs_dir, out_dir)):
-            if image:
-                table.images.append(image)
-    for path in write_leaderboards(tables, out_dir, list(regs.reporters)):
+    written = build_leaderboards(regs, runs_dir, out_dir, publish,
+                                 source=provenance.command_line())
+    if written.manifest is not None:
+        click.echo(f"wrote {written.manifest.parent} (the committed baseline)")
+    for path in written.files:
         click.echo(f"wrote {path}")
-    md = [p for p in sorted(Path(out_dir).glob("*.md"))]
-    for p in md:
+    for p in sorted(Path(out_dir).glob("*.md")):
         click.echo(p.read_text())
 
 
@@ -451,14 +437,18 @@ def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) ->
 @click.argument("name")
 @click.option("--seed", type=int, default=0)
 def validate_plugin(name: str, seed: int) -> None:
-    """Run a method on tiny generated inputs and check its contract, one line per check."""
+    """Check a method (on tiny generated inputs) or a metric against its contract and declared
+    capabilities, one line per check."""
     from bench.lazy import resolve
-    from bench.validate import validate_method
+    from bench.validate import validate_method, validate_metric
 
     regs = _regs()
-    spec = regs.methods.get(name)
-    protocol = resolve(regs.tasks.get(spec.task).protocol)
-    checks = validate_method(spec, protocol, seed)
+    if name not in regs.methods and name in regs.metrics:
+        checks = validate_metric(regs.metrics.get(name))
+    else:
+        spec = regs.methods.get(name)
+        task = regs.tasks.get(spec.task)
+        checks = validate_method(spec, resolve(task.protocol), seed, task)
     for c in checks:
         click.echo(f"{'PASS' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
     if not all(c.ok for c in checks):
