@@ -155,7 +155,7 @@ def compare_sides(a: Side, b: Side, tests: Mapping[str, PairedTest],
     for metric in [m for m in ra["metrics"] if m in rb["metrics"]]:
         ma, mb = ra["metrics"][metric], rb["metrics"][metric]
         va, vb = ma.get("value"), mb.get("value")
-        direction = ma.get("direction", "higher")
+        direction = direction_of(ma.get("direction"))
         shared = [i for i in sorted(set(sa) & set(sb)) if metric in sa[i] and metric in sb[i]]
         p = pa = pb = None
         verdict = "n/a"

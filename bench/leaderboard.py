@@ -9,7 +9,7 @@ from typing import Any
 
 from bench.lazy import resolve
 from bench.records import find_records, is_leaderboard_record, read_record
-from bench.status import Status, direction_of
+from bench.status import Direction, Status, direction_of
 
 
 @dataclass
@@ -113,14 +113,14 @@ def build_tables(runs_dir: str | Path | None, committed: list[Any] | None = None
         groups[key].append((str(path), rec, runs_origin, None))
     tables = []
     for (task, dataset, split), recs in sorted(groups.items()):
-        metrics: dict[str, str] = {}
+        metrics: dict[str, Direction] = {}
         fingerprints: dict[str, dict[str, Any]] = {}
         rows = []
         for where, rec, origin, samples in recs:
             order = rec.get("metric_order") or list(rec["metrics"])
             for name in order:
                 m = rec["metrics"][name]
-                metrics.setdefault(name, m.get("direction", "higher"))
+                metrics.setdefault(name, direction_of(m.get("direction")))
                 if m.get("fingerprint"):
                     fingerprints.setdefault(name, m["fingerprint"])
             identity = rec.get("identity", {})

@@ -130,7 +130,7 @@ class MetricSpec:
 
     def __post_init__(self) -> None:
         _check_name("metric", self.name)
-        if self.direction not in ("higher", "lower"):
+        if self.direction not in tuple(Direction):
             raise ValueError(f"metric {self.name!r}: direction must be 'higher' or 'lower'")
         object.__setattr__(self, "direction", Direction(self.direction))
         if self.paired_test not in PAIRED_TESTS:

@@ -142,8 +142,7 @@ def validate_talking_face(factory: Callable[[], Any], seed: int = 0) -> list[Che
     return checks
 
 
-def _positive_int(obj: Any, name: str) -> None:
-    value = getattr(obj, name)
+def _positive_int(obj: Any, name: str, value: Any) -> None:
     assert isinstance(value, int) and value > 0, \
         f"{type(obj).__name__}.{name} is {value!r}, want a positive int"
 
@@ -158,9 +157,9 @@ def runner_check(task: TaskSpec) -> str:
         if isinstance(runner, cap):
             found.append(cap.__name__)
     if isinstance(runner, BatchedRunner):
-        _positive_int(runner, "batch_size")
+        _positive_int(runner, "batch_size", runner.batch_size)
     if isinstance(runner, ShardedRunner):
-        _positive_int(runner, "shard_size")
+        _positive_int(runner, "shard_size", runner.shard_size)
     return f"{name}" + (f" ({', '.join(found)})" if found else "")
 
 
