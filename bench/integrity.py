@@ -29,6 +29,7 @@ from bench.errors import BenchError
 from bench.hashing import hash_json
 from bench.interfaces import SplitMeta
 from bench.records import RecordError, RunRecord, read_record, write_record
+from bench.status import Status
 from bench.store import SampleLog
 from bench.layout import RunsLayout
 
@@ -60,8 +61,8 @@ def failed(record: Mapping[str, Any]) -> bool:
     if evaluated(record):
         return False
     statuses = {m.get("status") for m in record.get("metrics", {}).values()}
-    cov = str(record.get("coverage", {}).get("status", "ok"))
-    return cov.startswith("failed") or "failed" in statuses or not statuses
+    cov = str(record.get("coverage", {}).get("status", Status.OK))  # "failed: <reason>" or ok
+    return cov.startswith(Status.FAILED) or Status.FAILED in statuses or not statuses
 
 
 def _existing(path: Path) -> RunRecord | None:
