@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 from bench.lazy import LazyRef
+from bench.status import Direction
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -40,6 +41,11 @@ class TaskSpec:
     """A task: what methods must do (``protocol``) and how the harness runs them (``runner``).
 
     ``runner`` resolves to a class implementing :class:`bench.interfaces.TaskRunner`.
+    ``validator`` resolves to ``validate(build, seed) -> list[bench.validate.Check]``: the contract
+    checks ``bench validate-plugin`` runs on a method of this task (``build()`` makes one).
+    ``method_template`` (``"package:file"``) is the ``string.Template`` of a method module that
+    ``bench new-method --task NAME`` writes (``$cls`` is the class name). Both let a plugin add a
+    task without touching ``bench/``.
     """
 
     name: str
@@ -49,6 +55,8 @@ class TaskSpec:
     runner: LazyRef
     default_metrics: tuple[str, ...] = ()
     default_dataset: str = ""
+    validator: LazyRef | None = None
+    method_template: str = ""
 
     def __post_init__(self) -> None:
         _check_name("task", self.name)
@@ -97,22 +105,40 @@ class MethodSpec:
         _check_name("method", self.name)
 
 
+PAIRED_TESTS = ("bootstrap", "mcnemar", "none")
+
+
 @dataclass(frozen=True)
 class MetricSpec:
-    """A metric; ``factory(**options)`` returns a :class:`bench.interfaces.Metric`."""
+    """A metric; ``factory(**options)`` returns a :class:`bench.interfaces.Metric`.
+
+    ``paired_test`` says how two methods are compared on their shared samples (significance
+    groups, ``bench compare``): ``bootstrap`` resamples the metric's own aggregate; ``mcnemar``
+    is the exact test on paired correctness, read from the per-sample values named by
+    ``sample_keys`` = (label, P(positive)) at threshold 0.5; ``none`` ranks without tests.
+    """
 
     name: str
     task: str
-    direction: Literal["higher", "lower"]
+    direction: Direction  # a plain "higher" / "lower" is accepted and converted
     factory: LazyRef
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     resources: Resources = Resources()  # per task on a cluster; see docs/distributed.md
+    paired_test: str = "bootstrap"
+    sample_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("metric", self.name)
-        if self.direction not in ("higher", "lower"):
+        if self.direction not in tuple(Direction):
             raise ValueError(f"metric {self.name!r}: direction must be 'higher' or 'lower'")
+        object.__setattr__(self, "direction", Direction(self.direction))
+        if self.paired_test not in PAIRED_TESTS:
+            raise ValueError(f"metric {self.name!r}: paired_test must be one of "
+                             f"{', '.join(PAIRED_TESTS)}, not {self.paired_test!r}")
+        if self.paired_test == "mcnemar" and len(self.sample_keys) != 2:
+            raise ValueError(f"metric {self.name!r}: paired_test 'mcnemar' needs sample_keys "
+                             "(label key, probability key)")
 
 
 @dataclass(frozen=True)
