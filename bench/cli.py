@@ -335,13 +335,13 @@ def verify(claims_file: str, runs_dir: str) -> None:
 @click.option("--task", "tasks", multiple=True, help="Only these tasks (the fast subset).")
 @click.option("--method", "methods", multiple=True, help="Only these reference methods.")
 def check(leaderboards_dir: str, runs_dir: str, tasks, methods) -> None:
-    """Re-evaluate reference models; fail when a number leaves its committed interval."""
+    """Re-evaluate reference models; fail when a number strays from its committed value by more
+    than the tolerance its method declares (exact unless declared)."""
     from bench.verify import baseline_claims, exit_code
 
     regs = _regs()
-    refs = {m.name for m in regs.methods if m.reference}
-    if methods:
-        refs &= set(methods)
+    refs = {m.name: m for m in regs.methods
+            if m.reference and (not methods or m.name in methods)}
     claims = [c for c in baseline_claims(leaderboards_dir, refs) if not tasks or c.task in tasks]
     if not claims:
         raise BenchError(f"no committed numbers for reference methods in {leaderboards_dir}")

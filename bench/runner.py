@@ -7,7 +7,9 @@ new metric never re-runs a method.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import inspect
 import json
 import logging
 import math
@@ -21,7 +23,7 @@ from typing import Any, Mapping
 import numpy as np
 from tqdm import tqdm
 
-from bench import provenance
+from bench import determinism, provenance
 from bench.errors import BenchError, Unavailable
 from bench.hashing import hash_json
 from bench.interfaces import NotApplicable, SampleError
@@ -149,6 +151,9 @@ def run_unit(unit: Unit) -> str:
     if mspec.task != task.name or dspec.task != task.name:
         raise BenchError(f"method {mspec.name!r} (task {mspec.task}) and dataset {dspec.name!r} "
                          f"(task {dspec.task}) do not both belong to task {task.name!r}")
+    if mspec.pin_kernels and not determinism.kernels_pinned():
+        # The kernel paths are chosen when numpy and torch load: run in a process started pinned.
+        return determinism.run_pinned(run_unit, unit)
     with unit_lock(lock_path(unit, mspec.config), unit):
         return _run_locked(unit, regs, task, mspec, dspec)
 
@@ -172,6 +177,7 @@ def _run_locked(unit: Unit, regs, task, mspec, dspec) -> str:
     timing["load"] = time.perf_counter() - t0
 
     config = {**dict(mspec.config), **dict(unit.method_config)}
+    method_seed = int(config.get("seed", unit.seed))  # the run seed unless the config pins one
     record: RunRecord = {
         "task": {"name": task.name, "version": task.version},
         "dataset": {"name": dspec.name, "version": getattr(dataset, "version", dspec.version),
@@ -182,7 +188,7 @@ def _run_locked(unit: Unit, regs, task, mspec, dspec) -> str:
                    "config_hash": hash_json(config), "reference": mspec.reference,
                    "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name)),
                    "producer": regs.producer("methods", mspec.name)},
-        "seeds": {"run": unit.seed, "method": unit.seed, "bootstrap": unit.seed + 1},
+        "seeds": {"run": unit.seed, "method": method_seed, "bootstrap": unit.seed + 1},
         "plugins": regs.plugin_versions(),
         "environment": provenance.environment(),
         "command": unit.command or reproduce_command(unit),
@@ -206,21 +212,25 @@ def _run_locked(unit: Unit, regs, task, mspec, dspec) -> str:
     except Unavailable as exc:
         weights, method_status = {}, f"unavailable: {exc}"
     record["method"]["weights"] = weights
-    pred_key = hash_json({
+    record["environment"]["determinism"] = _determinism(mspec)
+    identity = {
         "harness": HARNESS_CACHE_VERSION, "task": [task.name, task.version],
         "method": [mspec.name, mspec.version], "config": config, "weights": weights,
         "dataset": [dspec.name, record["dataset"]["version"]], "split": unit.split,
         "dataset_options": dict(unit.dataset_options),
         "manifest": split.manifest_hash, "ids": hash_json(ids), "seed": unit.seed,
-    })
+    }
+    if mspec.threads or mspec.pin_kernels:  # predictions made otherwise are not the same numbers
+        identity["determinism"] = {"threads": mspec.threads, "pin_kernels": mspec.pin_kernels}
+    pred_key = hash_json(identity)
     record["keys"] = {"predictions": pred_key}
 
     predictions: dict[str, dict[str, Any]] = {}
     if method_status is None:
         t0 = time.perf_counter()
         try:
-            predictions = _predict(unit, task, mspec, config, dataset, split, ids, pred_key,
-                                   runs, artifacts)
+            predictions = _predict(unit, task, mspec, config, method_seed, dataset, split, ids,
+                                   pred_key, runs, artifacts)
         except Unavailable as exc:
             method_status = f"unavailable: {exc}"
         except BenchError:
@@ -262,7 +272,26 @@ def _run_locked(unit: Unit, regs, task, mspec, dspec) -> str:
                             [{"id": i, "scores": per_sample[i]} for i in ids]))
 
 
-def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts):
+def _determinism(mspec) -> dict[str, Any]:
+    """What the record says about thread counts and kernel paths (docs/reproducibility.md)."""
+    out: dict[str, Any] = {"threads": mspec.threads, "pin_kernels": mspec.pin_kernels,
+                           "torch_deterministic_algorithms": bool(mspec.threads)}
+    if mspec.pin_kernels:
+        out["kernels"] = determinism.kernel_report()
+    return out
+
+
+def _method_config(factory, config: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The factory's arguments: the config, plus the run's seed when the factory takes one."""
+    try:
+        takes_seed = "seed" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to inspect
+        takes_seed = False
+    return {**config, "seed": seed} if takes_seed and "seed" not in config else dict(config)
+
+
+def _predict(unit, task, mspec, config, method_seed, dataset, split, ids, pred_key, runs,
+             artifacts):
     """Stage 1: per-sample predictions, appended as produced, resumable."""
     pred_dir = runs / "cache" / "predictions" / pred_key
     plog = SampleLog(pred_dir / "predictions.jsonl", artifacts)
@@ -277,23 +306,27 @@ def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, art
     todo = [i for i in ids if i not in existing]
     if todo:
         runner = resolve(task.runner)()
-        seed_everything(unit.seed)
         factory = resolve(mspec.factory)
-        try:
-            method = factory(**config)
-        except TypeError as exc:
-            raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
-        prep = runner.prepare(method, dataset, split, unit.seed) or {}
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps({"complete": False, "prepare": prep}, default=str))
-        batch = max(1, int(getattr(runner, "batch_size", 1)))
-        with tqdm(total=len(todo), desc=f"predict {mspec.name} {unit.split}", leave=False) as bar:
-            for start in range(0, len(todo), batch):
-                for entry in _predict_chunk(runner, method, split, todo[start:start + batch],
-                                            artifacts):
-                    plog.append(entry)
-                    existing[entry["id"]] = entry
-                    bar.update()
+        seed_everything(method_seed)  # imports torch where it is installed, before the threads
+        threads = (determinism.fixed_threads(mspec.threads) if mspec.threads
+                   else contextlib.nullcontext())
+        with threads:
+            try:
+                method = factory(**_method_config(factory, config, method_seed))
+            except TypeError as exc:
+                raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
+            prep = runner.prepare(method, dataset, split, method_seed) or {}
+            meta_path.parent.mkdir(parents=True, exist_ok=True)
+            meta_path.write_text(json.dumps({"complete": False, "prepare": prep}, default=str))
+            batch = max(1, int(getattr(runner, "batch_size", 1)))
+            with tqdm(total=len(todo), desc=f"predict {mspec.name} {unit.split}",
+                      leave=False) as bar:
+                for start in range(0, len(todo), batch):
+                    for entry in _predict_chunk(runner, method, split,
+                                                todo[start:start + batch], artifacts):
+                        plog.append(entry)
+                        existing[entry["id"]] = entry
+                        bar.update()
         meta_path.write_text(json.dumps({"complete": True, "prepare": prep}, default=str))
     elif not complete:
         meta_path.parent.mkdir(parents=True, exist_ok=True)

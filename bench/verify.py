@@ -1,7 +1,9 @@
 """Check claimed numbers against fresh runs: ``bench verify CLAIMS.toml`` and ``bench check``.
 
 A claim holds when the claimed value lies inside the run's 95% CI widened by the claim's
-tolerance; it cannot be checked when the metric is unavailable or failed.
+tolerance; it cannot be checked when the metric is unavailable or failed. A committed number
+(``bench check``) holds when the recomputed value differs from it by no more than the tolerance
+its method declares (exact unless declared; docs/reproducibility.md).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from bench.errors import BenchError, did_you_mean
 
@@ -27,6 +29,8 @@ class Claim:
     value: float
     tolerance: float = 0.0
     source: str = ""
+    committed: bool = False  # a committed number: judged by difference, not by the run's CI
+    reason: str = ""  # why the tolerance is above zero
 
 
 @dataclass
@@ -117,6 +121,8 @@ def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
     if value is None:
         return Verdict(claim, "cannot be checked", None, None,
                        metric.get("message") or metric.get("status", ""))
+    if claim.committed:
+        return _judge_committed(claim, float(value), ci)
     low, high = (ci if ci else (value, value))
     holds = low - claim.tolerance <= claim.value <= high + claim.tolerance
     msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}]"
@@ -124,6 +130,16 @@ def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
         msg += f" ± tolerance {claim.tolerance:g}"
     return Verdict(claim, "holds" if holds else "does not hold", value,
                    (low, high), msg)
+
+
+def _judge_committed(claim: Claim, value: float, ci: Any) -> Verdict:
+    difference = value - claim.value
+    holds = abs(difference) <= claim.tolerance
+    bound = f"{claim.tolerance:.3g} ({claim.reason})" if claim.tolerance else "0 (exact)"
+    msg = (f"committed {claim.value:.10g}, measured {value:.10g}, "
+           f"difference {difference:+.3g}, bound {bound}")
+    return Verdict(claim, "holds" if holds else "does not hold", value,
+                   tuple(ci) if ci else None, msg)
 
 
 def exit_code(verdicts: list[Verdict]) -> int:
@@ -134,10 +150,11 @@ def exit_code(verdicts: list[Verdict]) -> int:
     return 3 if "cannot be checked" in statuses else 0
 
 
-def baseline_claims(leaderboards_dir: str | Path, methods: set[str]) -> list[Claim]:
+def baseline_claims(leaderboards_dir: str | Path, methods: Mapping[str, Any]) -> list[Claim]:
     """Claims read from the committed leaderboard CSVs, for the given (reference) methods.
 
-    The committed CI is the tolerance band: a fresh run must land inside it.
+    ``methods`` maps a method name to its MethodSpec, whose declared tolerance bounds how far
+    a fresh run may land from each committed value (exact when it declares none).
     """
     claims = []
     for path in sorted(Path(leaderboards_dir).glob("*.csv")):
@@ -145,10 +162,9 @@ def baseline_claims(leaderboards_dir: str | Path, methods: set[str]) -> list[Cla
             for row in csv.DictReader(f):
                 if row["method"] not in methods or not row["value"]:
                     continue
-                low = float(row["ci_low"]) if row["ci_low"] else float(row["value"])
-                high = float(row["ci_high"]) if row["ci_high"] else float(row["value"])
                 value = float(row["value"])
+                tolerance = methods[row["method"]].tolerance_for(row["metric"])
                 claims.append(Claim(row["task"], row["dataset"], row["split"], row["method"],
-                                    row["metric"], value, max(value - low, high - value),
-                                    source=str(path)))
+                                    row["metric"], value, tolerance.bound(value),
+                                    source=str(path), committed=True, reason=tolerance.reason))
     return claims
