@@ -281,7 +281,7 @@ def _determinism(mspec) -> dict[str, Any]:
     return out
 
 
-def _method_config(factory, config: Mapping[str, Any], seed: int) -> dict[str, Any]:
+def method_config(factory, config: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """The factory's arguments: the config, plus the run's seed when the factory takes one."""
     try:
         takes_seed = "seed" in inspect.signature(factory).parameters
@@ -312,7 +312,7 @@ def _predict(unit, task, mspec, config, method_seed, dataset, split, ids, pred_k
                    else contextlib.nullcontext())
         with threads:
             try:
-                method = factory(**_method_config(factory, config, method_seed))
+                method = factory(**method_config(factory, config, method_seed))
             except TypeError as exc:
                 raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
             prep = runner.prepare(method, dataset, split, method_seed) or {}

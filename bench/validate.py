@@ -8,7 +8,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bench.lazy import resolve
-from bench.runner import seed_everything
+from bench.runner import method_config, seed_everything
 from bench.samples import SPEECH_SAMPLE_RATE, VIDEO_FPS, Clip, Segment
 from bench.specs import MethodSpec
 
@@ -135,7 +135,7 @@ def validate_talking_face(factory: Callable[[], Any], seed: int = 0) -> list[Che
 def validate_method(spec: MethodSpec, protocol: Any, seed: int = 0) -> list[Check]:
     """All checks for a registered method; the first checks its declared interface."""
     factory = resolve(spec.factory)
-    config = dict(spec.config)
+    config = method_config(factory, spec.config, seed)  # the seed as the runner gives it
 
     def build() -> Any:
         return factory(**config)
