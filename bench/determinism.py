@@ -38,20 +38,16 @@ def kernels_pinned() -> bool:
     """True when this process started with ``PINNED_KERNELS`` in its environment.
 
     Setting the variables after numpy or torch has loaded does nothing, so a process that was
-    not started with them counts as unpinned even if they are set now.
+    not started with them counts as unpinned even if they are set now. (What the libraries
+    actually run is in ``kernel_report``: an OpenBLAS built for one CPU ignores the variable.)
     """
-    if any(_START_ENV.get(k) != v for k, v in PINNED_KERNELS.items()):
-        return False
-    report = kernel_report(check=False)
-    return (all(arch == "openblas:Haswell" for arch in report.get("blas", []) if "openblas" in arch)
-            and report.get("torch_cpu_capability", "AVX2") == "AVX2")
+    return all(_START_ENV.get(k) == v for k, v in PINNED_KERNELS.items())
 
 
-def kernel_report(check: bool = True) -> dict[str, Any]:
+def kernel_report() -> dict[str, Any]:
     """The kernel paths in use, as far as the libraries say, for the run record."""
-    report: dict[str, Any] = {"env": {k: os.environ.get(k) for k in PINNED_KERNELS}}
-    if check:
-        report["pinned"] = kernels_pinned()
+    report: dict[str, Any] = {"pinned": kernels_pinned(),
+                              "env": {k: os.environ.get(k) for k in PINNED_KERNELS}}
     try:
         from threadpoolctl import threadpool_info
 
