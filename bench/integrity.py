@@ -1,8 +1,9 @@
 """What keeps a result from being shrunk, overwritten or hijacked.
 
-- :func:`store_record` decides what a finished unit may replace: a failed run never replaces a
-  good record (it is written beside it as ``<name>.failed.json``), and a record made by another
-  distribution is never replaced (the new one goes beside it).
+- :func:`store_record` decides what a finished unit may replace: a run that evaluated nothing
+  never replaces a good record (it is written beside it as ``<name>.failed.json``), a record made
+  by another distribution is never replaced (the new one goes beside it), and a run of fewer
+  metrics keeps the old record's other metrics when both scored the same predictions.
 - :func:`unit_lock` gives each unit one writer: a second process waits with a message (or, for
   ``--resume``, is refused, since the first is still running).
 - :func:`unusable_files` and :func:`report_unusable` make coverage count every file a corpus
@@ -15,11 +16,12 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import filelock
 
@@ -73,11 +75,14 @@ def store_record(path: Path, record: RunRecord, samples: list[Mapping[str, Any]]
     ours = record.get("identity", {}).get("distribution", "")
     theirs = (old or {}).get("identity", {}).get("distribution", "")  # type: ignore[attr-defined]
     if old is not None and ours and theirs and ours != theirs:
-        path = path.with_name(f"{path.stem}~{hash_json(ours)[:8]}.json")
-        log.warning("%s was made by distribution %s, not %s; this run's record goes to %s",
-                    path.parent, theirs, ours, path)
+        beside = path.with_name(f"{path.stem}~{hash_json(ours)[:8]}.json")
+        log.warning("%s was made by distribution %s, not %s; it is kept and this run's record "
+                    "goes to %s", path, theirs, ours, beside)
+        path = beside
         old = _existing(path)
-    if failed(record) and old is not None and evaluated(old):
+    if old is not None and evaluated(record):
+        samples = _carry_over(old, record, samples, path)
+    if not evaluated(record) and old is not None and evaluated(old):
         failure = path.with_name(f"{path.stem}.failed.json")
         record["kind"] = "failure"
         record["kept"] = str(path)
@@ -91,6 +96,36 @@ def store_record(path: Path, record: RunRecord, samples: list[Mapping[str, Any]]
     if evaluated(record) and stale.exists():
         stale.unlink()  # the failure it recorded no longer describes this unit
     return path
+
+
+def _carry_over(old: RunRecord, record: RunRecord, samples: list[Mapping[str, Any]],
+                path: Path) -> list[Mapping[str, Any]]:
+    """Keep the old record's metrics that this run did not compute (``--metric`` subset) or
+    could not compute (unavailable here), when both scored the very same predictions."""
+    if old.get("keys", {}).get("predictions") != record.get("keys", {}).get("predictions"):
+        return samples  # other predictions: the old values describe something else
+    carried = []
+    for name, result in old.get("metrics", {}).items():
+        new = record["metrics"].get(name)
+        if result.get("value") is None or (new is not None and new.get("status") != "unavailable"):
+            continue
+        kept: dict[str, Any] = dict(result)
+        if new is not None:
+            details: dict[str, Any] = dict(kept.get("details") or {})
+            details.update(kept_from=old.get("created", ""), unavailable_now=new.get("message", ""))
+            kept["details"] = details
+        record["metrics"][name] = kept  # type: ignore[assignment]
+        record.setdefault("keys", {})[f"score:{name}"] = old.get("keys", {}).get(f"score:{name}", "")
+        carried.append(name)
+    if not carried:
+        return samples
+    # the old order first (its first metric is the table's main score), then any new metrics
+    order = list(old.get("metric_order") or old.get("metrics", {}))
+    record["metric_order"] = order + [m for m in record.get("metric_order", []) if m not in order]
+    old_scores = SampleLog(path.with_suffix(".samples.jsonl")).read()
+    return [{**e, "scores": {**e.get("scores", {}),
+                             **{m: v for m, v in old_scores.get(e["id"], {}).get("scores", {}).items()
+                                if m in carried}}} for e in samples]
 
 
 @contextlib.contextmanager
@@ -132,7 +167,7 @@ def unusable_files(dataset: Any, split: Any, split_name: str) -> list[dict[str, 
     return [dict(f) for f in meta.get("unusable", [])]
 
 
-def _kinds(failures: list[Mapping[str, Any]]) -> Counter[str]:
+def _kinds(failures: Sequence[Mapping[str, Any]]) -> Counter[str]:
     return Counter(str(f.get("kind") or f.get("message", "")) for f in failures)
 
 
@@ -148,13 +183,24 @@ def report_unusable(dataset: str, split: str, unusable: list[dict[str, str]],
                     "scored", dataset, split, count, kind, example["id"])
 
 
-def report_load_failures(dataset: str, split: str, failures: list[Mapping[str, Any]]) -> None:
-    """One warning per distinct message of samples that could not be loaded."""
+def load_kind(message: str) -> str:
+    """The kind of a load failure: its message without the file name and the details."""
+    text = str(message)
+    head, sep, rest = text.partition(": ")
+    if sep and ("/" in head or "." in head):  # "<path>: reason (details): more"
+        text = rest
+    return re.split(r"[:(\[]", text, maxsplit=1)[0].strip() or str(message)
+
+
+def report_load_failures(dataset: str, split: str, failures: Sequence[Mapping[str, Any]]) -> None:
+    """One warning per kind of load failure, with its count and an example."""
     loads = [f for f in failures if f.get("stage") == "load"]
-    if loads:
-        first = loads[0]
-        log.warning("%s/%s: %d sample(s) could not be loaded (e.g. %s: %s); see the record's "
-                    "coverage", dataset, split, len(loads), first["id"], first["message"])
+    kinds = Counter(load_kind(f["message"]) for f in loads)
+    for kind, count in sorted(kinds.items()):
+        first = next(f for f in loads if load_kind(f["message"]) == kind)
+        log.warning("%s/%s: %d sample(s) could not be loaded: %s (e.g. %s: %s); see the "
+                    "record's coverage", dataset, split, count, kind, first["id"],
+                    first["message"])
 
 
 def check_writable(directory: str | Path, what: str) -> Path:

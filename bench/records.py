@@ -47,6 +47,7 @@ class RunRecord(TypedDict, total=False):
     seeds: dict[str, int]
     keys: dict[str, str]  # prediction cache key, per-metric score keys
     timing: dict[str, float]  # seconds per stage
+    execution: dict[str, Any]  # distributed runs only: executor, shards, retries, cluster
     environment: dict[str, Any]
     plugins: dict[str, str]
     command: str

@@ -23,7 +23,10 @@ from bench.records import RunRecord, find_records, read_record
 
 __all__ = ["RECORD_COLUMNS", "SAMPLE_COLUMNS", "load"]
 
-UNIT_COLUMNS = ["task", "dataset", "split", "method", "method_version", "reference"]
+# kind: full | smoke (--limit) | failure (beside a kept good record); variant: "" for the
+# method's registered config, else the hash its record name carries (see docs/reliability.md)
+UNIT_COLUMNS = ["task", "dataset", "split", "method", "method_version", "reference", "kind",
+                "variant"]
 RECORD_COLUMNS = UNIT_COLUMNS + ["metric", "value", "ci_low", "ci_high", "direction", "status",
                                  "n_scored", "n_total", "created", "record"]
 SAMPLE_COLUMNS = UNIT_COLUMNS + ["sample", "metric", "field", "value", "record"]
@@ -34,7 +37,9 @@ def _unit(record: RunRecord) -> dict[str, Any]:
     dataset = record.get("dataset", {})
     return {"task": record.get("task", {}).get("name"), "dataset": dataset.get("name"),
             "split": dataset.get("split"), "method": method.get("name"),
-            "method_version": method.get("version"), "reference": bool(method.get("reference"))}
+            "method_version": method.get("version"), "reference": bool(method.get("reference")),
+            "kind": record.get("kind", "full"),
+            "variant": record.get("identity", {}).get("variant", "")}
 
 
 def _record_rows(record: RunRecord, path: Path) -> list[dict[str, Any]]:

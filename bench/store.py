@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -88,6 +88,18 @@ class SampleLog:
         # One write call per line, flushed and synced, so a crash leaves at most a torn tail.
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def extend(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append several entries with one write and one sync (a torn tail loses only lines
+        that fail their checksum, which are recomputed)."""
+        if not entries:
+            return
+        lines = "".join(self._line(e) for e in entries)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(lines)
             f.flush()
             os.fsync(f.fileno())
 

@@ -1,9 +1,17 @@
 """Check claimed numbers against fresh runs: ``bench verify CLAIMS.toml`` and ``bench check``.
 
-A claim holds when the claimed value lies inside the run's 95% CI widened by the claim's
-tolerance; it cannot be checked when the metric is unavailable or failed. A committed number
-(``bench check``) holds when the recomputed value differs from it by no more than the tolerance
-its method declares (exact unless declared; docs/reproducibility.md).
+A claim says which of two questions it asks:
+
+- ``tolerance = t``: does the measured value lie within t of the claimed one,
+  ``|measured - value| <= t``? (The CI plays no part.)
+- ``within = "ci"`` (also what a claim without a tolerance asks): does the claimed value lie
+  inside the measured 95% CI?
+
+It cannot be checked when the metric is unavailable or failed. Every verdict says how many
+samples the measured value covers (k of N scored).
+
+A committed number (``bench check``) holds when the recomputed value differs from it by no more
+than the tolerance its method spec declares (exact unless declared; docs/reproducibility.md).
 """
 
 from __future__ import annotations
@@ -16,7 +24,8 @@ from typing import Any, Mapping
 
 from bench.errors import BenchError, did_you_mean
 
-CLAIM_KEYS = {"task", "dataset", "split", "method", "metric", "value", "tolerance", "source"}
+CLAIM_KEYS = {"task", "dataset", "split", "method", "metric", "value", "tolerance", "within",
+              "source"}
 
 
 @dataclass(frozen=True)
@@ -27,10 +36,15 @@ class Claim:
     method: str
     metric: str
     value: float
-    tolerance: float = 0.0
+    tolerance: float | None = None  # the |measured - value| <= tolerance form
     source: str = ""
-    committed: bool = False  # a committed number: judged by difference, not by the run's CI
-    reason: str = ""  # why the tolerance is above zero
+    within: str = ""  # "ci": the value-in-measured-CI form (the default without a tolerance)
+    committed: bool = False  # a committed number: |measured - value| <= its declared bound
+    reason: str = ""  # why that bound is above zero
+
+    @property
+    def form(self) -> str:
+        return "tolerance" if self.tolerance is not None else "ci"
 
 
 @dataclass
@@ -64,8 +78,15 @@ def _claim_problems(raw: Any) -> list[str]:
         if key in raw and (isinstance(v, bool) or not isinstance(v, (int, float))
                            or not math.isfinite(v)):
             problems.append(f"{key} must be a number (e.g. 0.96, not \"96%\"), got {v!r}")
-        elif key == "tolerance" and key in raw and v < 0:
+        elif key == "tolerance" and isinstance(v, (int, float)) and v < 0:
             problems.append(f"tolerance must be >= 0, got {v!r}")
+    within = raw.get("within")
+    if within not in (None, "ci"):
+        problems.append(f'within = {within!r}; the only form is within = "ci"')
+    elif "tolerance" in raw and within == "ci":
+        problems.append('give either tolerance = T (holds when |measured - value| <= T) or '
+                        'within = "ci" (holds when the value lies in the measured 95% CI), '
+                        "not both")
     return problems
 
 
@@ -88,7 +109,8 @@ def load_claims(path: str | Path) -> list[Claim]:
     if errors:
         raise BenchError("\n".join(errors))
     return [Claim(**{**raw, "value": float(raw["value"]),
-                     "tolerance": float(raw.get("tolerance", 0.0))}) for raw in raws]
+                     "tolerance": float(raw["tolerance"]) if "tolerance" in raw else None})
+            for raw in raws]
 
 
 def check_claims(claims: list[Claim], regs: Any, path: str | Path) -> None:
@@ -116,30 +138,48 @@ def check_claims(claims: list[Claim], regs: Any, path: str | Path) -> None:
         raise BenchError("\n".join(errors))
 
 
+def coverage(metric: dict[str, Any]) -> str:
+    return f"{metric.get('n_scored', 0)} of {metric.get('n_total', 0)} scored"
+
+
 def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
     value, ci = metric.get("value"), metric.get("ci")
     if value is None:
-        return Verdict(claim, "cannot be checked", None, None,
-                       metric.get("message") or metric.get("status", ""))
+        why = metric.get("message") or metric.get("status", "")
+        return Verdict(claim, "cannot be checked", None, None, f"{why} ({coverage(metric)})")
     if claim.committed:
-        return _judge_committed(claim, float(value), ci)
+        return _judge_committed(claim, float(value), ci, coverage(metric))
     low, high = (ci if ci else (value, value))
-    holds = low - claim.tolerance <= claim.value <= high + claim.tolerance
-    msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}]"
-    if claim.tolerance:
-        msg += f" ± tolerance {claim.tolerance:g}"
-    return Verdict(claim, "holds" if holds else "does not hold", value,
-                   (low, high), msg)
+    msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}] on " \
+          f"{coverage(metric)}: "
+    if claim.tolerance is not None:
+        diff = abs(value - claim.value)
+        holds = diff <= (claim.tolerance or 0.0) + 1e-12  # float noise in the claimed decimal
+        msg += f"|measured - claimed| = {diff:.4g} {'<=' if holds else '>'} tolerance " \
+               f"{claim.tolerance:g}"
+    else:
+        holds = low <= claim.value <= high
+        msg += f"claimed value {'inside' if holds else 'outside'} the measured 95% CI"
+    return Verdict(claim, "holds" if holds else "does not hold", value, (low, high), msg)
 
 
-def _judge_committed(claim: Claim, value: float, ci: Any) -> Verdict:
+def _judge_committed(claim: Claim, value: float, ci: Any, covered: str) -> Verdict:
     difference = value - claim.value
-    holds = abs(difference) <= claim.tolerance
-    bound = f"{claim.tolerance:.3g} ({claim.reason})" if claim.tolerance else "0 (exact)"
-    msg = (f"committed {claim.value:.10g}, measured {value:.10g}, "
-           f"difference {difference:+.3g}, bound {bound}")
+    bound = claim.tolerance or 0.0
+    holds = abs(difference) <= bound
+    why = f"{bound:.3g} ({claim.reason})" if bound else "0 (exact)"
+    msg = (f"committed {claim.value:.10g}, measured {value:.10g} on {covered}, "
+           f"difference {difference:+.3g}, bound {why}")
     return Verdict(claim, "holds" if holds else "does not hold", value,
                    tuple(ci) if ci else None, msg)
+
+
+def _committed(task: str, dataset: str, split: str, method: Any, metric: str, value: float,
+               source: str) -> Claim:
+    """A committed value with the tolerance its method spec declares for ``metric``."""
+    tolerance = method.tolerance_for(metric)
+    return Claim(task, dataset, split, method.name, metric, value, tolerance.bound(value),
+                 source=source, committed=True, reason=tolerance.reason)
 
 
 def exit_code(verdicts: list[Verdict]) -> int:
@@ -150,21 +190,37 @@ def exit_code(verdicts: list[Verdict]) -> int:
     return 3 if "cannot be checked" in statuses else 0
 
 
-def baseline_claims(leaderboards_dir: str | Path, methods: Mapping[str, Any]) -> list[Claim]:
-    """Claims read from the committed leaderboard CSVs, for the given (reference) methods.
+def committed_claims(runs: list[Any], methods: Mapping[str, Any]) -> list[Claim]:
+    """Claims from the committed baseline's records, for the given (reference) methods.
 
-    ``methods`` maps a method name to its MethodSpec, whose declared tolerance bounds how far
-    a fresh run may land from each committed value (exact when it declares none).
+    ``methods`` maps a name to its MethodSpec, whose declared tolerance bounds how far a fresh
+    value may lie from each committed one (exact when it declares none).
     """
+    claims = []
+    for run in runs:
+        rec = run.record
+        if rec["method"]["name"] not in methods:
+            continue
+        for metric, m in rec["metrics"].items():
+            value = m.get("value")
+            if value is None:
+                continue
+            claims.append(_committed(rec["task"]["name"], rec["dataset"]["name"],
+                                     rec["dataset"]["split"], methods[rec["method"]["name"]],
+                                     metric, value, run.file))
+    return claims
+
+
+def baseline_claims(leaderboards_dir: str | Path, methods: Mapping[str, Any]) -> list[Claim]:
+    """Claims read from the committed leaderboard CSVs, for the given (reference) methods, each
+    with the tolerance its MethodSpec declares (see ``committed_claims``)."""
     claims = []
     for path in sorted(Path(leaderboards_dir).glob("*.csv")):
         with open(path, newline="") as f:
             for row in csv.DictReader(f):
                 if row["method"] not in methods or not row["value"]:
                     continue
-                value = float(row["value"])
-                tolerance = methods[row["method"]].tolerance_for(row["metric"])
-                claims.append(Claim(row["task"], row["dataset"], row["split"], row["method"],
-                                    row["metric"], value, tolerance.bound(value),
-                                    source=str(path), committed=True, reason=tolerance.reason))
+                claims.append(_committed(row["task"], row["dataset"], row["split"],
+                                         methods[row["method"]], row["metric"],
+                                         float(row["value"]), str(path)))
     return claims

@@ -50,3 +50,18 @@ def toy_runs(toy_runs_template, tmp_path, toy_registries, monkeypatch):
 import os  # noqa: E402
 
 collect_ignore_glob = [] if os.environ.get("BENCH_BENCHMARKS") == "1" else ["benchmarks/*"]
+
+
+@pytest.fixture(autouse=True)
+def _no_committed_baseline(tmp_path_factory, monkeypatch):
+    """Tests see an empty committed baseline and no user runs-dir setting unless they set one,
+    so the repository's baseline/ never leaks into toy leaderboards."""
+    monkeypatch.setenv("BENCH_BASELINE_DIR", str(tmp_path_factory.mktemp("no-baseline")))
+    monkeypatch.delenv("BENCH_RUNS_DIR", raising=False)
+    monkeypatch.setenv("BENCH_QUIET", "1")
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    """Tests never download weights (the download tests serve them from a loopback server)."""
+    monkeypatch.setenv("BENCH_OFFLINE", "1")

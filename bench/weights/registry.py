@@ -12,6 +12,7 @@ state-dict keys the file must hold; :func:`load_state_dict` checks it.
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import json
 import os
@@ -175,13 +176,68 @@ def status(spec: WeightsSpec) -> WeightsStatus:
     return WeightsStatus(True, path, True, f"{spec.name}: present, {how} ok")
 
 
-def verify(spec: WeightsSpec) -> Path:
-    """Return the file's path if it is present and intact; raise otherwise."""
+OFFLINE_ENV = "BENCH_OFFLINE"
+
+
+def offline() -> bool:
+    """``BENCH_OFFLINE=1`` (or ``bench --offline``): never download weights on first use."""
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+
+def auto_download_refusal(spec: WeightsSpec) -> str | None:
+    """Why the first use of ``spec`` will not download it, or None when it will.
+
+    Only files that can be verified are downloaded unasked: a file with no registered sha256
+    (nor a torch-hub hash prefix in its name) could be anything, so it needs a person's decision
+    (``bench weights fetch`` or ``import --force``).
+    """
+    if spec.shipped_path:
+        return "it ships with a package"
+    if not spec.url:
+        return "it has no download URL"
+    if not _can_check(spec):
+        return "no checksum is registered to verify a download"
+    if offline():
+        return f"downloads are off ({OFFLINE_ENV}=1 or --offline)"
+    return None
+
+
+# weights whose automatic download failed in this process, with the reason (tried once per run)
+_DOWNLOAD_FAILED: dict[str, str] = {}
+
+
+def _first_use_download(spec: WeightsSpec) -> None:
+    """Download ``spec`` now (its first use); WeightsUnavailable with the reason on failure."""
+    if spec.name in _DOWNLOAD_FAILED:
+        raise WeightsUnavailable(_DOWNLOAD_FAILED[spec.name])
+    from bench import progress
+
+    progress.say(f"weights {spec.name}: first use, downloading {spec.url}")
+    try:
+        path = fetch(spec)
+    except WeightsUnavailable as exc:
+        reason = (f"weights {spec.name!r}: the automatic download failed: {exc}")
+        _DOWNLOAD_FAILED[spec.name] = reason
+        raise type(exc)(reason) from exc
+    progress.say(f"weights {spec.name}: installed {path} ({status(spec).message})")
+
+
+def verify(spec: WeightsSpec, download: bool = True) -> Path:
+    """Return the file's path if it is present and intact; raise otherwise.
+
+    On first use (the file absent) a verifiable file is downloaded and checked first, unless
+    ``download`` is False or downloads are off (:func:`auto_download_refusal`).
+    """
     st = status(spec)
+    if not st.present and download and auto_download_refusal(spec) is None:
+        _first_use_download(spec)
+        st = status(spec)
     if not st.present:
+        why = auto_download_refusal(spec)
         raise WeightsUnavailable(
-            f"weights {spec.name!r} ({spec.filename}) are not installed at {st.path}; "
-            f"{install_hint(spec)}"
+            f"weights {spec.name!r} ({spec.filename}) are not installed at {st.path}"
+            + (f" and were not downloaded ({why})" if why and spec.url else "")
+            + f"; {install_hint(spec)}"
         )
     if st.sha256_ok is False:
         raise WeightsIntegrityError(st.message)
@@ -223,14 +279,24 @@ def fetch(spec: WeightsSpec, force: bool = False, timeout: float = 60.0) -> Path
             install=f"bench weights import {spec.name} FILE")
 
     def fill(fh: Any) -> None:
+        from bench import progress
+
+        announced = None
+        received = 0
         try:
             with urllib.request.urlopen(spec.url, timeout=timeout) as resp:
                 announced = resp.headers.get("Content-Length")
-                received = 0
-                for chunk in iter(lambda: resp.read(CHUNK), b""):
-                    fh.write(chunk)
-                    received += len(chunk)
-        except (urllib.error.URLError, OSError) as exc:
+                total = int(announced) if announced and announced.isdigit() else None
+                with progress.bytes_bar(total, f"download {spec.name}") as bar:
+                    for chunk in iter(lambda: resp.read(CHUNK), b""):
+                        fh.write(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+        except http.client.IncompleteRead as exc:  # the connection closed before the end
+            raise WeightsIntegrityError(
+                f"refused: download of {spec.url} is truncated: "
+                f"{received + len(exc.partial)} of {announced} bytes") from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             raise WeightsUnavailable(
                 f"could not download {spec.name} from {spec.url}: {exc}; download it elsewhere "
                 f"and run 'bench weights import {spec.name} FILE'"

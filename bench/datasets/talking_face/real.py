@@ -125,7 +125,7 @@ class RealVideoDataset:
     def _record(self, sample_id: str, path: Path, err: Exception) -> None:
         if not any(p.sample_id == sample_id for p in self.problems):
             self.problems.append(Problem(sample_id, str(path), str(err)))
-        log.warning("%s", err)
+        log.info("%s", err)  # the runner warns once per kind, with the count
 
     def preprocess(self, sample_id: str, path: Path) -> dict[str, np.ndarray]:
         """Decoded frames, boxes, audio and 96x96 crops of one video, cached by content hash."""
