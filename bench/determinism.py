@@ -20,8 +20,12 @@ import multiprocessing as mp
 import os
 import sys
 from collections.abc import Callable, Iterator
+import pickle
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from bench.errors import BenchError
 
 T = TypeVar("T")
 
@@ -32,6 +36,12 @@ PINNED_KERNELS = {
     "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN convolutions and matmuls (torch)
     "ATEN_CPU_CAPABILITY": "avx2",  # torch's own vectorised kernels
 }
+
+
+def pinning_enabled() -> bool:
+    """False when ``BENCH_PIN_KERNELS=0``: units then run in this process with its native kernel
+    paths (the test suite does this; records say ``pinned: false``)."""
+    return os.environ.get("BENCH_PIN_KERNELS", "1") != "0"
 
 
 def kernels_pinned() -> bool:
@@ -69,11 +79,28 @@ def run_pinned(fn: Callable[[T], Any], arg: T) -> Any:
     os.environ.update(PINNED_KERNELS)  # the child copies the environment when it starts
     try:
         with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            future = pool.submit(fn, arg)
+            future = pool.submit(_call, fn, arg)
             _restore(saved)
-            return future.result()
+            try:
+                return future.result()
+            except BrokenProcessPool as exc:
+                raise BenchError(f"the process started with pinned CPU kernels ended without a "
+                                 f"result ({exc}); set BENCH_PIN_KERNELS=0 to run in this "
+                                 "process instead") from None
     finally:
         _restore(saved)
+
+
+def _call(fn: Callable[[T], Any], arg: T) -> Any:
+    """``fn(arg)`` in the child; an exception that cannot travel back is sent as a BenchError."""
+    try:
+        return fn(arg)
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            raise BenchError(str(exc)) from None
+        raise
 
 
 def _restore(saved: dict[str, str | None]) -> None:

@@ -208,7 +208,7 @@ def run_unit(unit: Unit) -> str:
         raise BenchError(f"method {mspec.name!r} (task {mspec.task}) and dataset {dspec.name!r} "
                          f"(task {dspec.task}) do not both belong to task {task.name!r}")
     backend: ComputeBackend | None = getattr(_backend, "value", None)
-    if mspec.pin_kernels and not determinism.kernels_pinned():
+    if mspec.pin_kernels and determinism.pinning_enabled() and not determinism.kernels_pinned():
         if backend is None:
             # The kernel paths are chosen when numpy and torch load: run in a process started
             # with them pinned.

@@ -140,3 +140,22 @@ def test_run_pinned_starts_a_process_with_the_avx2_kernel_paths():
 
 def _call(fn):
     return fn()
+
+
+def test_an_error_in_the_pinned_process_comes_back_as_a_clear_error(monkeypatch):
+    from bench.errors import BenchError
+
+    monkeypatch.setattr(determinism, "PINNED_KERNELS", {"BENCH_TEST_PIN": "1"})
+    assert not determinism.pinning_enabled()  # the suite runs units unpinned (conftest)
+    with pytest.raises(BenchError, match="boom"):
+        determinism.run_pinned(_call, _unpicklable_failure)
+
+
+class _Unpicklable(Exception):
+    def __init__(self, message, extra):
+        super().__init__(message)
+        self.extra = extra
+
+
+def _unpicklable_failure():
+    raise _Unpicklable("boom", extra=1)
