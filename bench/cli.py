@@ -403,7 +403,8 @@ def verify(claims_file: str, runs_dir: str | None, dataset_option) -> None:
 @click.option("--task", "tasks", multiple=True, help="Only these tasks (the fast subset).")
 @click.option("--method", "methods", multiple=True, help="Only these reference methods.")
 def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) -> None:
-    """Re-evaluate reference models; fail when a number leaves its committed interval."""
+    """Re-evaluate reference models; fail when a number strays from its committed value by more
+    than the tolerance its method declares (exact unless declared)."""
     from bench import baseline
     from bench.errors import UnknownNameError
     from bench.verify import baseline_claims, committed_claims, exit_code
@@ -419,11 +420,12 @@ def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) ->
                              f"method use bench compare committed:{name} {name} or bench verify")
     if methods:
         refs &= set(methods)
+    specs = {m.name: m for m in regs.methods if m.name in refs}
     if leaderboards_dir:
-        where, found = leaderboards_dir, baseline_claims(leaderboards_dir, refs)
+        where, found = leaderboards_dir, baseline_claims(leaderboards_dir, specs)
     else:
         where, found = f"the committed baseline ({baseline.baseline_dir()})", \
-            committed_claims(baseline.load(), refs)
+            committed_claims(baseline.load(), specs)
     claims = [c for c in found if not tasks or c.task in tasks]
     if not claims:
         what = ", ".join(sorted(refs)) or "none registered"

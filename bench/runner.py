@@ -7,6 +7,8 @@ new metric never re-runs a method.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import json
 import logging
 import math
@@ -21,7 +23,7 @@ from typing import Any, Iterator, Mapping, Protocol
 
 import numpy as np
 
-from bench import progress, provenance
+from bench import determinism, progress, provenance
 from bench.errors import BenchError, Unavailable
 from bench.code_identity import source_identity
 from bench.hashing import hash_json
@@ -216,9 +218,16 @@ def run_unit(unit: Unit) -> str:
     if mspec.task != task.name or dspec.task != task.name:
         raise BenchError(f"method {mspec.name!r} (task {mspec.task}) and dataset {dspec.name!r} "
                          f"(task {dspec.task}) do not both belong to task {task.name!r}")
+    backend: ComputeBackend | None = getattr(_backend, "value", None)
+    if mspec.pin_kernels and determinism.pinning_enabled() and not determinism.kernels_pinned():
+        if backend is None:
+            # The kernel paths are chosen when numpy and torch load: run in a process started
+            # with them pinned.
+            return determinism.run_pinned(run_unit, unit)
+        log.warning("%s: CPU kernel paths are not pinned on a cluster; its numbers may differ "
+                    "from the committed ones in the last bits", mspec.name)
     with unit_lock(lock_path(unit, mspec.config), unit):
         plan = plan_unit(unit, regs, task, mspec, dspec)
-        backend: ComputeBackend | None = getattr(_backend, "value", None)
         computed = compute_here(plan) if backend is None else backend.compute(plan)
         return finish_unit(plan, computed)
 
@@ -256,7 +265,8 @@ def plan_unit(unit: Unit, regs: Registries, task: TaskSpec, mspec: MethodSpec,
                    "config_hash": hash_json(config), "reference": mspec.reference,
                    "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name)),
                    "producer": regs.producer("methods", mspec.name)},
-        "seeds": {"run": unit.seed, "method": unit.seed, "bootstrap": unit.seed + 1},
+        "seeds": {"run": unit.seed, "method": method_seed(unit, config),
+                  "bootstrap": unit.seed + 1},
         "plugins": regs.plugin_versions(),
         "environment": provenance.environment(),
         "command": unit.command or reproduce_command(unit),
@@ -280,13 +290,17 @@ def plan_unit(unit: Unit, regs: Registries, task: TaskSpec, mspec: MethodSpec,
     except Unavailable as exc:
         weights, method_status = {}, MethodStatus(Status.UNAVAILABLE, str(exc))
     record["method"]["weights"] = weights
-    pred_key = hash_json({
+    record["environment"]["determinism"] = _determinism(mspec)
+    identity = {
         "harness": HARNESS_CACHE_VERSION, "task": [task.name, task.version],
         "method": [mspec.name, mspec.version], "config": config, "weights": weights,
         "dataset": [dspec.name, record["dataset"]["version"]], "split": unit.split,
         "dataset_options": dict(unit.dataset_options),
         "manifest": split.manifest_hash, "ids": hash_json(ids), "seed": unit.seed,
-    })
+    }
+    if mspec.threads or mspec.pin_kernels:  # predictions made otherwise are not the same numbers
+        identity["determinism"] = {"threads": mspec.threads, "pin_kernels": mspec.pin_kernels}
+    pred_key = hash_json(identity)
     record["keys"] = {"predictions": pred_key}
 
     return UnitPlan(unit, regs, task, mspec, dspec, dataset, split, ids, unusable, config,
@@ -357,6 +371,24 @@ def finish_unit(plan: UnitPlan, computed: Computed) -> str:
                             [{"id": i, "scores": per_sample[i]} for i in ids]))
 
 
+def _determinism(mspec) -> dict[str, Any]:
+    """What the record says about thread counts and kernel paths (docs/reproducibility.md)."""
+    out: dict[str, Any] = {"threads": mspec.threads, "pin_kernels": mspec.pin_kernels,
+                           "torch_deterministic_algorithms": bool(mspec.threads)}
+    if mspec.pin_kernels:
+        out["kernels"] = determinism.kernel_report()
+    return out
+
+
+def method_config(factory, config: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The factory's arguments: the config, plus the run's seed when the factory takes one."""
+    try:
+        takes_seed = "seed" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to inspect
+        takes_seed = False
+    return {**config, "seed": seed} if takes_seed and "seed" not in config else dict(config)
+
+
 def open_predictions(plan: UnitPlan) -> tuple[SampleLog, Path, Entries, bool]:
     """A unit's prediction log, its meta file, the verified entries it keeps, and whether the
     log was complete.
@@ -391,18 +423,30 @@ def write_meta(meta_path: Path, complete: bool, code: dict[str, Any],
     meta_path.write_text(json.dumps(body, default=str))
 
 
+def method_seed(unit: Unit, config: Mapping[str, Any]) -> int:
+    """The seed a method is built and trained with: the run seed unless its config sets one."""
+    return int(config.get("seed", unit.seed))
+
+
+def method_threads(mspec: Any) -> contextlib.AbstractContextManager[Any]:
+    """The thread count a method declares, held while it is built, trained and predicts."""
+    return determinism.fixed_threads(mspec.threads) if mspec.threads else contextlib.nullcontext()
+
+
 def prepare_method(unit: Unit, task: TaskSpec, mspec: MethodSpec, config: Mapping[str, Any],
                    dataset: Dataset, split: Split) -> tuple[TaskRunner, Any, Mapping[str, Any]]:
     """Build the method from its factory and let the task runner prepare (e.g. fit) it."""
     runner = resolve(task.runner)()
-    seed_everything(unit.seed)
     factory = resolve(mspec.factory)
-    try:
-        method = factory(**config)
-    except TypeError as exc:
-        raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
-    with progress.stage(f"prepare {mspec.name} for {unit.split}"):
-        prep = runner.prepare(method, dataset, split, unit.seed) or {}
+    seed = method_seed(unit, config)
+    seed_everything(seed)  # imports torch where it is installed, before the threads are fixed
+    with method_threads(mspec):
+        try:
+            method = factory(**method_config(factory, config, seed))
+        except TypeError as exc:
+            raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
+        with progress.stage(f"prepare {mspec.name} for {unit.split}"):
+            prep = runner.prepare(method, dataset, split, seed) or {}
     return runner, method, prep
 
 
@@ -417,7 +461,8 @@ def _predict(plan: UnitPlan) -> Entries:
                                               split)
         write_meta(meta_path, False, code, prep)
         batch = batch_size(runner)
-        with progress.bar(len(todo), f"predict {mspec.name} {unit.split}") as bar:
+        with progress.bar(len(todo), f"predict {mspec.name} {unit.split}") as bar, \
+                method_threads(mspec):
             for start in range(0, len(todo), batch):
                 for entry, arrays in predict_samples(runner, method, split,
                                                      todo[start:start + batch]):

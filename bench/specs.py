@@ -82,6 +82,35 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
+class Tolerance:
+    """How far a recomputed value may lie from the committed one: ``abs + rel * |committed|``.
+
+    The default is exact. A bound above zero says why in ``reason`` (what cannot be made
+    deterministic), and ``bench check`` prints it beside the difference.
+    """
+
+    abs: float = 0.0
+    rel: float = 0.0
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.abs < 0 or self.rel < 0:
+            raise ValueError(f"tolerance bounds must be >= 0, got abs={self.abs}, rel={self.rel}")
+        if (self.abs or self.rel) and not self.reason:
+            raise ValueError("a tolerance above zero needs a reason")
+
+    def bound(self, committed: float) -> float:
+        return self.abs + self.rel * abs(committed)
+
+
+EXACT = Tolerance()
+# For a pretrained model's inference on float32 CPU kernels that the CPU type selects: a fresh
+# machine of another CPU type reproduced the talking-face numbers to 5e-6 relative.
+FLOAT32_INFERENCE = Tolerance(rel=1e-4, reason="float32 inference on CPU-selected kernels; "
+                              "5e-6 relative measured across machines")
+
+
+@dataclass(frozen=True)
 class MethodSpec:
     """A method; ``factory(**config)`` builds an object satisfying the task's protocol.
 
@@ -100,9 +129,22 @@ class MethodSpec:
     paper: str = ""
     trainer: LazyRef | None = None  # ``train(argv)`` that reproduces the shipped checkpoint
     resources: Resources = Resources()  # per task on a cluster; see docs/distributed.md
+    # Reproducibility (docs/reproducibility.md). ``threads``: torch/BLAS/OpenMP threads while the
+    # method trains and predicts (None: left as they are). ``pin_kernels``: run in a process
+    # started with the AVX2 kernel paths of bench.determinism. ``tolerance``: metric name (or "*")
+    # -> how far ``bench check`` lets a recomputed value stray from the committed one.
+    threads: int | None = None
+    pin_kernels: bool = False
+    tolerance: Mapping[str, Tolerance] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         _check_name("method", self.name)
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"method {self.name!r}: threads must be at least 1")
+
+    def tolerance_for(self, metric: str) -> Tolerance:
+        """The declared tolerance of ``metric``: its own entry, else "*", else exact."""
+        return self.tolerance.get(metric) or self.tolerance.get("*") or EXACT
 
 
 PAIRED_TESTS = ("bootstrap", "mcnemar", "none")

@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from bench.lazy import resolve
-from bench.runner import seed_everything
+from bench.runner import method_config, seed_everything
 from bench.samples import SPEECH_SAMPLE_RATE, VIDEO_FPS, Clip, Segment
 from bench.interfaces import (
     CAPABILITIES,
@@ -197,7 +197,7 @@ def validate_method(spec: MethodSpec, protocol: Any, seed: int = 0,
     """All checks for a registered method: its declared interface, then its task's contract
     checks (the task's ``validator``; ``task`` defaults to the registered one)."""
     factory = resolve(spec.factory)
-    config = dict(spec.config)
+    config = method_config(factory, spec.config, seed)  # the seed as the runner gives it
 
     def build() -> Any:
         return factory(**config)

@@ -21,7 +21,7 @@ import numpy as np
 import bench
 from bench.interfaces import SampleError
 from bench.samples import SPEECH_SAMPLE_RATE, Clip
-from bench.specs import MethodSpec, WeightsSpec
+from bench.specs import FLOAT32_INFERENCE, MethodSpec, WeightsSpec
 
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
@@ -65,6 +65,7 @@ def bench_register_methods(register) -> None:  # type: ignore[no-untyped-def]
         config=dict(METHOD_CONFIG, provenance=PROVENANCE),
         weights=("g4g-embedded",),
         reference=True,
+        tolerance={"*": FLOAT32_INFERENCE},
         paper="arXiv:2402.18122",
         trainer="plugins.g4g:train_command",
     ))
