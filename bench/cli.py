@@ -158,14 +158,15 @@ def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
     from bench.leaderboard import build_tables, write_leaderboards
     from bench.significance import add_significance
 
+    from bench.mouth_plot import write_mouth_plot
+    from bench.plots import write_interval_plot
     from bench.strips import write_strip
 
     tables = build_tables(runs_dir)
     add_significance(tables, regs.metrics)
-    from bench.plots import write_interval_plot
-
     for table in tables:
-        for image in (write_interval_plot(table, out_dir), write_strip(table, runs_dir, out_dir)):
+        for image in (write_interval_plot(table, out_dir), write_strip(table, runs_dir, out_dir),
+                      write_mouth_plot(table, runs_dir, out_dir, regs)):
             if image:
                 table.images.append(image)
     for path in write_leaderboards(tables, out_dir, list(regs.reporters)):
