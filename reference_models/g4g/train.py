@@ -32,10 +32,12 @@ from reference_models.g4g.model import G4GModel, save_weights
 
 LOG = logging.getLogger("reference_models.g4g.train")
 
-# keys that may differ on resume: schedule lengths always, generator settings until stage 2 starts
-SCHEDULE_KEYS = ("align_steps", "gen_steps")
-GENERATOR_KEYS = frozenset({"gen_batch", "gen_lr", "w_l1", "w_perceptual", "w_mouth", "w_sync",
-                            "w_fusion", "sync_start", "ref_out_of_mouth", "loss_scales"})
+# keys that may differ on resume: the schedule (lengths, validation and checkpoint cadence, when
+# and how strongly the sync loss acts: changing them changes the run from the resumed step on)
+# always; the other generator settings until stage 2 starts
+SCHEDULE_KEYS = ("align_steps", "gen_steps", "val_every", "ckpt_every", "sync_start", "w_sync")
+GENERATOR_KEYS = frozenset({"gen_batch", "gen_lr", "w_l1", "w_perceptual", "w_mouth",
+                            "w_fusion", "ref_out_of_mouth", "loss_scales"})
 
 
 def _setup_log(out: Path) -> logging.Handler:
