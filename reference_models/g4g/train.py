@@ -70,6 +70,15 @@ def plot_history(history: dict[str, Any], path: Path) -> None:
         if va:
             ax.plot([r["step"] for r in va], [r["loss"] for r in va], "k-o", ms=3,
                     label="val loss")
+        # val accuracies (stage 1) or mouth L1 with right / shuffled audio (stage 2), linear axis
+        extra = [k for k in ("sync_acc", "offset_acc", "mouth_l1", "mouth_l1_shuffled")
+                 if va and k in va[0]]
+        if extra:
+            ax2 = ax.twinx()
+            for key in extra:
+                ax2.plot([r["step"] for r in va], [r[key] for r in va], "--", marker=".",
+                         label=f"val {key}")
+            ax2.legend(fontsize=7, loc="center right")
         ax.set_title("stage 1: inter-modal alignment" if stage == "align"
                      else "stage 2: generator + fusion")
         ax.set_xlabel("step")
