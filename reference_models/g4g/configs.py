@@ -117,7 +117,28 @@ class G4GConfig:
         return cls(**d)
 
 
-EMBEDDED = G4GConfig()
+# The recipe of the shipped checkpoint (96-px faces, one CPU thread; see the model card for the
+# val measurements behind each choice). The class defaults above are the earlier recipe, which
+# weights files written before these keys existed were trained with.
+EMBEDDED = G4GConfig(
+    align_input_scale=0.5,
+    align_windows_per_clip=4,
+    align_lr=1e-3,
+    align_cosine=True,
+    align_weight_decay=1e-4,
+    align_augment=True,
+    align_select="sync",
+    align_steps=3000,
+    ref_out_of_mouth=True,
+    w_mouth=8.0,
+    gen_batch=4,
+    gen_steps=4000,
+    sync_start=600,
+    w_sync=0.1,
+    val_batches=12,
+    val_every=150,
+    ckpt_every=150,
+)
 
 # Paper-scale sizes for GPU users with real data (LRS2/HDTF). G4G's own sizes are unknown; these
 # follow DINet/Wav2Lip practice: 256-px faces, full widths, VGG19 perceptual loss.
