@@ -26,8 +26,8 @@ from bench.specs import MethodSpec, WeightsSpec
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "172a6c1bb582c21f501e27c08099d4fcbaafd21c86c9244d0b9649d095073d54"
-EMBEDDED_SIZE = 4602604
+EMBEDDED_SHA256 = "8a56d18265a8542c60924ba823187f046d6466fbaa3140f7496d9cdb31765841"
+EMBEDDED_SIZE = 4594582
 
 PROVENANCE = {
     "diagonal_matrix_alignment": "abstract",
@@ -258,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     tr.add_argument("--gen-steps", type=int, default=None)
     tr.add_argument("--export", type=Path, default=None,
                     help="copy the selected weights here")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue from <out>/last.pt (the default; kept for clarity)")
     tr.add_argument("--no-resume", action="store_true")
     ev = sub.add_parser("eval", help="mouth-region PSNR of a checkpoint vs its reference frames")
     ev.add_argument("--checkpoint", default=EMBEDDED_CHECKPOINT)
