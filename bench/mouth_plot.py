@@ -117,7 +117,7 @@ def write_mouth_plot(table: Table, runs_dir: str | Path, out_dir: str | Path,
         ax.legend(loc="upper right", fontsize=7, frameon=False)
         ax.set_yticks([])
     axes[-1, 0].set_xlabel("time (s)")
-    fig.suptitle(f"{table.dataset} / {table.split}: mouth opening, clip {sample_id} "
+    fig.suptitle(f"{table.dataset} / {table.split}: mouth opening, clip {sample_id}\n"
                  "(estimated from frames; r = correlation with the renderer's parameter)",
                  fontsize=8)
     fig.tight_layout()
