@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
-import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import click
 
 from bench import provenance
+from bench.config import tomllib
 from bench.errors import BenchError
 
 
@@ -30,16 +31,20 @@ class BenchGroup(click.Group):
             click.echo(f"error: {kind}{exc}", err=True)
             if not isinstance(exc, BenchError):
                 click.echo("(run with --debug for the traceback)", err=True)
-            ctx.exit(2)
+            ctx.exit(getattr(exc, "exit_code", 2))
 
 
 @click.group(cls=BenchGroup)
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.option("--offline", is_flag=True,
+              help="Never download weights on first use (same as BENCH_OFFLINE=1).")
 @click.pass_context
-def main(ctx: click.Context, debug: bool, verbose: bool) -> None:
+def main(ctx: click.Context, debug: bool, verbose: bool, offline: bool) -> None:
     """bench: evaluate talking-face and consonant-voicing methods."""
     ctx.obj = {"debug": debug}
+    if offline:  # through the environment, so worker processes see it too
+        os.environ["BENCH_OFFLINE"] = "1"
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s: %(message)s")
 
@@ -55,6 +60,11 @@ def _regs():
 
 
 KINDS = ("tasks", "datasets", "methods", "metrics", "weights", "reporters")
+RUNS_HELP = "Records and caches (default: $BENCH_RUNS_DIR, else runs/)."
+PUBLISH_HELP = ("Maintainers: make these records the committed baseline (baseline/) and rewrite "
+                "the committed leaderboards/ from them.")
+PUBLISHED_LEADERBOARDS = "leaderboards"
+LIST_WIDTH = 100
 
 
 @main.command("list")
@@ -63,12 +73,27 @@ def list_cmd(kind: str | None) -> None:
     """List what the installed plugins registered."""
     regs = _regs()
     for k in [kind] if kind else KINDS:
-        registry = getattr(regs, k)
+        specs = list(getattr(regs, k))
         click.echo(f"{k}:")
-        for spec in registry:
-            extra = getattr(spec, "task", "") or ""
-            desc = (getattr(spec, "description", "") or "").split("\n")[0]
-            click.echo(f"  {spec.name:28s} {extra:18s} {desc}")
+        rows = [(s.name, getattr(s, "task", "") or "",
+                 " ".join((getattr(s, "description", "") or "").split())) for s in specs]
+        click.echo("\n".join(list_lines(rows)))
+
+
+def list_lines(rows: list[tuple[str, str, str]], width: int = LIST_WIDTH) -> list[str]:
+    """``name task description`` lines no wider than ``width``; long descriptions are shortened
+    at a word boundary (``bench list`` is read in ordinary terminals)."""
+    import textwrap
+
+    name_w = max((len(r[0]) for r in rows), default=0)
+    task_w = max((len(r[1]) for r in rows), default=0)
+    out = []
+    for name, task, desc in rows:
+        head = f"  {name:{name_w}s} {task:{task_w}s} " if task_w else f"  {name:{name_w}s} "
+        room = max(width - len(head), 10)
+        out.append((head + textwrap.shorten(desc, room, placeholder=" ...")).rstrip()
+                   if desc else head.rstrip())
+    return out
 
 
 @main.command()
@@ -109,30 +134,47 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
 @click.option("--metric", "metrics", multiple=True, help="Metric(s) (default: the task's).")
 @click.option("--seed", type=int, default=None)
 @click.option("--resume", is_flag=True, default=None, help="Continue an interrupted run.")
-@click.option("--executor", type=click.Choice(["inprocess", "pool"]), default=None)
-@click.option("--workers", type=int, default=None)
+@click.option("--executor", type=click.Choice(["inprocess", "pool", "ray"]), default=None,
+              help="Where units run (ray: see docs/distributed.md).")
+@click.option("--workers", type=int, default=None,
+              help="Pool processes (default 2), or CPUs of a local Ray instance (default: all).")
+@click.option("--address", default=None,
+              help="Ray cluster to use (auto, HOST:PORT or ray://HOST:PORT); default: local.")
+@click.option("--shard-size", type=int, default=None,
+              help="Ray: samples per task (default: the task's choice).")
 @click.option("--bootstrap", type=int, default=None, help="Bootstrap resamples for CIs.")
 @click.option("--limit", type=int, default=None, help="Only the first N samples per split.")
-@click.option("--runs-dir", default=None)
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
 @click.option("--leaderboards-dir", default=None,
-              help="Default: leaderboards/ for runs/, else RUNS_DIR/leaderboards.")
+              help="Default: RUNS_DIR/leaderboards (with --publish: leaderboards/).")
 @click.option("--method-config", "method_config", multiple=True, metavar="METHOD.KEY=VALUE")
 @click.option("--dataset-option", "dataset_option", multiple=True, metavar="DATASET.KEY=VALUE",
               help="An option for a dataset's loader, e.g. timit.root=/data/TIMIT.")
-@click.option("--no-leaderboard", is_flag=True, help="Do not rewrite the leaderboards.")
+@click.option("--no-leaderboard", is_flag=True, help="Do not write the leaderboards.")
+@click.option("--publish", is_flag=True, help=PUBLISH_HELP)
+@click.option("--strict", is_flag=True, default=None,
+              help="Fail on the first file a corpus cannot use instead of counting it.")
 def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, executor, workers,
-        bootstrap, limit, runs_dir, leaderboards_dir, method_config, dataset_option,
-        no_leaderboard) -> None:
-    """Run methods on standard splits, score them, and write the leaderboards."""
+        address, shard_size, bootstrap, limit, runs_dir, leaderboards_dir, method_config,
+        dataset_option, no_leaderboard, publish, strict) -> None:
+    """Run methods on standard splits, score them, and write the leaderboards.
+
+    Exit status: 0 every unit evaluated; 1 some units failed; 2 usage error (nothing run);
+    3 nothing could be evaluated.
+    """
+    import dataclasses
+
     from bench.config import load_config
     from bench.executors import make_executor
+    from bench.integrity import check_writable, exit_status
     from bench.planning import plan_units
     from bench.runner import run_unit
 
     regs = _regs()
     cfg = load_config(config_path, {
         "tasks": tasks, "methods": methods, "splits": splits, "metrics": metrics, "seed": seed,
-        "resume": resume, "executor": executor, "workers": workers, "bootstrap": bootstrap,
+        "resume": resume, "executor": executor, "workers": workers, "address": address,
+        "shard_size": shard_size, "bootstrap": bootstrap,
         "limit": limit, "runs_dir": runs_dir, "leaderboards_dir": leaderboards_dir})
     for name, table in _parse_assignments(method_config, "--method-config").items():
         cfg.method_config.setdefault(name, {}).update(table)
@@ -140,29 +182,64 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         cfg.dataset_options.setdefault(name, {}).update(table)
     if dataset:
         task_of = regs.datasets.get(dataset).task
+        if cfg.tasks and task_of not in cfg.tasks:
+            raise BenchError(f"--dataset {dataset}: a dataset of task {task_of!r}, but this run is "
+                             f"of {', '.join(cfg.tasks)}")
         cfg.datasets[task_of] = dataset
+    if publish and cfg.limit:  # refused before any work, not after it
+        raise BenchError("--publish with --limit: the committed baseline holds full runs only")
+    # a local Ray instance takes the whole machine unless --workers says otherwise
+    executor_ = make_executor(cfg.executor, (workers or 0) if cfg.executor == "ray" else cfg.workers,
+                              cfg.address, cfg.shard_size)
     units = plan_units(cfg, regs, command=provenance.command_line())
+    if strict:
+        units = [dataclasses.replace(u, strict=True) for u in units]
+    check_writable(cfg.runs_dir, "runs directory")
+    if not no_leaderboard and not cfg.limit:
+        check_writable(cfg.leaderboards_dir, "leaderboards directory")
     click.echo(f"running {len(units)} unit(s) with the {cfg.executor} executor", err=True)
-    for path in make_executor(cfg.executor, cfg.workers).map(run_unit, units):
+    if cfg.limit:
+        click.echo(f"smoke run (--limit {cfg.limit}): records are kept beside the full ones as "
+                   f"<method>.limit{cfg.limit}.json and never feed a leaderboard", err=True)
+    records = []
+    for path in executor_.map(run_unit, units):
         rec = json.loads(Path(path).read_text())
+        records.append(rec)
         summary = ", ".join(
             f"{m}={v['value']:.4g}" if v.get("value") is not None else f"{m}={v.get('status')}"
             for m, v in rec["metrics"].items())
         click.echo(f"{rec['method']['name']} on {rec['dataset']['name']}/"
                    f"{rec['dataset']['split']}: {summary}")
-    if not no_leaderboard:
+    if publish:
+        _write_leaderboards(regs, cfg.runs_dir, leaderboards_dir or PUBLISHED_LEADERBOARDS,
+                            publish=True)
+    elif not no_leaderboard and not cfg.limit:
         _write_leaderboards(regs, cfg.runs_dir, cfg.leaderboards_dir)
+    code = exit_status(records)
+    if code:
+        bad = sum(1 for r in records if not any(m.get("value") is not None
+                                                for m in r["metrics"].values()))
+        click.echo(f"{bad} of {len(records)} unit(s) could not be evaluated "
+                   f"(exit status {code})", err=True)
+    raise SystemExit(code)
 
 
-def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
+def _write_leaderboards(regs, runs_dir: str, out_dir: str, publish: bool = False) -> None:
+    """Tables of the committed rows plus the runs directory's rows (marked as the user's); with
+    ``publish``, the runs directory's records become the committed baseline and tables."""
+    from bench import baseline
     from bench.leaderboard import build_tables, write_leaderboards
     from bench.significance import add_significance
-
     from bench.mouth_plot import write_mouth_plot
     from bench.plots import write_interval_plot
     from bench.strips import write_strip
 
-    tables = build_tables(runs_dir)
+    if publish:
+        manifest = baseline.export(runs_dir, source=provenance.command_line())
+        click.echo(f"wrote {manifest.parent} (the committed baseline)")
+        tables = build_tables(runs_dir, runs_origin="committed")
+    else:
+        tables = build_tables(runs_dir, committed=baseline.load())
     add_significance(tables, regs.metrics)
     for table in tables:
         for image in (write_interval_plot(table, out_dir), write_strip(table, runs_dir, out_dir),
@@ -177,41 +254,77 @@ def _write_leaderboards(regs, runs_dir: str, out_dir: str) -> None:
 
 
 @main.command()
-@click.option("--runs-dir", default="runs")
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
 @click.option("--out", "out_dir", default=None,
-              help="Default: leaderboards/ for runs/, else RUNS_DIR/leaderboards.")
-def leaderboard(runs_dir: str, out_dir: str | None) -> None:
-    """Rebuild the leaderboards from the run records."""
+              help="Default: RUNS_DIR/leaderboards (with --publish: leaderboards/).")
+@click.option("--publish", is_flag=True, help=PUBLISH_HELP)
+def leaderboard(runs_dir: str | None, out_dir: str | None, publish: bool) -> None:
+    """Build the leaderboards: the committed rows and your runs' rows, marked as yours."""
     from bench.config import leaderboards_dir_for
+    from bench.records import find_records
 
-    _write_leaderboards(_regs(), runs_dir, out_dir or leaderboards_dir_for(runs_dir))
+    explicit = runs_dir is not None
+    runs_dir = _runs_dir(runs_dir)
+    if explicit or publish:  # a named directory must hold records; the default may be empty
+        if not Path(runs_dir).is_dir():
+            raise BenchError(f"--runs-dir {runs_dir}: no such directory")
+        if not find_records(Path(runs_dir)):
+            raise BenchError(f"--runs-dir {runs_dir}: no run records under "
+                             f"{Path(runs_dir) / 'records'}")
+    if publish:
+        _write_leaderboards(_regs(), runs_dir, out_dir or PUBLISHED_LEADERBOARDS, publish=True)
+    else:
+        _write_leaderboards(_regs(), runs_dir, out_dir or leaderboards_dir_for(runs_dir))
 
 
 @main.command()
 @click.argument("run")
-@click.option("--runs-dir", default="runs")
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the whole record.")
-def show(run: str, runs_dir: str, as_json: bool) -> None:
-    """Show a run record: a path, or TASK/DATASET/SPLIT/METHOD."""
-    from bench.records import read_record
+def show(run: str, runs_dir: str | None, as_json: bool) -> None:
+    """Show a run record: a path, or TASK/DATASET/SPLIT/METHOD (yours, else the committed one)."""
+    from bench.compare import resolve
 
-    rec = read_record(_record_path(run, runs_dir))
+    if run.count("/") != 3 and not run.endswith(".json"):
+        raise BenchError(f"{run!r}: expected TASK/DATASET/SPLIT/METHOD or a record file (.json)")
+    rec = resolve(run, _runs_dir(runs_dir))[0].record
     if as_json:
         click.echo(json.dumps(rec, indent=2))
         return
+    click.echo(format_record(rec))
+
+
+def format_record(rec: Mapping[str, Any]) -> str:
+    """A run record as a few header lines and one aligned row per metric."""
+    from bench.weights.commands import format_rows
+
     ds, m = rec["dataset"], rec["method"]
-    click.echo(f"{m['name']} {m['version']} on {ds['name']}/{ds['split']} "
-               f"({ds['n_samples']} samples, manifest {ds['manifest_hash'][:12]})")
     cov = rec.get("coverage", {})
-    click.echo(f"predictions: {cov.get('n_ok')}/{cov.get('n_total')} ok, status {cov.get('status')}")
+    lines = [f"{m['name']} {m['version']} on {rec['task']['name']} / {ds['name']} / {ds['split']}",
+             f"  samples: {ds['n_samples']} (manifest {ds['manifest_hash'][:12]})",
+             f"  predictions: {cov.get('n_ok')} of {cov.get('n_total')} ok"
+             + (f", status {cov['status']}" if cov.get("status") not in (None, "ok") else "")]
+    timing = rec.get("timing") or {}
+    if timing:
+        lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in timing.items()))
+    lines.append(f"  created: {rec.get('created', '?')}")
+    if (m.get("code") or {}).get("stale_cache"):
+        lines.append("  WARNING: predictions were cached by other code under the same version "
+                     f"({m['version']}); bump the method's version to recompute them")
+    lines.append(f"  reproduce: {rec.get('reproduce')}")
+    rows = []
     for name, r in rec["metrics"].items():
-        ci_pair = r.get("ci")
-        ci = f" [{ci_pair[0]:.4g}, {ci_pair[1]:.4g}]" if ci_pair else ""
-        val = f"{r['value']:.4g}" if r.get("value") is not None else "n/a"
-        click.echo(f"  {name:18s} {val}{ci}  {r.get('status')} "
-                   f"{r.get('n_scored')}/{r.get('n_total')} {r.get('message', '')}")
-    click.echo(f"reproduce: {rec.get('reproduce')}")
-    click.echo(f"timing: {rec.get('timing')}")
+        ci = r.get("ci")
+        rows.append({
+            "metric": name,
+            "value": f"{r['value']:.4g}" if r.get("value") is not None else "n/a",
+            "95% CI": f"[{ci[0]:.4g}, {ci[1]:.4g}]" if ci else "",
+            "scored": f"{r.get('n_scored', 0)} of {r.get('n_total', 0)}",
+            "status": r.get("status", ""),
+            "note": (r.get("message") or "")[:60],
+        })
+    table = format_rows(rows) if rows else "(no metrics)"
+    return "\n".join(lines) + "\n\n" + "\n".join("  " + t for t in table.splitlines())
 
 
 def _aggregates(regs, metrics) -> dict:
@@ -230,82 +343,123 @@ def _aggregates(regs, metrics) -> dict:
     return out
 
 
-def _record_path(run: str, runs_dir: str) -> Path:
-    path = Path(run)
-    if not path.exists():
-        path = Path(runs_dir) / "records" / f"{run}.json"
-    if not path.exists():
-        raise BenchError(f"no run record at {run} or {path}")
-    return path
+def _runs_dir(runs_dir: str | None) -> str:
+    from bench.config import default_runs_dir
+
+    return runs_dir or default_runs_dir()
 
 
 @main.command()
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option("--runs-dir", default="runs")
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
+@click.option("--task", default=None, help="Only this task (when a method ran on several).")
+@click.option("--dataset", default=None, help="Only this dataset.")
+@click.option("--split", default=None, help="Only this split.")
 @click.option("--resamples", type=int, default=1000)
-def compare(run_a: str, run_b: str, runs_dir: str, resamples: int) -> None:
-    """Compare RUN_B against RUN_A with paired tests; exit 1 if B is significantly worse."""
-    from bench.compare import compare_records
-    from bench.records import read_record
+def compare(run_a: str, run_b: str, runs_dir: str | None, task, dataset, split,
+            resamples: int) -> None:
+    """Compare RUN_B against RUN_A with paired tests; exit 1 if B is significantly worse.
 
-    pa, pb = _record_path(run_a, runs_dir), _record_path(run_b, runs_dir)
+    Each run is a method name, TASK/DATASET/SPLIT/METHOD or a record file. Names and ids are
+    looked up in the runs directory, then in the committed baseline; committed:NAME means the
+    committed run only. A method on several splits is compared on each shared one.
+    """
+    from bench.compare import compare_sides, format_comparison, pair, resolve
+
     regs = _regs()
-    diffs = compare_records(pa, pb, _aggregates(regs, read_record(pa)["metrics"]), resamples)
-    click.echo(f"{'metric':18s} {'A':>10s} {'B':>10s} {'p':>8s}  verdict (B vs A)")
-    for d in diffs:
-        fa = f"{d.a:.4g}" if d.a is not None else "n/a"
-        fb = f"{d.b:.4g}" if d.b is not None else "n/a"
-        fp = f"{d.p_value:.3g}" if d.p_value is not None else "-"
-        click.echo(f"{d.metric:18s} {fa:>10s} {fb:>10s} {fp:>8s}  {d.verdict} (n={d.n_shared})")
-    if any(d.verdict == "worse" for d in diffs):
+    runs = _runs_dir(runs_dir)
+    known = {m.name: m for m in regs.methods}
+    pairs = pair(resolve(run_a, runs, known), resolve(run_b, runs, known), task, dataset, split)
+    worse = False
+    for a, b in pairs:
+        diffs = compare_sides(a, b, _aggregates(regs, a.record["metrics"]), resamples)
+        click.echo(format_comparison(a, b, diffs) + "\n")
+        worse |= any(d.verdict == "worse" for d in diffs)
+    if worse:
         raise SystemExit(1)
 
 
-def _judge_claims(claims, runs_dir: str, limit: int) -> list:
+def _judge_claims(claims, runs_dir: str, purpose: str, dataset_options=None) -> list:
+    """One run per unit (all its claimed metrics at once), recorded under RUNS_DIR/PURPOSE."""
+    from bench.integrity import check_writable
     from bench.runner import Unit, run_unit
     from bench.verify import judge
 
-    verdicts = []
+    check_writable(runs_dir, "runs directory")
+    by_unit: dict[tuple[str, str, str, str], list] = {}
     for c in claims:
-        unit = Unit(task=c.task, method=c.method, dataset=c.dataset, split=c.split,
-                    metrics=(c.metric,), runs_dir=runs_dir, limit=limit)
+        by_unit.setdefault((c.task, c.method, c.dataset, c.split), []).append(c)
+    verdicts = []
+    for (task, method, dataset, split), group in by_unit.items():
+        metrics = tuple(dict.fromkeys(c.metric for c in group))
+        unit = Unit(task=task, method=method, dataset=dataset, split=split, metrics=metrics,
+                    runs_dir=runs_dir, purpose=purpose,
+                    dataset_options=(dataset_options or {}).get(dataset, {}))
         rec = json.loads(Path(run_unit(unit)).read_text())
-        v = judge(c, rec["metrics"][c.metric])
-        verdicts.append(v)
-        click.echo(f"[{v.status}] {c.method} {c.dataset}/{c.split} {c.metric}: {v.message}")
+        for c in group:
+            v = judge(c, rec["metrics"][c.metric])
+            verdicts.append(v)
+            click.echo(f"[{v.status}] {c.method} {c.dataset}/{c.split} {c.metric}: {v.message}")
     return verdicts
 
 
 @main.command()
 @click.argument("claims_file", type=click.Path())
-@click.option("--runs-dir", default="runs")
-def verify(claims_file: str, runs_dir: str) -> None:
-    """Re-run a paper's claimed numbers ([[claim]] tables) and say which hold."""
-    from bench.verify import exit_code, load_claims
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
+@click.option("--dataset-option", "dataset_option", multiple=True, metavar="DATASET.KEY=VALUE",
+              help="An option for a dataset's loader, e.g. topcap-features.path=FILE.")
+def verify(claims_file: str, runs_dir: str | None, dataset_option) -> None:
+    """Re-run a paper's claimed numbers ([[claim]] tables) and say which hold.
 
-    _regs()
-    verdicts = _judge_claims(load_claims(claims_file), runs_dir, 0)
+    A claim with tolerance = T holds when |measured - value| <= T; one with within = "ci" when
+    the value lies in the measured 95% CI. Each verdict shows how many samples were scored.
+    """
+    from bench.verify import check_claims, exit_code, load_claims
+
+    regs = _regs()
+    claims = load_claims(claims_file)
+    check_claims(claims, regs, claims_file)
+    options = _parse_assignments(dataset_option, "--dataset-option")
+    verdicts = _judge_claims(claims, _runs_dir(runs_dir), "verify", options)
     raise SystemExit(exit_code(verdicts))
 
 
 @main.command()
-@click.option("--leaderboards-dir", default="leaderboards")
-@click.option("--runs-dir", default="runs")
+@click.option("--leaderboards-dir", default=None,
+              help="Read the committed numbers from these leaderboard CSVs instead of the "
+              "committed baseline.")
+@click.option("--runs-dir", default=None, help=RUNS_HELP)
 @click.option("--task", "tasks", multiple=True, help="Only these tasks (the fast subset).")
 @click.option("--method", "methods", multiple=True, help="Only these reference methods.")
-def check(leaderboards_dir: str, runs_dir: str, tasks, methods) -> None:
+def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) -> None:
     """Re-evaluate reference models; fail when a number leaves its committed interval."""
-    from bench.verify import baseline_claims, exit_code
+    from bench import baseline
+    from bench.errors import UnknownNameError
+    from bench.verify import baseline_claims, committed_claims, exit_code
 
     regs = _regs()
     refs = {m.name for m in regs.methods if m.reference}
+    for name in methods:
+        if name not in regs.methods:
+            raise UnknownNameError("method", name, [m.name for m in regs.methods])
+        if name not in refs:
+            raise BenchError(f"{name!r} is not a reference method; bench check re-evaluates only "
+                             f"reference methods ({', '.join(sorted(refs))}). To check another "
+                             f"method use bench compare committed:{name} {name} or bench verify")
     if methods:
         refs &= set(methods)
-    claims = [c for c in baseline_claims(leaderboards_dir, refs) if not tasks or c.task in tasks]
+    if leaderboards_dir:
+        where, found = leaderboards_dir, baseline_claims(leaderboards_dir, refs)
+    else:
+        where, found = f"the committed baseline ({baseline.baseline_dir()})", \
+            committed_claims(baseline.load(), refs)
+    claims = [c for c in found if not tasks or c.task in tasks]
     if not claims:
-        raise BenchError(f"no committed numbers for reference methods in {leaderboards_dir}")
-    code = exit_code(_judge_claims(claims, runs_dir, 0))
+        what = ", ".join(sorted(refs)) or "none registered"
+        raise BenchError(f"no committed numbers in {where} for the reference methods ({what})"
+                         + (f" on task(s) {', '.join(tasks)}" if tasks else ""))
+    code = exit_code(_judge_claims(claims, _runs_dir(runs_dir), "check"))
     raise SystemExit(1 if code == 1 else 0)
 
 
@@ -333,10 +487,11 @@ def validate_plugin(name: str, seed: int) -> None:
 @click.option("--out", "out_dir", default=".", help="Where to create bench-NAME/.")
 def new_method_cmd(name: str, task: str, out_dir: str) -> None:
     """Write a pip-installable plugin package skeleton for a new method."""
-    from bench.scaffold import new_method
+    from bench.scaffold import bench_script, install_command, new_method
 
     root = new_method(name, task, out_dir)
-    click.echo(f"created {root}; next: pip install -e {root} && bench validate-plugin {name}")
+    click.echo(f"created {root}; next: {install_command(root)} && "
+               f"{bench_script()} validate-plugin {name}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -389,11 +544,14 @@ def weights_fetch(name: str, force: bool) -> None:
 @weights.command("import")
 @click.argument("name")
 @click.argument("file", type=click.Path())
-def weights_import(name: str, file: str) -> None:
-    """Install a file you already have as NAME, after checking it."""
+@click.option("--force", is_flag=True,
+              help="Install even if the sha256 does not match or cannot be checked; the file is "
+                   "then recorded as unverified and every record made with it says so.")
+def weights_import(name: str, file: str, force: bool) -> None:
+    """Install a file you already have as NAME, after checking its sha256 and keys."""
     from bench.weights.commands import import_command
 
-    click.echo(import_command(dict((s.name, s) for s in _regs().weights), name, file))
+    click.echo(import_command(dict((s.name, s) for s in _regs().weights), name, file, force))
 
 
 @weights.command("verify")

@@ -9,6 +9,7 @@ with a suggestion, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +32,12 @@ class RunConfig:
     metrics: list[str] = field(default_factory=list)  # empty: the task's default metrics
     seed: int = 0
     bootstrap: int = 1000
-    runs_dir: str = "runs"
-    leaderboards_dir: str = "leaderboards"
-    executor: str = "inprocess"  # inprocess | pool
-    workers: int = 2
+    runs_dir: str = field(default_factory=lambda: default_runs_dir())
+    leaderboards_dir: str = ""  # default: RUNS_DIR/leaderboards
+    executor: str = "inprocess"  # inprocess | pool | ray
+    workers: int = 2  # pool processes
+    address: str = ""  # ray: an existing cluster ("auto", "HOST:PORT", "ray://HOST:PORT")
+    shard_size: int = 0  # ray: samples per task (0: the task's choice)
     resume: bool = False
     limit: int = 0  # score only the first N samples of each split (0: all); for smoke runs
     method_config: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -47,13 +50,20 @@ class RunConfig:
 RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"method_config", "dataset_options"}
 
 
-def leaderboards_dir_for(runs_dir: str) -> str:
-    """Where leaderboards built from ``runs_dir`` go when no directory is given.
+RUNS_ENV = "BENCH_RUNS_DIR"
+PUBLISHED_LEADERBOARDS = "leaderboards"
 
-    The committed ``leaderboards/`` pairs with the default ``runs/``; tables built from any other
-    records directory go beside those records, so a side run never overwrites the committed ones.
-    """
-    return "leaderboards" if Path(runs_dir) == Path("runs") else str(Path(runs_dir) / "leaderboards")
+
+def default_runs_dir() -> str:
+    """The runs directory every command uses unless told otherwise: ``$BENCH_RUNS_DIR``, else
+    ``runs`` in the current directory (git-ignored in the repository)."""
+    return os.environ.get(RUNS_ENV) or "runs"
+
+
+def leaderboards_dir_for(runs_dir: str) -> str:
+    """Where leaderboards built from ``runs_dir`` go when no directory is given: beside its
+    records. Only ``--publish`` writes the committed ``leaderboards/``."""
+    return str(Path(runs_dir) / "leaderboards")
 
 
 def _unknown(path: Path, table: str, key: str, known: set[str]) -> BenchError:
@@ -68,15 +78,12 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     given: set[str] = set()
     if path is not None:
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise BenchError(f"config file {path} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise BenchError(f"config file {path}: invalid TOML ({exc})") from None
+        data = read_toml(path, "config file")
         for table in data:
             if table not in ("run", "methods", "datasets"):
                 raise _unknown(path, "top level", table, {"run", "methods", "datasets"})
+        if not isinstance(data.get("run", {}), dict):
+            raise BenchError(f"config file {path}: [run] must be a table")
         for key, value in data.get("run", {}).items():
             if key not in RUN_KEYS:
                 raise _unknown(path, "run", key, RUN_KEYS)
@@ -102,6 +109,30 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     return cfg
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file's tables; every way it can be unreadable is one error naming the file."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        return tomllib.loads(text)
+    except FileNotFoundError:
+        raise BenchError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise BenchError(f"{what} {path} is a directory, not a TOML file") from None
+    except PermissionError:
+        raise BenchError(f"{what} {path} cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise BenchError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise BenchError(f"{what} {path} is not UTF-8 text (byte {exc.start}); "
+                         "TOML files must be UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{what} {path}: invalid TOML ({exc})") from None
+
+
+# Lower bounds of numeric run options; below them a run would silently do something else.
+MINIMUM = {"bootstrap": 0, "limit": 0, "workers": 1, "seed": 0, "shard_size": 0}
+
+
 def _set(cfg: RunConfig, key: str, value: Any, where: str) -> None:
     current = getattr(cfg, key)
     if isinstance(current, list) and isinstance(value, str):
@@ -113,4 +144,10 @@ def _set(cfg: RunConfig, key: str, value: Any, where: str) -> None:
         value = float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise BenchError(f"{where}: {key} must be {expected.__name__}, got {value!r}")
+    if key in MINIMUM and value < MINIMUM[key]:
+        raise BenchError(f"{where}: {key} must be >= {MINIMUM[key]}, got {value}")
+    if key == "executor" and value not in ("inprocess", "pool", "ray"):
+        raise BenchError(f"{where}: executor must be 'inprocess', 'pool' or 'ray', got {value!r}")
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        raise BenchError(f"{where}: {key} must be a list of names, got {value!r}")
     setattr(cfg, key, value)

@@ -1,4 +1,5 @@
-"""Executors run independent units of work (one method on one split) in-process or in a pool."""
+"""Executors run independent units of work (one method on one split) in-process, in a pool of
+local processes, or on a Ray cluster (``bench.distributed``)."""
 
 from __future__ import annotations
 
@@ -35,9 +36,15 @@ class PoolExecutor:
             yield from pool.map(fn, list(items))
 
 
-def make_executor(name: str, workers: int) -> Executor:
+def make_executor(name: str, workers: int, address: str = "", shard_size: int = 0) -> Executor:
+    """``address`` and ``shard_size`` apply to the ray executor only, where ``workers`` is the
+    CPU count of a local instance (0: all cores)."""
     if name == "inprocess":
         return InProcessExecutor()
     if name == "pool":
         return PoolExecutor(workers)
-    raise BenchError(f"unknown executor {name!r}; use 'inprocess' or 'pool'")
+    if name == "ray":
+        from bench.distributed import RayExecutor
+
+        return RayExecutor(address=address, workers=workers, shard_size=shard_size)
+    raise BenchError(f"unknown executor {name!r}; use 'inprocess', 'pool' or 'ray'")

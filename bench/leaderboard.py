@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lazy import resolve
-from bench.records import find_records, read_record
+from bench.records import find_records, is_leaderboard_record, read_record
 
 
 @dataclass
@@ -34,8 +34,28 @@ class Row:
     reproduce: str
     record: str
     n_total: int
+    producer: str = ""  # the distribution and version that made the record
     groups: dict[str, str] = field(default_factory=dict)  # metric -> significance group letters
     ranks: dict[str, tuple[int, int]] = field(default_factory=dict)  # metric -> 95% rank interval
+    origin: str = "run"  # "committed" (the shipped baseline) or "run" (the user's runs directory)
+    samples: dict[str, dict[str, Any]] | None = None  # per-sample scores, when not in a file
+
+    duplicate: bool = False  # a committed row of the same method is in the table too
+
+    @property
+    def label(self) -> str:
+        """The row's unique name in its table: the method, and for a user's re-run of a committed
+        method ``method (your run)``."""
+        return self.method + (" (your run)" if self.duplicate else "")
+
+    def sample_scores(self) -> dict[str, dict[str, Any]]:
+        """Per-sample scores (id -> metric -> values): shipped with a committed row, else read
+        from the ``.samples.jsonl`` beside the record."""
+        if self.samples is None:
+            from bench.significance import load_sample_scores
+
+            self.samples = load_sample_scores(self.record)
+        return self.samples
 
 
 @dataclass
@@ -53,13 +73,13 @@ class Table:
         return f"{self.task} — {self.dataset} / {self.split}"
 
     def best(self, metric: str) -> set[str]:
-        """Methods with the best full-coverage value of ``metric`` (ties included).
+        """Row labels with the best full-coverage value of ``metric`` (ties included).
 
         A partial row is not comparable, so it is never marked best.
         """
         direction = dict(self.metrics)[metric]
         vals: dict[str, float] = {
-            r.method: v for r in self.rows if metric in r.cells
+            r.label: v for r in self.rows if metric in r.cells
             and (v := r.cells[metric].value) is not None and not r.cells[metric].partial}
         if not vals:
             return set()
@@ -74,32 +94,47 @@ def _cell(m: dict[str, Any]) -> Cell:
                 status=m.get("status", "ok"), message=m.get("message", ""))
 
 
-def build_tables(runs_dir: str | Path) -> list[Table]:
-    """One table per (task, dataset, split) from every record under ``runs_dir``."""
-    groups: dict[tuple[str, str, str], list[tuple[Path, Any]]] = defaultdict(list)
-    for path in find_records(Path(runs_dir)):
-        if path.name.endswith(".samples.jsonl"):
-            continue
-        rec = read_record(path)
+def build_tables(runs_dir: str | Path | None, committed: list[Any] | None = None,
+                 runs_origin: str = "run") -> list[Table]:
+    """One table per (task, dataset, split) from the committed runs and the records under
+    ``runs_dir`` (either may be absent). Rows from ``runs_dir`` are marked as the user's, except
+    when publishing them (``runs_origin="committed"``)."""
+    groups: dict[tuple[str, str, str], list[tuple[str, Any, str, Any]]] = defaultdict(list)
+    for run in committed or []:
+        rec = run.record
         key = (rec["task"]["name"], rec["dataset"]["name"], rec["dataset"]["split"])
-        groups[key].append((path, rec))
+        groups[key].append((run.file, rec, "committed", run.samples))
+    for path in find_records(Path(runs_dir)) if runs_dir is not None else []:
+        rec = read_record(path)
+        if not is_leaderboard_record(rec):
+            continue  # smoke (--limit), failure, check and verify records never feed a table
+        key = (rec["task"]["name"], rec["dataset"]["name"], rec["dataset"]["split"])
+        groups[key].append((str(path), rec, runs_origin, None))
     tables = []
     for (task, dataset, split), recs in sorted(groups.items()):
         metrics: dict[str, str] = {}
         fingerprints: dict[str, dict[str, Any]] = {}
         rows = []
-        for path, rec in recs:
+        for where, rec, origin, samples in recs:
             order = rec.get("metric_order") or list(rec["metrics"])
             for name in order:
                 m = rec["metrics"][name]
                 metrics.setdefault(name, m.get("direction", "higher"))
                 if m.get("fingerprint"):
                     fingerprints.setdefault(name, m["fingerprint"])
-            rows.append(Row(method=rec["method"]["name"], version=rec["method"]["version"],
+            identity = rec.get("identity", {})
+            label = rec["method"]["name"] + (f"~{identity['variant']}"
+                                             if identity.get("variant") else "")
+            producer = " ".join(x for x in (identity.get("distribution"),
+                                            identity.get("version")) if x)
+            rows.append(Row(method=label, version=rec["method"]["version"], producer=producer,
                             reference=bool(rec["method"].get("reference")),
                             cells={n: _cell(m) for n, m in rec["metrics"].items()},
-                            reproduce=rec.get("reproduce", ""), record=str(path),
-                            n_total=rec["dataset"]["n_samples"]))
+                            reproduce=rec.get("reproduce", ""), record=where,
+                            n_total=rec["dataset"]["n_samples"], origin=origin, samples=samples))
+        committed_methods = {r.method for r in rows if r.origin == "committed"}
+        for r in rows:
+            r.duplicate = r.origin == "run" and r.method in committed_methods
         table = Table(task, dataset, split, list(metrics.items()), rows, fingerprints)
         _sort_rows(table)
         tables.append(table)
@@ -115,8 +150,8 @@ def _sort_rows(table: Table) -> None:
     def key(row: Row) -> tuple[int, float, str]:
         v = row.cells.get(main)
         if v is None or v.value is None:
-            return (1, 0.0, row.method)
-        return (0, sign * v.value, row.method)
+            return (1, 0.0, row.label)
+        return (0, sign * v.value, row.label)
 
     table.rows.sort(key=key)
 

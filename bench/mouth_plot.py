@@ -52,9 +52,9 @@ def _sample(regs: Any, record_path: str, dataset: str, split: str, sample_id: st
     """The dataset sample the table's videos were generated for (None if it cannot be loaded)."""
     from bench.lazy import resolve
 
-    rec = read_record(Path(record_path))
-    options = rec.get("dataset", {}).get("options", {}) or {}
     try:
+        rec = read_record(Path(record_path))
+        options = rec.get("dataset", {}).get("options", {}) or {}
         spec = regs.datasets.get(dataset)
         return resolve(spec.loader)(**dict(options)).split(split).get(sample_id)
     except Exception:  # noqa: BLE001 - the figure is optional; the tables must still be written
@@ -75,17 +75,18 @@ def write_mouth_plot(table: Table, runs_dir: str | Path, out_dir: str | Path,
     """Write ``<task>-<split>-mouth.png`` and return its file name, or None if no videos."""
     runs = Path(runs_dir)
     sample_id = _first_common_sample(runs, table)
-    if sample_id is None or not table.rows:
+    local = [row for row in table.rows if row.record.endswith(".json")]  # rows with frames here
+    if sample_id is None or not local:
         return None
-    sample = _sample(regs, table.rows[0].record, table.dataset, table.split, sample_id)
+    sample = _sample(regs, local[0].record, table.dataset, table.split, sample_id)
     if sample is None or getattr(sample, "face_boxes", None) is None:
         return None
     boxes = np.asarray(sample.face_boxes)
     curves = []
-    for row in table.rows:
+    for row in local:
         frames = _frames_of(runs, row.record, sample_id)
         if frames is not None and frames.ndim == 4 and len(frames) <= len(boxes):
-            curves.append((row.method, mouth_opening(frames, boxes)))
+            curves.append((row.label, mouth_opening(frames, boxes)))
     if not curves:
         return None
     n = max(len(c) for _, c in curves)

@@ -1,11 +1,14 @@
-"""Turn a RunConfig into units of work, validating every name first."""
+"""Turn a RunConfig into units of work, validating every name, option and value first."""
 
 from __future__ import annotations
 
+import inspect
 import logging
+from typing import Any, Callable, Mapping
 
 from bench.config import RunConfig
-from bench.errors import BenchError
+from bench.errors import BenchError, did_you_mean
+from bench.lazy import resolve
 from bench.plugins import Registries
 from bench.runner import Unit
 
@@ -67,4 +70,60 @@ def plan_units(cfg: RunConfig, regs: Registries, command: str = "") -> list[Unit
                     command=command))
     if not units:
         raise BenchError("nothing to run: no method matches the selection")
+    _check_selection(cfg, regs, units)
     return units
+
+
+def _check_selection(cfg: RunConfig, regs: Registries, units: list[Unit]) -> None:
+    """Every selected metric and dataset option is used, and every option is one that exists."""
+    tasks = {u.task for u in units}
+    for name in cfg.metrics:
+        task = regs.metrics.get(name).task
+        if task not in tasks:
+            raise BenchError(f"--metric {name}: metric of task {task!r}, but this run is of "
+                             f"{', '.join(sorted(tasks))}; choose that task's metrics")
+    used = {u.dataset for u in units}
+    for name, options in cfg.dataset_options.items():
+        if name not in used:
+            raise BenchError(f"--dataset-option {name}.{next(iter(options), 'KEY')}: dataset "
+                             f"{name!r} is not used by this run (datasets: "
+                             f"{', '.join(sorted(used))}); add --dataset {name}")
+        _check_keys(f"--dataset-option {name}", options,
+                    resolve(regs.datasets.get(name).loader), {})
+    for method in sorted({u.method for u in units}):
+        given = cfg.method_config.get(method)
+        if given:
+            spec = regs.methods.get(method)
+            _check_keys(f"--method-config {method}", given, resolve(spec.factory), spec.config)
+
+
+def _check_keys(where: str, given: Mapping[str, Any], func: Callable[..., Any],
+                defaults: Mapping[str, Any]) -> None:
+    """Keys ``func`` accepts (did-you-mean for others) with values of the defaults' types."""
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to check against
+        return
+    open_ended = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    named = {n: p for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    for key, value in given.items():
+        if key not in named and key not in defaults and not open_ended:
+            hint = did_you_mean(key, list(named))
+            tip = f" (did you mean {hint!r}?)" if hint else f"; known: {', '.join(sorted(named))}"
+            raise BenchError(f"{where}.{key}: unknown option{tip}")
+        default = defaults.get(key, named[key].default if key in named else None)
+        if default is inspect.Parameter.empty or default is None:
+            continue
+        if not _same_type(value, default):
+            raise BenchError(f"{where}.{key}={value!r}: expected {type(default).__name__} "
+                             f"(like the default {default!r}), got {type(value).__name__}")
+
+
+def _same_type(value: Any, default: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))

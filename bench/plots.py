@@ -21,7 +21,7 @@ def write_interval_plot(table: Table, out_dir: str | Path, max_metrics: int = 4)
         return None
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 0.45 * len(table.rows)
                                                        + 1.4), squeeze=False)
-    names = [r.method for r in table.rows]
+    names = [r.label for r in table.rows]
     for ax, (metric, direction) in zip(axes[0], metrics):
         for y, row in enumerate(table.rows):
             cell = row.cells.get(metric)

@@ -1,7 +1,10 @@
 """Plugin discovery through the ``bench`` entry-point group, with each plugin isolated.
 
 A plugin that fails to import or to register is recorded with its error and the rest keep
-working. ``BENCH_PLUGINS`` (comma-separated allow list), ``BENCH_DISABLE_PLUGINS`` (block list)
+working. Names are owned: plugins load in a fixed order (the built-in distribution first, then
+the others by distribution and entry-point name), the first to register a name keeps it, and a
+later plugin that registers the same name is rejected with an error naming both distributions;
+the owner is never disabled. ``BENCH_PLUGINS`` (comma-separated allow list), ``BENCH_DISABLE_PLUGINS`` (block list)
 and ``BENCH_TRACE_PLUGINS=1`` (log every hook call to stderr) control loading.
 """
 
@@ -18,6 +21,7 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from bench import hookspecs
+from bench.errors import UnknownNameError
 from bench.registry import Origin, Registry
 from bench.specs import (
     DatasetSpec,
@@ -29,6 +33,7 @@ from bench.specs import (
 )
 
 ENTRY_POINT_GROUP = "bench"
+BUILTIN_DISTRIBUTION = "bench"
 
 # hook name -> (registry attribute, spec type)
 HOOKS: dict[str, tuple[str, type]] = {
@@ -69,6 +74,12 @@ class Registries:
 
     def plugin_versions(self) -> dict[str, str]:
         return {p.name: p.origin.version for p in self.plugins if p.status == "ok"}
+
+    def producer(self, kind: str, name: str) -> dict[str, str]:
+        """The plugin, distribution and version that registered ``name`` in registry ``kind``."""
+        origin = getattr(self, kind).origin(name)
+        return {"plugin": origin.plugin, "distribution": origin.distribution,
+                "version": origin.version}
 
 
 def _env_list(name: str) -> set[str] | None:
@@ -119,12 +130,21 @@ def load_registries(
 
     candidates: list[tuple[str, Callable[[], Any], Origin]] = []
     if entry_points:
-        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        found = []
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist, version = _dist_of(ep)
-            candidates.append((ep.name, ep.load, Origin(ep.name, dist, version, ep.value)))
+            found.append((ep.name, ep.load, Origin(ep.name, dist, version, ep.value)))
+        # built-ins first, so a third-party name can never take over a built-in one
+        found.sort(key=lambda c: (c[2].distribution != BUILTIN_DISTRIBUTION,
+                                  c[2].distribution, c[0]))
+        candidates.extend(found)
     for name, obj in extra_plugins:
         module = getattr(obj, "__name__", type(obj).__name__)
         candidates.append((name, _constant(obj), Origin(name, "", "", module)))
+    for env, names in (("BENCH_PLUGINS", allow), ("BENCH_DISABLE_PLUGINS", block)):
+        known = {c[0] for c in candidates}
+        for unknown in sorted((names or set()) - known):
+            raise UnknownNameError(f"plugin in {env}", unknown, known)
 
     seen: set[str] = set()
     for name, load, origin in candidates:
@@ -143,8 +163,30 @@ def load_registries(
         except Exception as exc:  # a broken plugin must not break the others
             info.status, info.error = "failed", _short_error(exc)
             continue
+        unknown = _unknown_hooks(pm)
+        if unknown:  # a misspelled hook would otherwise load as "ok" and register nothing
+            pm.unregister(plugin)
+            info.status, info.error = "failed", unknown
+            continue
         _collect(pm, plugin, info, regs)
     return regs
+
+
+def _unknown_hooks(pm: pluggy.PluginManager) -> str:
+    """pluggy's check_pending, as one line with a suggestion ("" when every hook is known)."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError:
+        from difflib import get_close_matches
+
+        names = sorted(n for n in vars(pm.hook) if not n.startswith("_")
+                       and not getattr(pm.hook, n).has_spec())
+        hints = []
+        for n in names:
+            close = get_close_matches(n, list(HOOKS), n=1)
+            hints.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return f"unknown hook {', '.join(hints)}; known hooks: {', '.join(HOOKS)}"
+    return ""
 
 
 def _collect(pm: pluggy.PluginManager, plugin: Any, info: PluginInfo, regs: Registries) -> None:

@@ -7,8 +7,10 @@ A record carries the sha256 of its own content; a record that does not verify is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any, Mapping, TypedDict
 
@@ -45,12 +47,16 @@ class RunRecord(TypedDict, total=False):
     seeds: dict[str, int]
     keys: dict[str, str]  # prediction cache key, per-metric score keys
     timing: dict[str, float]  # seconds per stage
+    execution: dict[str, Any]  # distributed runs only: executor, shards, retries, cluster
     environment: dict[str, Any]
     plugins: dict[str, str]
     command: str
     reproduce: str
     created: str
     sha256: str
+    kind: str  # full | smoke (--limit) | failure (beside a kept good record) | check | verify
+    identity: dict[str, Any]  # limit, seed, config overrides, dataset options, producer
+    kept: str  # failure records: the good record that was kept
 
 
 class RecordError(BenchError):
@@ -68,9 +74,18 @@ def write_record(path: Path, record: RunRecord) -> None:
     record["schema_version"] = SCHEMA_VERSION
     record["sha256"] = _digest(record)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    os.replace(tmp, path)
+    text = json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def migrate(record: dict[str, Any]) -> RunRecord:
@@ -118,3 +133,8 @@ def read_record(path: Path) -> RunRecord:
 
 def find_records(root: Path) -> list[Path]:
     return sorted(Path(root).glob("records/**/*.json"))
+
+
+def is_leaderboard_record(record: Mapping[str, Any]) -> bool:
+    """Only full runs feed leaderboards: never smoke (--limit), failure, check or verify ones."""
+    return record.get("kind", "full") == "full"

@@ -20,8 +20,9 @@ class Origin:
     module: str = ""
 
     def __str__(self) -> str:
-        dist = f" [{self.distribution} {self.version}]" if self.distribution else ""
-        return f"plugin {self.plugin!r}{dist} ({self.module})"
+        dist = (f"distribution {self.distribution} {self.version}" if self.distribution
+                else "no distribution")
+        return f"plugin {self.plugin!r} [{dist}] ({self.module})"
 
 
 class DuplicateNameError(BenchError):
@@ -39,8 +40,9 @@ class Registry(Generic[T]):
     def check_new(self, name: str, origin: Origin) -> None:
         if name in self._items:
             raise DuplicateNameError(
-                f"{self.kind} {name!r} from {origin} is already registered by {self._origins[name]}"
-            )
+                f"{self.kind} {name!r} from {origin} is already registered by "
+                f"{self._origins[name]}; the first registration keeps the name, so this "
+                "plugin's registrations are rejected")
 
     def add(self, spec: T, origin: Origin) -> None:
         name: str = spec.name  # type: ignore[attr-defined]

@@ -7,32 +7,45 @@ new metric never re-runs a method.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 import random
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping, Protocol
 
 import numpy as np
-from tqdm import tqdm
 
-from bench import provenance
+from bench import progress, provenance
 from bench.errors import BenchError, Unavailable
+from bench.code_identity import source_identity
 from bench.hashing import hash_json
 from bench.interfaces import NotApplicable, SampleError
 from bench.lazy import resolve
 from bench.plugins import registries
-from bench.records import MetricResult, RunRecord, write_record
+from bench.integrity import (
+    EmptySplitError,
+    UnusableFileError,
+    report_load_failures,
+    report_unusable,
+    store_record,
+    unit_lock,
+    unusable_files,
+)
+from bench.records import MetricResult, RunRecord
 from bench.stats import bootstrap_ci
 from bench.store import ArtifactStore, SampleLog, split_arrays
 from bench.weights.registry import weights_identity
 
 log = logging.getLogger(__name__)
 HARNESS_CACHE_VERSION = 1
+LOCATION_OPTIONS = ("root", "cache_dir")  # dataset options that say where, not what
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,8 @@ class Unit:
     method_config: Mapping[str, Any] = field(default_factory=dict, hash=False)
     dataset_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     command: str = ""
+    strict: bool = False  # fail on the first unusable file instead of counting it
+    purpose: str = "run"  # run | check | verify: check and verify records go to their own place
 
 
 def seed_everything(seed: int) -> None:
@@ -89,8 +104,96 @@ def reproduce_command(unit: Unit) -> str:
     return " ".join(parts)
 
 
-def record_path(runs_dir: str | Path, unit: Unit) -> Path:
-    return Path(runs_dir) / "records" / unit.task / unit.dataset / unit.split / f"{unit.method}.json"
+def variant(unit: Unit, defaults: Mapping[str, Any] | None = None) -> str:
+    """"" for the method's registered config on the dataset's defaults with seed 0, else a short
+    hash of what differs: such a run is another identity and never replaces the default record.
+
+    A corpus ``root`` or ``cache_dir`` only says where files are (the manifest hash says what
+    they are), so it does not make a variant.
+    """
+    overrides = {k: v for k, v in unit.method_config.items()
+                 if defaults is None or k not in defaults or defaults[k] != v}
+    options = {k: v for k, v in unit.dataset_options.items() if k not in LOCATION_OPTIONS}
+    if not overrides and not options and unit.seed == 0:
+        return ""
+    return hash_json({"config": overrides, "dataset_options": options, "seed": unit.seed})[:8]
+
+
+def record_stem(unit: Unit, defaults: Mapping[str, Any] | None = None) -> str:
+    """The record's file name without ``.json``: method, variant, and ``limitN`` for smoke runs."""
+    v = variant(unit, defaults)
+    return unit.method + (f"~{v}" if v else "") + (f".limit{unit.limit}" if unit.limit else "")
+
+
+def records_root(unit: Unit) -> Path:
+    """Where a unit's records go: ``runs/records`` for runs, ``runs/<purpose>/records`` else."""
+    base = Path(unit.runs_dir)
+    return (base if unit.purpose == "run" else base / unit.purpose) / "records"
+
+
+def record_path(runs_dir: str | Path, unit: Unit,
+                defaults: Mapping[str, Any] | None = None) -> Path:
+    root = records_root(dataclasses.replace(unit, runs_dir=str(runs_dir)))
+    return (root / unit.task / unit.dataset / unit.split
+            / f"{record_stem(unit, defaults)}.json")
+
+
+def lock_path(unit: Unit, defaults: Mapping[str, Any] | None = None) -> Path:
+    """One lock per unit identity, shared by run, check and verify (they share caches)."""
+    return (Path(unit.runs_dir) / "locks" / unit.task / unit.dataset / unit.split
+            / f"{record_stem(unit, defaults)}.lock")
+
+
+@dataclass
+class UnitPlan:
+    """What the driver knows about a unit before anything is computed."""
+
+    unit: Unit
+    regs: Any
+    task: Any
+    mspec: Any
+    dspec: Any
+    dataset: Any
+    split: Any
+    ids: list[str]
+    unusable: list[dict[str, Any]]
+    config: dict[str, Any]
+    pred_key: str
+    runs: Path
+    artifacts: ArtifactStore
+    record: RunRecord
+    timing: dict[str, float]
+    method_status: str | None
+
+
+@dataclass
+class Computed:
+    """The outcome of both stages: predictions by id and, per metric, its result and values."""
+
+    predictions: dict[str, dict[str, Any]]
+    method_status: str | None
+    results: dict[str, tuple[MetricResult, dict[str, Any]]]
+    execution: dict[str, Any] | None = None  # where and how it ran, when not in this process
+
+
+class ComputeBackend(Protocol):
+    """Runs both stages of a planned unit somewhere else (e.g. on a cluster)."""
+
+    def compute(self, plan: UnitPlan) -> Computed: ...
+
+
+_backend = threading.local()
+
+
+@contextmanager
+def compute_backend(backend: ComputeBackend | None) -> Iterator[None]:
+    """Within this block, :func:`run_unit` in this thread hands its stages to ``backend``."""
+    previous = getattr(_backend, "value", None)
+    _backend.value = backend
+    try:
+        yield
+    finally:
+        _backend.value = previous
 
 
 def run_unit(unit: Unit) -> str:
@@ -102,14 +205,31 @@ def run_unit(unit: Unit) -> str:
     if mspec.task != task.name or dspec.task != task.name:
         raise BenchError(f"method {mspec.name!r} (task {mspec.task}) and dataset {dspec.name!r} "
                          f"(task {dspec.task}) do not both belong to task {task.name!r}")
+    with unit_lock(lock_path(unit, mspec.config), unit):
+        plan = plan_unit(unit, regs, task, mspec, dspec)
+        backend: ComputeBackend | None = getattr(_backend, "value", None)
+        computed = compute_here(plan) if backend is None else backend.compute(plan)
+        return finish_unit(plan, computed)
+
+
+def plan_unit(unit: Unit, regs, task, mspec, dspec) -> UnitPlan:
+    """Load the dataset and build the record header and the prediction cache key."""
     runs = Path(unit.runs_dir)
     artifacts = ArtifactStore(runs / "cache" / "artifacts")
     timing: dict[str, float] = {}
 
     t0 = time.perf_counter()
-    dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
-    split = dataset.split(unit.split)
+    with progress.stage(f"load {dspec.name}/{unit.split}"):
+        dataset = resolve(dspec.loader)(**dict(unit.dataset_options))
+        split = dataset.split(unit.split)
     ids = list(split.ids[: unit.limit] if unit.limit else split.ids)
+    unusable = unusable_files(dataset, split, unit.split)
+    report_unusable(dspec.name, unit.split, unusable, strict=unit.strict)
+    if not ids:
+        raise EmptySplitError(
+            f"dataset {dspec.name!r} split {unit.split!r} has no usable samples"
+            + (f" ({len(unusable)} unusable file(s), e.g. {unusable[0]['id']}: "
+               f"{unusable[0]['message']})" if unusable else ""))
     timing["load"] = time.perf_counter() - t0
 
     config = {**dict(mspec.config), **dict(unit.method_config)}
@@ -120,8 +240,10 @@ def run_unit(unit: Unit) -> str:
                     "options": dict(unit.dataset_options),
                     "n_samples": len(ids)},
         "method": {"name": mspec.name, "version": mspec.version, "config": config,
+                   "code": source_identity(mspec.factory),
                    "config_hash": hash_json(config), "reference": mspec.reference,
-                   "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name))},
+                   "paper": mspec.paper, "plugin": str(regs.methods.origin(mspec.name)),
+                   "producer": regs.producer("methods", mspec.name)},
         "seeds": {"run": unit.seed, "method": unit.seed, "bootstrap": unit.seed + 1},
         "plugins": regs.plugin_versions(),
         "environment": provenance.environment(),
@@ -130,6 +252,15 @@ def run_unit(unit: Unit) -> str:
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "metrics": {},
         "metric_order": list(unit.metrics),
+        "kind": ("smoke" if unit.limit else "full") if unit.purpose == "run" else unit.purpose,
+        "identity": {
+            "limit": unit.limit, "seed": unit.seed,
+            "config_overrides": {k: v for k, v in unit.method_config.items()
+                                 if mspec.config.get(k, object()) != v},
+            "dataset_options": dict(unit.dataset_options),
+            "variant": variant(unit, mspec.config),
+            **regs.producer("methods", mspec.name),
+        },
     }
     method_status: str | None = None
     try:
@@ -146,95 +277,186 @@ def run_unit(unit: Unit) -> str:
     })
     record["keys"] = {"predictions": pred_key}
 
+    return UnitPlan(unit, regs, task, mspec, dspec, dataset, split, ids, unusable, config,
+                    pred_key, runs, artifacts, record, timing, method_status)
+
+
+def method_failure(exc: BaseException, plan: UnitPlan) -> str:
+    """The status of a method that failed as a whole (e.g. in fit); a BenchError is re-raised."""
+    if isinstance(exc, Unavailable):
+        return f"unavailable: {exc}"
+    if isinstance(exc, BenchError):
+        raise exc
+    log.error("%s on %s/%s failed: %s", plan.mspec.name, plan.dspec.name, plan.unit.split, exc)
+    return f"failed: {_error_text(exc)}"
+
+
+def compute_here(plan: UnitPlan) -> Computed:
+    """Both stages in this process, one sample after another."""
+    unit, timing = plan.unit, plan.timing
+    method_status = plan.method_status
     predictions: dict[str, dict[str, Any]] = {}
     if method_status is None:
         t0 = time.perf_counter()
         try:
-            predictions = _predict(unit, task, mspec, config, dataset, split, ids, pred_key,
-                                   runs, artifacts)
-        except Unavailable as exc:
-            method_status = f"unavailable: {exc}"
-        except BenchError:
-            raise
-        except Exception as exc:  # the method failed as a whole (e.g. in fit)
-            method_status = f"failed: {_error_text(exc)}"
-            log.error("%s on %s/%s failed: %s", mspec.name, dspec.name, unit.split, exc)
+            predictions = _predict(unit, plan.task, plan.mspec, plan.config, plan.dataset,
+                                   plan.split, plan.ids, plan.pred_key, plan.runs, plan.artifacts,
+                                   plan.record["method"]["code"])
+        except Exception as exc:
+            method_status = method_failure(exc, plan)
         timing["predict"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    results = _score(unit, plan.regs, plan.split, plan.ids, predictions, plan.pred_key,
+                     plan.runs, plan.artifacts, method_status)
+    timing["score"] = time.perf_counter() - t0
+    return Computed(predictions, method_status, results)
 
+
+def finish_unit(plan: UnitPlan, computed: Computed) -> str:
+    """Write the record and its per-sample scores; return the record path."""
+    unit, ids, record, unusable = plan.unit, plan.ids, plan.record, plan.unusable
+    predictions, method_status = computed.predictions, computed.method_status
     failures = [{"id": i, "stage": p.get("stage", "predict"), "message": p["error"]}
                 for i, p in predictions.items() if p["status"] == "failed"]
+    if unit.strict and failures:
+        raise UnusableFileError(f"--strict: sample {failures[0]['id']}: {failures[0]['message']}")
+    report_load_failures(plan.dspec.name, unit.split, failures)
     n_ok = sum(1 for p in predictions.values() if p["status"] == "ok")
-    record["coverage"] = {"n_total": len(ids), "n_ok": n_ok, "n_failed": len(failures),
-                          "failures": failures, "status": method_status or "ok"}
+    record["coverage"] = {"n_total": len(ids) + len(unusable), "n_ok": n_ok,
+                          "n_failed": len(failures) + len(unusable),
+                          "failures": unusable + failures, "status": method_status or "ok",
+                          "n_unusable_files": len(unusable)}
 
-    t0 = time.perf_counter()
     per_sample: dict[str, dict[str, Any]] = {i: {} for i in ids}
-    results = _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, method_status)
-    for metric_name, (result, values) in results.items():
+    for metric_name, (result, values) in computed.results.items():
+        if unusable and result.get("value") is not None:
+            # coverage never lies: a file the corpus could not use is a sample not scored
+            result["n_total"] = result.get("n_total", 0) + len(unusable)
+            result["n_failed"] = result.get("n_failed", 0) + len(unusable)
+            result["failures"] = unusable + list(result.get("failures", []))
+            result["status"] = "partial"
         record["metrics"][metric_name] = result
         record["keys"][f"score:{metric_name}"] = result.get("details", {}).pop("score_key", "")
         for sample_id, v in values.items():
             per_sample[sample_id][metric_name] = v
-    timing["score"] = time.perf_counter() - t0
-    record["timing"] = timing
+    record["timing"] = plan.timing
+    if computed.execution is not None:
+        record["execution"] = computed.execution
 
-    path = record_path(runs, unit)
-    write_record(path, record)
-    SampleLog(path.with_suffix(".samples.jsonl")).rewrite(
-        [{"id": i, "scores": per_sample[i]} for i in ids]
-    )
-    return str(path)
+    return str(store_record(record_path(plan.runs, unit, plan.mspec.config), record,
+                            [{"id": i, "scores": per_sample[i]} for i in ids]))
 
 
-def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts):
-    """Stage 1: per-sample predictions, appended as produced, resumable."""
+def open_predictions(unit: Unit, mspec: Any, pred_key: str, ids: list[str], runs: Path,
+                     artifacts: ArtifactStore, code: dict[str, Any]
+                     ) -> tuple[SampleLog, Path, dict[str, dict[str, Any]], bool]:
+    """A unit's prediction log, its meta file, the verified entries it keeps, and whether the
+    log was complete.
+
+    An unfinished log is discarded unless the unit resumes; the log is rewritten to hold exactly
+    the kept entries, in split order.
+    """
     pred_dir = runs / "cache" / "predictions" / pred_key
     plog = SampleLog(pred_dir / "predictions.jsonl", artifacts)
     meta_path = pred_dir / "meta.json"
     existing = plog.read()
-    complete = meta_path.exists() and json.loads(meta_path.read_text()).get("complete")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    complete = bool(meta.get("complete"))
     if existing and not complete and not unit.resume:
         log.warning("%s: discarding an unfinished run (pass --resume to continue it)", pred_dir)
         existing = {}
     existing = {i: e for i, e in existing.items() if i in set(ids)}
     plog.rewrite([existing[i] for i in ids if i in existing])
+    _warn_if_stale(mspec, meta, code, pred_dir, bool(existing))
+    return plog, meta_path, existing, complete
+
+
+def write_meta(meta_path: Path, complete: bool, code: dict[str, Any],
+               prep: Mapping[str, Any] | None = None) -> None:
+    meta_path.parent.mkdir(parents=True, exist_ok=True)
+    body: dict[str, Any] = {"complete": complete}
+    if prep is not None:
+        body["prepare"] = prep
+    body["code"] = code["sha256"]
+    meta_path.write_text(json.dumps(body, default=str))
+
+
+def prepare_method(unit: Unit, task: Any, mspec: Any, config: Mapping[str, Any], dataset: Any,
+                   split: Any) -> tuple[Any, Any, Any]:
+    """Build the method from its factory and let the task runner prepare (e.g. fit) it."""
+    runner = resolve(task.runner)()
+    seed_everything(unit.seed)
+    factory = resolve(mspec.factory)
+    try:
+        method = factory(**config)
+    except TypeError as exc:
+        raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
+    with progress.stage(f"prepare {mspec.name} for {unit.split}"):
+        prep = runner.prepare(method, dataset, split, unit.seed) or {}
+    return runner, method, prep
+
+
+def _predict(unit, task, mspec, config, dataset, split, ids, pred_key, runs, artifacts, code):
+    """Stage 1: per-sample predictions, appended as produced, resumable."""
+    plog, meta_path, existing, complete = open_predictions(unit, mspec, pred_key, ids, runs,
+                                                           artifacts, code)
     todo = [i for i in ids if i not in existing]
     if todo:
-        runner = resolve(task.runner)()
-        seed_everything(unit.seed)
-        factory = resolve(mspec.factory)
-        try:
-            method = factory(**config)
-        except TypeError as exc:
-            raise BenchError(f"method {mspec.name!r}: bad config ({exc})") from None
-        prep = runner.prepare(method, dataset, split, unit.seed) or {}
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps({"complete": False, "prepare": prep}, default=str))
+        runner, method, prep = prepare_method(unit, task, mspec, config, dataset, split)
+        write_meta(meta_path, False, code, prep)
         batch = max(1, int(getattr(runner, "batch_size", 1)))
-        with tqdm(total=len(todo), desc=f"predict {mspec.name} {unit.split}", leave=False) as bar:
+        with progress.bar(len(todo), f"predict {mspec.name} {unit.split}") as bar:
             for start in range(0, len(todo), batch):
-                for entry in _predict_chunk(runner, method, split, todo[start:start + batch],
-                                            artifacts):
+                for entry, arrays in predict_samples(runner, method, split,
+                                                     todo[start:start + batch]):
+                    entry = store_arrays(entry, arrays, artifacts)
                     plog.append(entry)
                     existing[entry["id"]] = entry
                     bar.update()
-        meta_path.write_text(json.dumps({"complete": True, "prepare": prep}, default=str))
+        write_meta(meta_path, True, code, prep)
     elif not complete:
-        meta_path.parent.mkdir(parents=True, exist_ok=True)
-        meta_path.write_text(json.dumps({"complete": True}))
+        write_meta(meta_path, True, code)
     return existing
 
 
-def _predict_chunk(runner, method, split, ids, artifacts) -> list[dict[str, Any]]:
-    """Predict a few samples at once where the runner can batch; one entry per sample, in order."""
+def _warn_if_stale(mspec, meta, code, pred_dir, reused: bool) -> None:
+    """Cached predictions from other source under the same version: warn, and mark the record
+    (see bench.code_identity for why this is a warning and not part of the cache key)."""
+    cached = meta.get("code")
+    if not reused or not cached or not code["sha256"] or cached == code["sha256"]:
+        return
+    code["stale_cache"] = True
+    code["cached_with"] = cached
+    log.warning("method %s: its code (%s) changed since these predictions were cached, but its "
+                "version is still %s; the cached predictions are used as they are. If its "
+                "outputs change, bump `version` in its plugin, or delete %s to recompute.",
+                mspec.name, ", ".join(code["packages"]), mspec.version, pred_dir)
+
+
+Computed1 = tuple[dict[str, Any], dict[str, np.ndarray]]  # a log entry and its arrays
+
+
+def store_arrays(entry: dict[str, Any], arrays: Mapping[str, np.ndarray],
+                 artifacts: ArtifactStore) -> dict[str, Any]:
+    """The entry as logged: its arrays go to the artifact store, named by their checksum."""
+    if arrays:
+        entry = {**entry, "artifact": artifacts.put(arrays)}
+    return entry
+
+
+def predict_samples(runner, method, split, ids) -> list[Computed1]:
+    """Predict a few samples at once where the runner can batch; one entry per sample, in order.
+
+    Nothing is written: ok entries come with their arrays, which the caller stores.
+    """
     loaded: dict[str, Any] = {}
-    entries: dict[str, dict[str, Any]] = {}
+    entries: dict[str, Computed1] = {}
     for sample_id in ids:
         try:
             loaded[sample_id] = split.get(sample_id)
         except Exception as exc:
-            entries[sample_id] = {"id": sample_id, "status": "failed", "stage": "load",
-                                  "error": _error_text(exc)}
+            entries[sample_id] = ({"id": sample_id, "status": "failed", "stage": "load",
+                                   "error": _error_text(exc)}, {})
     outputs: dict[str, Any] = {}
     if len(loaded) > 1 and hasattr(runner, "predict_batch"):
         try:
@@ -251,18 +473,15 @@ def _predict_chunk(runner, method, split, ids, artifacts) -> list[dict[str, Any]
             _generic_check(prediction)
             runner.check(sample, prediction)
         except NotApplicable as exc:  # the method has nothing to say here; not a failure
-            entries[sample_id] = {"id": sample_id, "status": "n/a", "stage": "predict",
-                                  "error": str(exc)}
+            entries[sample_id] = ({"id": sample_id, "status": "n/a", "stage": "predict",
+                                   "error": str(exc)}, {})
             continue
         except Exception as exc:  # one bad sample must not stop the run
-            entries[sample_id] = {"id": sample_id, "status": "failed", "stage": "predict",
-                                  "error": _error_text(exc)}
+            entries[sample_id] = ({"id": sample_id, "status": "failed", "stage": "predict",
+                                   "error": _error_text(exc)}, {})
             continue
         plain, arrays = split_arrays(prediction)
-        entry: dict[str, Any] = {"id": sample_id, "status": "ok", "data": plain}
-        if arrays:
-            entry["artifact"] = artifacts.put(arrays)
-        entries[sample_id] = entry
+        entries[sample_id] = ({"id": sample_id, "status": "ok", "data": plain}, arrays)
     return [entries[i] for i in ids]
 
 
@@ -289,8 +508,8 @@ class _MetricState:
         self.unavailable: str | None = None
 
 
-def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, method_status):
-    """Stage 2: per-sample metric values, sample by sample so each sample is loaded once."""
+def metric_states(unit, regs, ids, pred_key, runs, artifacts, method_status):
+    """Each metric's state (object, score log, cached entries); results already known by name."""
     out: dict[str, tuple[MetricResult, dict[str, Any]]] = {}
     states: list[_MetricState] = []
     for name in unit.metrics:
@@ -305,9 +524,54 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
         except Unavailable as exc:
             r = _empty_result(spec, len(ids), status="unavailable", message=str(exc))
             out[name] = (r, {})
+    return out, states
+
+
+def failed_scores(sample_id: str, exc: BaseException, names: list[str]) -> dict[str, Computed1]:
+    """The same failure for every metric (the sample or its prediction could not be loaded)."""
+    return {n: ({"id": sample_id, "status": "failed", "error": _error_text(exc)}, {})
+            for n in names}
+
+
+def score_sample(metrics: Mapping[str, Any], sample_id: str, sample: Any,
+                 prediction: Mapping[str, Any]) -> tuple[dict[str, Computed1], dict[str, str]]:
+    """Each metric's entry for one sample (arrays not yet stored), and the metrics that turned
+    out to be unavailable (with why); nothing is written."""
+    scored: dict[str, Computed1] = {}
+    unavailable: dict[str, str] = {}
+    for name, metric in metrics.items():
+        arrays: dict[str, np.ndarray] = {}
+        try:
+            plain, arrays = split_arrays(metric.per_sample(sample, prediction))
+            entry: dict[str, Any] = {"id": sample_id, "status": "ok", "values": plain}
+        except Unavailable as exc:
+            unavailable[name] = str(exc)
+            continue
+        except NotApplicable as exc:
+            entry = {"id": sample_id, "status": "n/a", "error": str(exc)}
+        except Exception as exc:
+            entry = {"id": sample_id, "status": "failed", "error": _error_text(exc)}
+        scored[name] = (entry, arrays)
+    return scored, unavailable
+
+
+def finish_metrics(unit, states, out, ids, predictions, artifacts):
+    """Aggregate every metric (value, bootstrap CI) from its per-sample entries."""
+    for st in states:
+        out[st.name] = _finish(unit, st, ids, predictions, artifacts)
+        _mark_unverified(st, out[st.name][0])
+    return {name: out[name] for name in unit.metrics}
+
+
+def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, method_status):
+    """Stage 2: per-sample metric values, sample by sample so each sample is loaded once."""
+    out, states = metric_states(unit, regs, ids, pred_key, runs, artifacts, method_status)
+    by_name = {st.name: st for st in states}
     todo = [i for i in ids if predictions.get(i, {}).get("status") == "ok"
             and any(i not in st.cached for st in states)]
-    for sample_id in tqdm(todo, desc=f"score {unit.method} {unit.split}", leave=False):
+    score_bar = progress.bar(len(todo), f"score {unit.method} {unit.split}")
+    for sample_id in todo:
+        score_bar.update()
         pending = [st for st in states if st.unavailable is None and sample_id not in st.cached]
         if not pending:
             continue
@@ -316,26 +580,35 @@ def _score(unit, regs, split, ids, predictions, pred_key, runs, artifacts, metho
             sample = split.get(sample_id)
             prediction = {**pred["data"], **_arrays(pred, artifacts)}
         except Exception as exc:
-            for st in pending:
-                _append(st, {"id": sample_id, "status": "failed", "error": _error_text(exc)})
+            for name, (entry, _) in failed_scores(sample_id, exc,
+                                                  [st.name for st in pending]).items():
+                _append(by_name[name], entry)
             continue
-        for st in pending:
+        scored, unavailable = score_sample({st.name: st.metric for st in pending}, sample_id,
+                                           sample, prediction)
+        for name, why in unavailable.items():
+            by_name[name].unavailable = why
+        for name, (entry, arrays) in scored.items():
             try:
-                plain, arrays = split_arrays(st.metric.per_sample(sample, prediction))
-                entry: dict[str, Any] = {"id": sample_id, "status": "ok", "values": plain}
-                if arrays:
-                    entry["artifact"] = artifacts.put(arrays)
-            except Unavailable as exc:
-                st.unavailable = str(exc)
-                continue
-            except NotApplicable as exc:
-                entry = {"id": sample_id, "status": "n/a", "error": str(exc)}
+                entry = store_arrays(entry, arrays, artifacts)
             except Exception as exc:
                 entry = {"id": sample_id, "status": "failed", "error": _error_text(exc)}
-            _append(st, entry)
-    for st in states:
-        out[st.name] = _finish(unit, st, ids, predictions, artifacts)
-    return {name: out[name] for name in unit.metrics}
+            _append(by_name[name], entry)
+    score_bar.close()
+    return finish_metrics(unit, states, out, ids, predictions, artifacts)
+
+
+def _mark_unverified(st: _MetricState, result: MetricResult) -> None:
+    """A metric computed with weights imported by ``--force`` says so in its result."""
+    from bench.weights import registry as weights_registry
+
+    named = {w for w in weights_registry.UNVERIFIED_USED
+             if w in json.dumps(st.result["fingerprint"], default=str)
+             or w == st.spec.options.get("weights")}
+    if named and result.get("value") is not None:
+        result.setdefault("details", {})["unverified_weights"] = sorted(named)
+        result["message"] = (f"computed with UNVERIFIED weights {', '.join(sorted(named))} "
+                             "(imported with --force)")
 
 
 def _append(st: _MetricState, entry: dict[str, Any]) -> None:

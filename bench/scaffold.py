@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 from string import Template
 
@@ -11,6 +13,32 @@ from bench.errors import BenchError
 TEMPLATES = Path(__file__).parent / "templates"
 TASK_TEMPLATES = {"consonant-voicing": "consonant_method.py.tmpl",
                   "talking-face": "talking_face_method.py.tmpl"}
+
+
+def _typed_path(path: str, start: str | Path) -> str:
+    """``path`` relative to ``start`` when it is close by (a project's .venv), else absolute."""
+    rel = os.path.relpath(path, os.path.abspath(start))
+    return rel if rel.split(os.sep).count(os.pardir) <= 1 else path
+
+
+def interpreter(start: str | Path = ".") -> str:
+    """The python running bench, as a path to type from ``start``.
+
+    Installing with this interpreter's ``-m pip`` puts the plugin in bench's own environment; a
+    bare ``pip`` is often the system's (``externally-managed-environment``) or another venv's.
+    """
+    return _typed_path(os.path.abspath(sys.executable), start)
+
+
+def bench_script(start: str | Path = ".") -> str:
+    """The ``bench`` command of bench's environment, as a path to type from ``start``."""
+    script = Path(os.path.abspath(sys.executable)).parent / "bench"
+    return _typed_path(str(script), start) if script.exists() else "bench"
+
+
+def install_command(target: str | Path, start: str | Path = ".") -> str:
+    """``<bench's python> -m pip install -e <target>``, to type in ``start``."""
+    return f"{interpreter(start)} -m pip install -e {target}"
 
 
 def new_method(name: str, task: str, out_dir: str | Path) -> Path:
@@ -24,6 +52,8 @@ def new_method(name: str, task: str, out_dir: str | Path) -> Path:
     if root.exists():
         raise BenchError(f"{root} already exists")
     values = {"name": name, "module": module, "task": task,
+              "install": install_command(".", root),
+              "bench": bench_script(root),
               "cls": "".join(p.capitalize() for p in name.split("-")) + "Method"}
     files = {
         "pyproject.toml": "pyproject.toml.tmpl",

@@ -37,7 +37,7 @@ def paired_pvalue(metric: str, a: Sequence[Mapping[str, Any]], b: Sequence[Mappi
 def assign_groups(table: Table, aggregates: Mapping[str, Callable], resamples: int = 1000,
                   alpha: float = ALPHA) -> None:
     """Fill ``row.groups[metric]`` for every metric with an aggregate and per-sample scores."""
-    scores = {r.method: load_sample_scores(r.record) for r in table.rows}
+    scores = {r.label: r.sample_scores() for r in table.rows}
     for metric, direction in table.metrics:
         aggregate = aggregates.get(metric)
         if aggregate is None:
@@ -47,23 +47,23 @@ def assign_groups(table: Table, aggregates: Mapping[str, Callable], resamples: i
                   and r.cells[metric].value is not None and not r.cells[metric].partial]
         ranked.sort(key=lambda r: r.cells[metric].value or 0.0, reverse=direction == "higher")
         leaders: list[str] = []
-        letters: dict[str, str] = {r.method: "" for r in ranked}
+        letters: dict[str, str] = {r.label: "" for r in ranked}
         for row in ranked:
             for g, leader in enumerate(leaders):
-                shared = sorted(set(scores[leader]) & set(scores[row.method]))
+                shared = sorted(set(scores[leader]) & set(scores[row.label]))
                 shared = [i for i in shared if metric in scores[leader][i]
-                          and metric in scores[row.method][i]]
+                          and metric in scores[row.label][i]]
                 if len(shared) < 2:
                     continue
                 a = [scores[leader][i][metric] for i in shared]
-                b = [scores[row.method][i][metric] for i in shared]
+                b = [scores[row.label][i][metric] for i in shared]
                 if paired_pvalue(metric, a, b, aggregate, resamples) >= alpha:
-                    letters[row.method] += _letter(g)
-            if not letters[row.method]:
-                leaders.append(row.method)
-                letters[row.method] = _letter(len(leaders) - 1)
+                    letters[row.label] += _letter(g)
+            if not letters[row.label]:
+                leaders.append(row.label)
+                letters[row.label] = _letter(len(leaders) - 1)
         for row in ranked:
-            row.groups[metric] = letters[row.method]
+            row.groups[metric] = letters[row.label]
 
 
 def _letter(i: int) -> str:
@@ -101,7 +101,7 @@ def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
     """
     import numpy as np
 
-    scores = {r.method: load_sample_scores(r.record) for r in table.rows}
+    scores = {r.label: r.sample_scores() for r in table.rows}
     rng = np.random.default_rng(seed)
     for metric, direction in table.metrics:
         aggregate = aggregates.get(metric)
@@ -110,11 +110,11 @@ def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
         if aggregate is None or len(rows) < 2:
             continue
         shared = sorted(set.intersection(*[
-            {i for i, s in scores[r.method].items() if metric in s} for r in rows]))
+            {i for i, s in scores[r.label].items() if metric in s} for r in rows]))
         if len(shared) < 2:
             continue
-        per = {r.method: [scores[r.method][i][metric] for i in shared] for r in rows}
-        ranks: dict[str, list[int]] = {r.method: [] for r in rows}
+        per = {r.label: [scores[r.label][i][metric] for i in shared] for r in rows}
+        ranks: dict[str, list[int]] = {r.label: [] for r in rows}
         for _ in range(resamples):
             idx = rng.integers(0, len(shared), len(shared))
             try:
@@ -125,6 +125,6 @@ def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
             for rank, m in enumerate(order, 1):
                 ranks[m].append(rank)
         for r in rows:
-            if ranks[r.method]:
-                lo, hi = np.quantile(ranks[r.method], [0.025, 0.975])
+            if ranks[r.label]:
+                lo, hi = np.quantile(ranks[r.label], [0.025, 0.975])
                 r.ranks[metric] = (int(np.floor(lo)), int(np.ceil(hi)))

@@ -19,6 +19,23 @@ def _check_name(kind: str, name: str) -> None:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What one task of a unit needs when it runs on a cluster (``bench run --executor ray``).
+
+    ``gpus`` is asked for only when the cluster has GPUs; on a cluster without any the unit runs
+    on CPU. ``memory_mb`` (0: no reservation) lets the scheduler keep large models apart.
+    """
+
+    cpus: float = 1.0
+    gpus: float = 0.0
+    memory_mb: int = 0
+
+    def __post_init__(self) -> None:
+        if self.cpus <= 0 or self.gpus < 0 or self.memory_mb < 0:
+            raise ValueError(f"resources must be positive (cpus) or non-negative, got {self}")
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """A task: what methods must do (``protocol``) and how the harness runs them (``runner``).
 
@@ -74,6 +91,7 @@ class MethodSpec:
     reference: bool = False
     paper: str = ""
     trainer: LazyRef | None = None  # ``train(argv)`` that reproduces the shipped checkpoint
+    resources: Resources = Resources()  # per task on a cluster; see docs/distributed.md
 
     def __post_init__(self) -> None:
         _check_name("method", self.name)
@@ -89,6 +107,7 @@ class MetricSpec:
     factory: LazyRef
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    resources: Resources = Resources()  # per task on a cluster; see docs/distributed.md
 
     def __post_init__(self) -> None:
         _check_name("metric", self.name)

@@ -7,12 +7,14 @@ sample is computed again; nothing unverified is ever used.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -49,8 +51,9 @@ class ArtifactStore:
         path = self.path(digest)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_bytes(data)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
             os.replace(tmp, path)
         return digest
 
@@ -73,14 +76,30 @@ class SampleLog:
         self.path = Path(path)
         self.artifacts = artifacts
 
-    def append(self, entry: Mapping[str, Any]) -> None:
+    @staticmethod
+    def _line(entry: Mapping[str, Any]) -> str:
         body = dict(entry)
         body["sha256"] = sha256_bytes(canonical_json(body).encode())
-        line = json.dumps(body, sort_keys=True, allow_nan=True) + "\n"
+        return json.dumps(body, sort_keys=True, allow_nan=True) + "\n"
+
+    def append(self, entry: Mapping[str, Any]) -> None:
+        line = self._line(entry)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One write call per line, flushed and synced, so a crash leaves at most a torn tail.
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def extend(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append several entries with one write and one sync (a torn tail loses only lines
+        that fail their checksum, which are recomputed)."""
+        if not entries:
+            return
+        lines = "".join(self._line(e) for e in entries)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(lines)
             f.flush()
             os.fsync(f.fileno())
 
@@ -120,18 +139,25 @@ class SampleLog:
         return out
 
     def rewrite(self, entries: Iterator[Mapping[str, Any]] | list[Mapping[str, Any]]) -> None:
-        """Replace the file with exactly ``entries`` (drops corrupt lines and duplicates)."""
-        tmp = self.path.with_suffix(".rewrite")
-        if tmp.exists():
-            tmp.unlink()
-        tmp_log = SampleLog(tmp, self.artifacts)
-        for e in entries:
-            e = {k: v for k, v in e.items() if k != "sha256"}
-            tmp_log.append(e)
-        if tmp.exists():
+        """Replace the file with exactly ``entries`` (drops corrupt lines and duplicates).
+
+        Written to a temporary file of a unique name, synced, then renamed over the old one:
+        a reader or a crash sees the old file or the new one, never a mix.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                   suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                for e in entries:
+                    f.write(self._line({k: v for k, v in e.items() if k != "sha256"}))
+                f.flush()
+                os.fsync(f.fileno())
             os.replace(tmp, self.path)
-        elif self.path.exists():
-            self.path.unlink()
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def load_arrays(self, entry: Mapping[str, Any]) -> dict[str, np.ndarray]:
         art = entry.get("artifact")

@@ -31,6 +31,8 @@ def _frames_of(runs_dir: Path, record_path: str, sample_id: str) -> np.ndarray |
 def _first_common_sample(runs_dir: Path, table: Table) -> str | None:
     ids = None
     for row in table.rows:
+        if not row.record.endswith(".json"):  # a committed row: no cached frames here
+            continue
         path = Path(row.record).with_suffix(".samples.jsonl")
         if not path.exists():
             continue
@@ -52,10 +54,12 @@ def write_strip(table: Table, runs_dir: str | Path, out_dir: str | Path) -> str 
         return None
     rows = []
     for row in table.rows:
+        if not row.record.endswith(".json"):
+            continue
         frames = _frames_of(runs, row.record, sample_id)
         if frames is not None and frames.ndim == 4:
             idx = np.linspace(0, len(frames) - 1, N_FRAMES).astype(int)
-            rows.append((row.method, frames[idx]))
+            rows.append((row.label, frames[idx]))
     if not rows:
         return None
     fig, axes = plt.subplots(len(rows), N_FRAMES, figsize=(N_FRAMES * 1.4, len(rows) * 1.5),

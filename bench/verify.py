@@ -1,25 +1,28 @@
 """Check claimed numbers against fresh runs: ``bench verify CLAIMS.toml`` and ``bench check``.
 
-A claim holds when the claimed value lies inside the run's 95% CI widened by the claim's
-tolerance; it cannot be checked when the metric is unavailable or failed.
+A claim says which of two questions it asks:
+
+- ``tolerance = t``: does the measured value lie within t of the claimed one,
+  ``|measured - value| <= t``? (The CI plays no part.)
+- ``within = "ci"`` (also what a claim without a tolerance asks): does the claimed value lie
+  inside the measured 95% CI?
+
+It cannot be checked when the metric is unavailable or failed. Every verdict says how many
+samples the measured value covers (k of N scored).
 """
 
 from __future__ import annotations
 
 import csv
-import sys
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.errors import BenchError, did_you_mean
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-CLAIM_KEYS = {"task", "dataset", "split", "method", "metric", "value", "tolerance", "source"}
+CLAIM_KEYS = {"task", "dataset", "split", "method", "metric", "value", "tolerance", "within",
+              "source"}
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,13 @@ class Claim:
     method: str
     metric: str
     value: float
-    tolerance: float = 0.0
+    tolerance: float | None = None  # the |measured - value| <= tolerance form
     source: str = ""
+    within: str = ""  # "ci": the value-in-measured-CI form (the default without a tolerance)
+
+    @property
+    def form(self) -> str:
+        return "tolerance" if self.tolerance is not None else "ci"
 
 
 @dataclass
@@ -43,38 +51,109 @@ class Verdict:
     message: str = ""
 
 
+NAME_KEYS = ("task", "dataset", "split", "method", "metric")
+
+
+def _claim_problems(raw: Any) -> list[str]:
+    """Everything wrong with one [[claim]] table."""
+    if not isinstance(raw, dict):
+        return ["is not a table"]
+    problems = []
+    for key in sorted(set(raw) - CLAIM_KEYS):
+        hint = did_you_mean(key, CLAIM_KEYS)
+        problems.append(f"unknown key {key!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
+    missing = [k for k in (*NAME_KEYS, "value") if k not in raw]
+    if missing:
+        problems.append(f"lacks {', '.join(missing)}")
+    for key in (*NAME_KEYS, "source"):
+        if key in raw and (not isinstance(raw[key], str) or (key != "source" and not raw[key])):
+            problems.append(f"{key} must be a non-empty string, got {raw[key]!r}")
+    for key in ("value", "tolerance"):
+        v = raw.get(key)
+        if key in raw and (isinstance(v, bool) or not isinstance(v, (int, float))
+                           or not math.isfinite(v)):
+            problems.append(f"{key} must be a number (e.g. 0.96, not \"96%\"), got {v!r}")
+        elif key == "tolerance" and isinstance(v, (int, float)) and v < 0:
+            problems.append(f"tolerance must be >= 0, got {v!r}")
+    within = raw.get("within")
+    if within not in (None, "ci"):
+        problems.append(f'within = {within!r}; the only form is within = "ci"')
+    elif "tolerance" in raw and within == "ci":
+        problems.append('give either tolerance = T (holds when |measured - value| <= T) or '
+                        'within = "ci" (holds when the value lies in the measured 95% CI), '
+                        "not both")
+    return problems
+
+
 def load_claims(path: str | Path) -> list[Claim]:
+    """Every claim of the file, checked completely: all problems reported at once, each with the
+    file and the claim's number, before anything runs."""
+    from bench.config import read_toml
+
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BenchError(f"claims file {path}: {exc}") from None
-    claims = []
-    for i, raw in enumerate(data.get("claim", []), 1):
-        unknown = set(raw) - CLAIM_KEYS
-        if unknown:
-            raise BenchError(f"claims file {path}: claim {i} has unknown keys {sorted(unknown)}")
-        missing = {"task", "dataset", "split", "method", "metric", "value"} - set(raw)
-        if missing:
-            raise BenchError(f"claims file {path}: claim {i} lacks {sorted(missing)}")
-        claims.append(Claim(**raw))
-    if not claims:
+    data = read_toml(path, "claims file")
+    unknown_tables = sorted(set(data) - {"claim"})
+    if unknown_tables:
+        raise BenchError(f"claims file {path}: unknown top-level key(s) {unknown_tables}; "
+                         "claims are [[claim]] tables")
+    raws = data.get("claim", [])
+    if not isinstance(raws, list) or not raws:
         raise BenchError(f"claims file {path}: no [[claim]] tables")
-    return claims
+    errors = [f"claims file {path}: claim {i}: {p}"
+              for i, raw in enumerate(raws, 1) for p in _claim_problems(raw)]
+    if errors:
+        raise BenchError("\n".join(errors))
+    return [Claim(**{**raw, "value": float(raw["value"]),
+                     "tolerance": float(raw["tolerance"]) if "tolerance" in raw else None})
+            for raw in raws]
+
+
+def check_claims(claims: list[Claim], regs: Any, path: str | Path) -> None:
+    """Every name in every claim is registered and belongs together; all problems at once."""
+    errors = []
+    for i, c in enumerate(claims, 1):
+        where = f"claims file {path}: claim {i}"
+        for kind, name in (("tasks", c.task), ("methods", c.method), ("datasets", c.dataset),
+                           ("metrics", c.metric)):
+            try:
+                getattr(regs, kind).get(name)
+            except BenchError as exc:
+                errors.append(f"{where}: {exc}")
+        if errors and errors[-1].startswith(where):
+            continue
+        for kind, name in (("method", c.method), ("dataset", c.dataset), ("metric", c.metric)):
+            task = getattr(regs, kind + "s").get(name).task
+            if task != c.task:
+                errors.append(f"{where}: {kind} {name!r} belongs to task {task!r}, not {c.task!r}")
+        splits = regs.datasets.get(c.dataset).splits
+        if c.split not in splits:
+            errors.append(f"{where}: dataset {c.dataset!r} has no split {c.split!r}; "
+                          f"splits: {', '.join(splits)}")
+    if errors:
+        raise BenchError("\n".join(errors))
+
+
+def coverage(metric: dict[str, Any]) -> str:
+    return f"{metric.get('n_scored', 0)} of {metric.get('n_total', 0)} scored"
 
 
 def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
     value, ci = metric.get("value"), metric.get("ci")
     if value is None:
-        return Verdict(claim, "cannot be checked", None, None,
-                       metric.get("message") or metric.get("status", ""))
+        why = metric.get("message") or metric.get("status", "")
+        return Verdict(claim, "cannot be checked", None, None, f"{why} ({coverage(metric)})")
     low, high = (ci if ci else (value, value))
-    holds = low - claim.tolerance <= claim.value <= high + claim.tolerance
-    msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}]"
-    if claim.tolerance:
-        msg += f" ± tolerance {claim.tolerance:g}"
-    return Verdict(claim, "holds" if holds else "does not hold", value,
-                   (low, high), msg)
+    msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}] on " \
+          f"{coverage(metric)}: "
+    if claim.tolerance is not None:
+        diff = abs(value - claim.value)
+        holds = diff <= (claim.tolerance or 0.0) + 1e-12  # float noise in the claimed decimal
+        msg += f"|measured - claimed| = {diff:.4g} {'<=' if holds else '>'} tolerance " \
+               f"{claim.tolerance:g}"
+    else:
+        holds = low <= claim.value <= high
+        msg += f"claimed value {'inside' if holds else 'outside'} the measured 95% CI"
+    return Verdict(claim, "holds" if holds else "does not hold", value, (low, high), msg)
 
 
 def exit_code(verdicts: list[Verdict]) -> int:
@@ -83,6 +162,28 @@ def exit_code(verdicts: list[Verdict]) -> int:
     if "does not hold" in statuses:
         return 1
     return 3 if "cannot be checked" in statuses else 0
+
+
+def committed_claims(runs: list[Any], methods: set[str]) -> list[Claim]:
+    """Claims from the committed baseline's records, for the given (reference) methods.
+
+    The committed CI is the tolerance band: a fresh value must lie within the CI's larger
+    half-width of the committed value.
+    """
+    claims = []
+    for run in runs:
+        rec = run.record
+        if rec["method"]["name"] not in methods:
+            continue
+        for metric, m in rec["metrics"].items():
+            value = m.get("value")
+            if value is None:
+                continue
+            low, high = m.get("ci") or (value, value)
+            claims.append(Claim(rec["task"]["name"], rec["dataset"]["name"],
+                                rec["dataset"]["split"], rec["method"]["name"], metric, value,
+                                max(value - low, high - value), source=run.file))
+    return claims
 
 
 def baseline_claims(leaderboards_dir: str | Path, methods: set[str]) -> list[Claim]:

@@ -28,11 +28,21 @@ DATASETS = (
         splits=("train", "test", "all"), eval_splits=("test",), embedded=False,
         citation="McAuliffe et al., Montreal Forced Aligner, Interspeech 2017",
     ),
+    DatasetSpec(
+        name="topcap-features", task=TASK, version="1",
+        description="The TopCap authors' released feature table (v1 birthtime,lifetime,ticket or "
+        "v2 ALLSSTAR HT1 birth,lifetime,label,n_points); the paper's stratified 70/30 hold-out. "
+        "TopCap methods only. Needs option path= or BENCH_TOPCAP_FEATURES.",
+        loader="bench.datasets.consonants.feature_table:load_feature_table",
+        splits=("paper-train", "paper-holdout", "all"), eval_splits=("paper-holdout",),
+        embedded=False,
+        citation="arXiv:2311.15210 (TopCap), features released by the authors",
+    ),
 )
 
 
 @bench.hookimpl
 def bench_register_datasets(register: Callable[[object], None]) -> None:
-    """Register the TIMIT and MFA-TextGrid corpus adapters."""
+    """Register the TIMIT and MFA-TextGrid corpus adapters and the TopCap feature tables."""
     for spec in DATASETS:
         register(spec)

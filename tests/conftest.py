@@ -20,7 +20,48 @@ def toy_registries(monkeypatch):
     return regs
 
 
+@pytest.fixture(scope="session")
+def toy_runs_template(tmp_path_factory):
+    """A runs directory with good toy records and leaderboards, made once per session."""
+    from catalogue import TOY, cli
+
+    root = tmp_path_factory.mktemp("template") / "runs"
+    saved = plugins._cached
+    plugins._cached = plugins.load_registries(extra_plugins=[("toy", toy_plugin)])
+    try:
+        res = cli(["run", *TOY, "--method", "toy-zcr", "--method", "toy-flaky",
+                   "--runs-dir", root])
+        assert res.exit_code == 0, res.output
+    finally:
+        plugins._cached = saved
+    return root
+
+
+@pytest.fixture
+def toy_runs(toy_runs_template, tmp_path, toy_registries, monkeypatch):
+    """A private copy of the template runs directory; the working directory is its parent."""
+    from catalogue import copy_runs
+
+    monkeypatch.chdir(tmp_path)
+    return copy_runs(toy_runs_template, tmp_path / "runs")
+
+
 # Benchmarks run only under `tox -e bench` (BENCH_BENCHMARKS=1), never in the test suite.
 import os  # noqa: E402
 
 collect_ignore_glob = [] if os.environ.get("BENCH_BENCHMARKS") == "1" else ["benchmarks/*"]
+
+
+@pytest.fixture(autouse=True)
+def _no_committed_baseline(tmp_path_factory, monkeypatch):
+    """Tests see an empty committed baseline and no user runs-dir setting unless they set one,
+    so the repository's baseline/ never leaks into toy leaderboards."""
+    monkeypatch.setenv("BENCH_BASELINE_DIR", str(tmp_path_factory.mktemp("no-baseline")))
+    monkeypatch.delenv("BENCH_RUNS_DIR", raising=False)
+    monkeypatch.setenv("BENCH_QUIET", "1")
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    """Tests never download weights (the download tests serve them from a loopback server)."""
+    monkeypatch.setenv("BENCH_OFFLINE", "1")

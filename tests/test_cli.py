@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from bench.cli import main
@@ -43,9 +45,12 @@ def test_config_file_and_overrides(tmp_path):
     assert loaded.method_config == {"a": {"C": 2.0}}
 
 
-def test_leaderboards_follow_a_side_runs_dir(tmp_path):
-    assert load_config().leaderboards_dir == "leaderboards"
-    assert load_config(None, {"runs_dir": "runs"}).leaderboards_dir == "leaderboards"
+def test_leaderboards_follow_a_side_runs_dir(tmp_path, monkeypatch):
+    assert load_config().leaderboards_dir == "runs/leaderboards"  # never the committed tables
+    monkeypatch.setenv("BENCH_RUNS_DIR", "/x/mine")
+    assert load_config().runs_dir == "/x/mine"
+    assert load_config().leaderboards_dir == "/x/mine/leaderboards"
+    monkeypatch.delenv("BENCH_RUNS_DIR")
     assert load_config(None, {"runs_dir": "/x/side"}).leaderboards_dir == "/x/side/leaderboards"
     kept = load_config(None, {"runs_dir": "/x/side", "leaderboards_dir": "boards"})
     assert kept.leaderboards_dir == "boards"
@@ -81,7 +86,33 @@ def test_run_show_and_leaderboard_end_to_end(tmp_path, toy_registries):
     assert (boards / "consonant-voicing.html").exists()
     assert "--method-config toy-zcr.threshold=0.3" in (boards / "consonant-voicing.md").read_text()
     res = _run(["show", "consonant-voicing/toy-segments/test/toy-flaky", "--runs-dir", str(runs)])
-    assert "29/30" in res.output and "reproduce: bench run" in res.output
+    assert "predictions: 29 of 30 ok" in res.output and "reproduce: bench run" in res.output
+    # a table, not Python reprs: a header row, one row per metric, timings in seconds
+    lines = res.output.splitlines()
+    header = next(line for line in lines if line.split()[:2] == ["metric", "value"])
+    assert "95% CI" in header and "scored" in header
+    assert any(line.split()[:1] == ["accuracy"] and "29 of 30" in line for line in lines)
+    assert "{" not in res.output and "time: load " in res.output
+    res = _run(["show", "consonant-voicing/toy-segments/test/toy-flaky", "--runs-dir", str(runs),
+                "--json"])
+    assert json.loads(res.output)["coverage"]["n_ok"] == 29
+
+
+def test_list_lines_fit_100_columns(toy_registries):
+    res = _run(["list"])
+    assert res.exit_code == 0
+    assert max(len(line) for line in res.output.splitlines()) <= 100
+    assert "consonants-synthetic" in res.output and "topcap-svm" in res.output
+
+
+def test_progress_lines_for_loading_and_fitting(tmp_path, toy_registries, monkeypatch):
+    monkeypatch.delenv("BENCH_QUIET")
+    res = _run(["run", "--task", "consonant-voicing", "--dataset", "toy-segments",
+                "--method", "toy-zcr", "--runs-dir", str(tmp_path), "--no-leaderboard",
+                "--bootstrap", "20"])
+    assert res.exit_code == 0, res.output
+    assert "load toy-segments/test: done in" in res.output
+    assert "prepare toy-zcr for test" in res.output and "fit on 40 train segments: done in" in res.output
 
 
 def test_dataset_options_from_file_reach_the_loader(tmp_path, toy_registries):

@@ -294,13 +294,19 @@ def test_plugin_registers_both_corpora(monkeypatch: pytest.MonkeyPatch) -> None:
     specs: list = []
     pm.hook.bench_register_datasets(register=specs.append)
     assert {s.name: (s.task, s.embedded) for s in specs} == {
-        "timit": ("consonant-voicing", False), "mfa-textgrid": ("consonant-voicing", False)
+        "timit": ("consonant-voicing", False), "mfa-textgrid": ("consonant-voicing", False),
+        "topcap-features": ("consonant-voicing", False),
     }
     monkeypatch.delenv("BENCH_TIMIT_ROOT", raising=False)
     monkeypatch.delenv("BENCH_TEXTGRID_ROOT", raising=False)
+    monkeypatch.delenv("BENCH_TOPCAP_FEATURES", raising=False)
     for spec, env in zip(specs, ("BENCH_TIMIT_ROOT", "BENCH_TEXTGRID_ROOT")):
         with pytest.raises(ValueError, match=env):
             resolve(spec.loader)()
+    from bench.errors import BenchError
+
+    with pytest.raises(BenchError, match="BENCH_TOPCAP_FEATURES"):
+        resolve(specs[2].loader)()
 
 
 def test_consonant_runner_fits_train_and_scores_test(mfa_root: Path) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.metrics.facetrack import HaarDetector, Track, crop_track, face_tracks, iou, link_tracks
+from bench.video.facetrack import HaarDetector, Track, crop_track, face_tracks, iou, link_tracks
 from bench.metrics.s3fd import S3FD, S3FDNet, decode, load_s3fd, prior_boxes
 from bench.metrics.syncnet import WeightsError, WeightsUnavailable
 

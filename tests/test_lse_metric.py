@@ -56,6 +56,28 @@ def test_whole_frame_per_sample_matches_evaluate_sync(ckpt):
     assert "resized from 96x96" in out["notes"] and "x32768" in out["notes"]
 
 
+def test_lse_c_and_lse_d_share_one_syncnet_pass(ckpt):
+    path, model = ckpt
+    c, d = LseMetric("lse-c", weights=str(path)), LseMetric("lse-d", weights=str(path))
+    assert c.scorer is d.scorer
+    clip = make_clip(seed=3)
+    before = c.scorer.passes
+    out_c = c.per_sample(clip, {"frames": clip.frames})
+    out_d = d.per_sample(clip, {"frames": clip.frames})
+    assert c.scorer.passes == before + 1
+    assert out_c == out_d
+    ref = evaluate_sync(model, clip.frames[..., ::-1], np.rint(clip.audio * 32768).astype(np.int16))
+    assert out_d["lse_d"] == pytest.approx(ref.min_dist, rel=1e-5)
+    # other frames on the same audio: a new pass, but the audio stream comes from the cache
+    n_audio = len(c.scorer.audio_cache)
+    other = make_clip(seed=4)
+    moved = Clip(id="moved", frames=other.frames, face_boxes=clip.face_boxes, audio=clip.audio)
+    c.per_sample(moved, {"frames": moved.frames})
+    assert c.scorer.passes == before + 2 and len(c.scorer.audio_cache) == n_audio
+    # other settings get their own scorer
+    assert LseMetric("lse-c", weights=str(path), vshift=10).scorer is not c.scorer
+
+
 def test_fingerprint_and_aggregate(ckpt):
     path, _ = ckpt
     c = LseMetric("lse-c", weights=str(path))

@@ -111,3 +111,23 @@ def test_register_rejects_wrong_spec_type():
     bad.bench_register_tasks = bench_register_tasks
     regs = plugins.load_registries(extra_plugins=[("badtype", bad)])
     assert "must register TaskSpec" in {p.name: p for p in regs.plugins}["badtype"].error
+
+
+def test_misspelled_hook_is_a_plugin_error_not_a_silent_ok():
+    mod = types.ModuleType("typo")
+
+    @hookimpl
+    def bench_register_method(register):  # missing the final "s"
+        register(MethodSpec(name="never", task="consonant-voicing", factory="x:y"))
+
+    mod.bench_register_method = bench_register_method
+    regs = plugins.load_registries(extra_plugins=[("typo", mod)], entry_points=False)
+    info = regs.plugins[0]
+    assert info.status == "failed"
+    assert "'bench_register_method'" in info.error
+    assert "did you mean 'bench_register_methods'" in info.error
+    assert "never" not in regs.methods
+    # the next plugin is checked on its own, not blamed for the earlier typo
+    regs = plugins.load_registries(extra_plugins=[("typo", mod), ("toy", toy_plugin)],
+                                   entry_points=False)
+    assert [p.status for p in regs.plugins] == ["failed", "ok"]

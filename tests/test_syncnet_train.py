@@ -9,8 +9,8 @@ import torch
 from bench.metrics.lse import evaluate_sync
 from bench.metrics.lse_metric import EMBEDDED_SYNCNET
 from bench.metrics.syncnet import load_syncnet, sha256_file
-from bench.metrics.syncnet_data import embedded_clips, make_clip, random_phones, synth_audio
-from bench.metrics.syncnet_train import main, shifted_pair, to_sync_frames, train
+from bench.training.syncnet_data import embedded_clips, make_clip, random_phones, synth_audio
+from bench.training.syncnet_train import main, shifted_pair, to_sync_frames, train
 
 torch.set_num_threads(1)
 

@@ -18,7 +18,7 @@ from bench.interfaces import SampleError
 from bench.samples import Clip
 from bench.video import write_video
 
-pytest.importorskip("bench.metrics.facetrack")
+pytest.importorskip("bench.video.facetrack")
 
 PHONES = [("SIL", 0, 0.2), ("M", 0.2, 0.3), ("AA1", 0.3, 0.6), ("P", 0.6, 0.7), ("IY1", 0.7, 1.0),
           ("SIL", 1.0, 1.6)]
@@ -97,7 +97,7 @@ def test_cached_preprocessing_is_reused(lrs2_root, tmp_path):
         calls.append(1)
         return counting.haar(frame_bgr)
 
-    from bench.metrics.facetrack import HaarDetector
+    from bench.video.facetrack import HaarDetector
 
     counting.haar = HaarDetector()
     a = load_lrs2(lrs2_root, detector=counting, cache_dir=tmp_path).split("test").get("111/00001")

@@ -36,7 +36,7 @@ def test_leaderboard_gets_a_sample_strip(tmp_path, toy_registries):
     res = CliRunner().invoke(main, ["run", "--task", "talking-face", "--dataset", "toy-clips",
                                     "--metric", "toy-mae", "--runs-dir", str(runs),
                                     "--leaderboards-dir", str(boards), "--bootstrap", "20"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # toy-short fails on purpose: some units failed
     strip = boards / "talking-face-test-samples.png"
     assert strip.exists() and strip.stat().st_size > 2000
     assert "talking-face-test-samples.png" in (boards / "talking-face.md").read_text()

@@ -8,7 +8,10 @@ is ``vshift - argmin``. Both streams run in chunked batches and all offsets in o
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,6 +27,7 @@ __all__ = ["PAIRWISE_EPS", "SAMPLES_PER_FRAME", "SyncResult", "audio_embeddings"
 
 PAIRWISE_EPS = 1e-6  # torch.pairwise_distance default, part of the reference score
 SAMPLES_PER_FRAME = SYNC_RATE // 25  # 640 audio samples per video frame
+AUDIO_CACHE_SIZE = 128  # clips; a 10 s clip at full SyncNet width takes about 1 MB
 
 
 @dataclass
@@ -58,8 +62,21 @@ def lip_embeddings(net: FrozenSyncNet, frames: np.ndarray, n_win: int, batch: in
     return torch.cat(out)
 
 
-def audio_embeddings(net: FrozenSyncNet, audio: np.ndarray, n_win: int, batch: int = 32) -> torch.Tensor:
-    """Audio embeddings of windows 0..n_win-1 from int16 16 kHz audio."""
+def audio_embeddings(net: FrozenSyncNet, audio: np.ndarray, n_win: int, batch: int = 32,
+                     cache: MutableMapping[Any, torch.Tensor] | None = None) -> torch.Tensor:
+    """Audio embeddings of windows 0..n_win-1 from int16 16 kHz audio.
+
+    With ``cache`` (bounded, oldest first out) the embeddings are kept by audio content, so
+    several generated videos on the same driving audio run the audio stream once.
+    """
+    if cache is not None:
+        key = (hashlib.blake2b(np.ascontiguousarray(audio).data, digest_size=16).hexdigest(),
+               str(audio.dtype), len(audio), n_win, batch)
+        if key not in cache:
+            cache[key] = audio_embeddings(net, audio, n_win, batch)
+            while len(cache) > AUDIO_CACHE_SIZE:
+                del cache[next(iter(cache))]
+        return cache[key]
     cc = mfcc(audio, SYNC_RATE).T.astype(np.float32)  # (13, 4L-1)
     win = torch.from_numpy(cc).unfold(1, 20, 4)[:, :n_win].permute(1, 0, 2).unsqueeze(1)
     return torch.cat([net.aud(win[s:s + batch]) for s in range(0, n_win, batch)])
@@ -77,7 +94,8 @@ def offset_distances(lip: torch.Tensor, aud: torch.Tensor, vshift: int, chunk: i
 
 def evaluate_sync(model: SyncNet | FrozenSyncNet, frames: np.ndarray, audio: np.ndarray,
                   fps: float = 25.0, sample_rate: int = SYNC_RATE, vshift: int = 15,
-                  resize: bool = True, batch_size: int = 32, name: str = "clip") -> SyncResult:
+                  resize: bool = True, batch_size: int = 32, name: str = "clip",
+                  audio_cache: MutableMapping[Any, torch.Tensor] | None = None) -> SyncResult:
     """Score one clip: ``frames`` uint8 BGR (T,H,W,3), ``audio`` int16 (or float [-1,1]) mono.
 
     Raises :class:`SampleError` on unusable input (too short, NaN, wrong shape); conversions
@@ -100,7 +118,8 @@ def evaluate_sync(model: SyncNet | FrozenSyncNet, frames: np.ndarray, audio: np.
                      f"used the first {min_length}")
     net = model if isinstance(model, FrozenSyncNet) else FrozenSyncNet(model)
     lip = lip_embeddings(net, frames[:min_length], n_win, batch_size)
-    aud = audio_embeddings(net, audio[:min_length * SAMPLES_PER_FRAME], n_win, batch_size)
+    aud = audio_embeddings(net, audio[:min_length * SAMPLES_PER_FRAME], n_win, batch_size,
+                           cache=audio_cache)
     return score_embeddings(lip, aud, vshift, min_length, notes)
 
 

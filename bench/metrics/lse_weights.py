@@ -39,7 +39,7 @@ SYNCNET_EMBEDDED = WeightsSpec(
     description="small SyncNet trained on the embedded talking-face renderer (train identities); "
     "see docs/syncnet-embedded.md. Not comparable with syncnet_v2 numbers",
     shipped_path="bench/data/syncnet/syncnet_embedded.pt",
-    trainer="bench.metrics.syncnet_train:main",
+    trainer="bench.training.syncnet_train:main",
 )
 
 SPECS = {s.name: s for s in (SYNCNET_V2, S3FD, SYNCNET_EMBEDDED)}

@@ -7,7 +7,6 @@ trained in this project (same code path, same input sizes).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ import torch
 from torch import nn
 
 from bench.weights import registry
+from bench.hashing import sha256_file
 
 __all__ = [
     "SyncNet",
@@ -115,15 +115,6 @@ def expected_keys(width: float = 1.0) -> dict[str, tuple[int, ...]]:
 def official_keys() -> set[str]:
     """The 88 state-dict keys of ``syncnet_v2.model`` (for the weights registry's key check)."""
     return set(expected_keys(1.0))
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _infer_width(state: Mapping[str, torch.Tensor], path: Path) -> float:

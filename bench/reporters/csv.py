@@ -8,7 +8,8 @@ import io
 from bench.leaderboard import Table
 
 FIELDS = ["task", "dataset", "split", "method", "reference", "metric", "direction", "value",
-          "ci_low", "ci_high", "n_scored", "n_total", "status", "group", "best", "reproduce"]
+          "ci_low", "ci_high", "n_scored", "n_total", "status", "group", "best", "reproduce", "producer",
+          "origin"]
 
 
 def render(tables: list[Table]) -> str:
@@ -27,7 +28,7 @@ def render(tables: list[Table]) -> str:
                     "value": "" if c.value is None else repr(c.value),
                     "ci_low": repr(c.ci[0]) if c.ci else "", "ci_high": repr(c.ci[1]) if c.ci else "",
                     "n_scored": c.n_scored, "n_total": c.n_total, "status": c.status,
-                    "group": r.groups.get(m, ""), "best": r.method in t.best(m),
-                    "reproduce": r.reproduce,
+                    "group": r.groups.get(m, ""), "best": r.label in t.best(m),
+                    "reproduce": r.reproduce, "producer": r.producer, "origin": r.origin,
                 })
     return buf.getvalue()

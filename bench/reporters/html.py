@@ -58,7 +58,7 @@ def _td(table: Table, row, metric: str) -> str:
         why = html.escape(c.message or c.status) if c else ""
         return f'<td class="na" data-v="" title="{why}">n/a</td>'
     cls = []
-    if row.method in table.best(metric):
+    if row.label in table.best(metric):
         cls.append("best")
     if c.partial:
         cls.append("partial")
@@ -89,6 +89,8 @@ def render(tables: list[Table]) -> str:
         parts.append("<th>N</th><th>reproduce</th></tr></thead><tbody>")
         for r in t.rows:
             name = html.escape(r.method) + (" <small>(reference)</small>" if r.reference else "")
+            if r.origin == "run":
+                name += " <small><b>(your run)</b></small>"
             parts.append(f'<tr><td class="method" data-v="">{name}</td>')
             parts += [_td(t, r, m) for m, _ in t.metrics]
             parts.append(f'<td data-v="{r.n_total}">{r.n_total}</td>'

@@ -28,7 +28,7 @@ def render(tables: list[Table]) -> str:
             for m, _ in t.metrics:
                 c = r.cells.get(m)
                 text = fmt_cell(c)
-                if c is not None and c.value is not None and r.method in t.best(m):
+                if c is not None and c.value is not None and r.label in t.best(m):
                     text = f"**{text}**"
                 if r.groups.get(m):
                     text += f" ({r.groups[m]}"
@@ -37,9 +37,11 @@ def render(tables: list[Table]) -> str:
                         text += f"; rank {lo}" + (f"–{hi}" if hi != lo else "")
                     text += ")"
                 if c is not None and c.value is None and c.message:
-                    notes.setdefault(c.message, []).append(f"{r.method} / {m}")
+                    notes.setdefault(c.message, []).append(f"{r.label} / {m}")
                 cells.append(_escape(text))
             name = r.method + (" (reference)" if r.reference else "")
+            if r.origin == "run":
+                name += " **(your run)**"
             lines.append("| " + " | ".join([name, *cells, str(r.n_total), f"`{r.reproduce}`"]) + " |")
         for image in t.images:
             lines += ["", f"![{t.dataset} / {t.split}: {image}]({image})"]

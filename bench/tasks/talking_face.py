@@ -11,6 +11,8 @@ from bench.samples import Clip
 
 
 class TalkingFaceRunner:
+    shard_size = 4  # clips per task on a cluster: generation and LSE/FID are seconds per clip
+
     def prepare(self, method: Any, dataset: Dataset, split: Split, seed: int) -> Mapping[str, Any]:
         return {}
 

@@ -33,6 +33,8 @@ def _lookup(specs: Specs, name: str) -> WeightsSpec:
 def _verified(st: registry.WeightsStatus) -> str:
     if not st.present:
         return "absent"
+    if registry.unverified(st.path) is not None:
+        return "UNVERIFIED"
     return {True: "ok", False: "BAD", None: "unchecked"}[st.sha256_ok]
 
 
@@ -64,10 +66,14 @@ def fetch_command(specs: Specs, name: str, force: bool = False) -> str:
     return f"{name}: {path} ({registry.status(spec).message})"
 
 
-def import_command(specs: Specs, name: str, file: str | os.PathLike[str]) -> str:
+def import_command(specs: Specs, name: str, file: str | os.PathLike[str],
+                   force: bool = False) -> str:
     """Copy a user's file into place after checking it; returns a one-line report."""
     spec = _lookup(specs, name)
-    path = registry.import_file(spec, file)
+    path = registry.import_file(spec, file, force=force)
+    note = registry.unverified(path)
+    if note is not None:
+        return f"{name}: imported {file} -> {path} UNVERIFIED ({note['reason']})"
     return f"{name}: imported {file} -> {path}"
 
 
@@ -79,7 +85,7 @@ def verify_command(specs: Specs, names: Sequence[str] = ()) -> list[dict[str, An
     for spec in chosen:
         ok, message = True, registry.status(spec).message
         try:
-            registry.verify(spec)
+            registry.verify(spec, download=False)  # verifying never installs anything
             if spec.loader is not None:
                 registry.load_state_dict(spec)
                 message += ", key set ok"

@@ -12,8 +12,9 @@ state-dict keys the file must hold; :func:`load_state_dict` checks it.
 
 from __future__ import annotations
 
-import hashlib
+import http.client
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from typing import Any
 from bench.errors import BenchError, Unavailable
 from bench.lazy import resolve
 from bench.specs import WeightsSpec
+from bench.hashing import sha256_file
 
 # torch hub names checkpoints "<name>-<first hex digits of sha256>.<ext>"
 HASH_PREFIX_RE = re.compile(r"-([a-f0-9]{8,})\.")
@@ -110,22 +112,6 @@ def expected_prefix(spec: WeightsSpec) -> str | None:
     return match.group(1) if match else None
 
 
-_hash_cache: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a file, cached on (path, size, mtime) so repeated checks are cheap."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _hash_cache:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(CHUNK), b""):
-                digest.update(chunk)
-        _hash_cache[key] = digest.hexdigest()
-    return _hash_cache[key]
-
-
 def check_file(spec: WeightsSpec, path: Path, what: str | None = None) -> str | None:
     """Return None when ``path`` matches the spec's size and checksum, else what is wrong."""
     label = what or str(path)
@@ -149,6 +135,26 @@ def _can_check(spec: WeightsSpec) -> bool:
     return spec.sha256 is not None or expected_prefix(spec) is not None
 
 
+def _unverified_note(path: Path) -> Path:
+    return path.with_name(path.name + ".unverified.json")
+
+
+def unverified(path: Path) -> dict[str, Any] | None:
+    """The note ``import --force`` left beside a file it could not verify, if it still applies."""
+    note = _unverified_note(path)
+    if not note.is_file() or not path.is_file():
+        return None
+    try:
+        data = json.loads(note.read_text())
+    except (OSError, ValueError):
+        return {"reason": f"unreadable note {note}"}
+    return data if data.get("sha256") == sha256_file(path) else None
+
+
+# names of unverified weights files handed out by verify() in this process (records say so)
+UNVERIFIED_USED: set[str] = set()
+
+
 def status(spec: WeightsSpec) -> WeightsStatus:
     """Report whether the file is present and intact, without raising."""
     try:
@@ -157,6 +163,10 @@ def status(spec: WeightsSpec) -> WeightsStatus:
         return WeightsStatus(False, Path(spec.filename), None, str(exc))
     if not path.is_file():
         return WeightsStatus(False, path, None, f"{spec.name}: {path} is absent; {install_hint(spec)}")
+    note = unverified(path)
+    if note is not None:
+        return WeightsStatus(True, path, None, f"{spec.name}: present, UNVERIFIED (imported with "
+                                               f"--force: {note.get('reason', '')})")
     problem = check_file(spec, path)
     if problem is not None:
         return WeightsStatus(True, path, False, f"{spec.name}: {problem}; {install_hint(spec)}")
@@ -166,16 +176,73 @@ def status(spec: WeightsSpec) -> WeightsStatus:
     return WeightsStatus(True, path, True, f"{spec.name}: present, {how} ok")
 
 
-def verify(spec: WeightsSpec) -> Path:
-    """Return the file's path if it is present and intact; raise otherwise."""
+OFFLINE_ENV = "BENCH_OFFLINE"
+
+
+def offline() -> bool:
+    """``BENCH_OFFLINE=1`` (or ``bench --offline``): never download weights on first use."""
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+
+def auto_download_refusal(spec: WeightsSpec) -> str | None:
+    """Why the first use of ``spec`` will not download it, or None when it will.
+
+    Only files that can be verified are downloaded unasked: a file with no registered sha256
+    (nor a torch-hub hash prefix in its name) could be anything, so it needs a person's decision
+    (``bench weights fetch`` or ``import --force``).
+    """
+    if spec.shipped_path:
+        return "it ships with a package"
+    if not spec.url:
+        return "it has no download URL"
+    if not _can_check(spec):
+        return "no checksum is registered to verify a download"
+    if offline():
+        return f"downloads are off ({OFFLINE_ENV}=1 or --offline)"
+    return None
+
+
+# weights whose automatic download failed in this process, with the reason (tried once per run)
+_DOWNLOAD_FAILED: dict[str, str] = {}
+
+
+def _first_use_download(spec: WeightsSpec) -> None:
+    """Download ``spec`` now (its first use); WeightsUnavailable with the reason on failure."""
+    if spec.name in _DOWNLOAD_FAILED:
+        raise WeightsUnavailable(_DOWNLOAD_FAILED[spec.name])
+    from bench import progress
+
+    progress.say(f"weights {spec.name}: first use, downloading {spec.url}")
+    try:
+        path = fetch(spec)
+    except WeightsUnavailable as exc:
+        reason = (f"weights {spec.name!r}: the automatic download failed: {exc}")
+        _DOWNLOAD_FAILED[spec.name] = reason
+        raise type(exc)(reason) from exc
+    progress.say(f"weights {spec.name}: installed {path} ({status(spec).message})")
+
+
+def verify(spec: WeightsSpec, download: bool = True) -> Path:
+    """Return the file's path if it is present and intact; raise otherwise.
+
+    On first use (the file absent) a verifiable file is downloaded and checked first, unless
+    ``download`` is False or downloads are off (:func:`auto_download_refusal`).
+    """
     st = status(spec)
+    if not st.present and download and auto_download_refusal(spec) is None:
+        _first_use_download(spec)
+        st = status(spec)
     if not st.present:
+        why = auto_download_refusal(spec)
         raise WeightsUnavailable(
-            f"weights {spec.name!r} ({spec.filename}) are not installed at {st.path}; "
-            f"{install_hint(spec)}"
+            f"weights {spec.name!r} ({spec.filename}) are not installed at {st.path}"
+            + (f" and were not downloaded ({why})" if why and spec.url else "")
+            + f"; {install_hint(spec)}"
         )
     if st.sha256_ok is False:
         raise WeightsIntegrityError(st.message)
+    if unverified(st.path) is not None:
+        UNVERIFIED_USED.add(spec.name)
     return st.path
 
 
@@ -212,14 +279,24 @@ def fetch(spec: WeightsSpec, force: bool = False, timeout: float = 60.0) -> Path
             install=f"bench weights import {spec.name} FILE")
 
     def fill(fh: Any) -> None:
+        from bench import progress
+
+        announced = None
+        received = 0
         try:
             with urllib.request.urlopen(spec.url, timeout=timeout) as resp:
                 announced = resp.headers.get("Content-Length")
-                received = 0
-                for chunk in iter(lambda: resp.read(CHUNK), b""):
-                    fh.write(chunk)
-                    received += len(chunk)
-        except (urllib.error.URLError, OSError) as exc:
+                total = int(announced) if announced and announced.isdigit() else None
+                with progress.bytes_bar(total, f"download {spec.name}") as bar:
+                    for chunk in iter(lambda: resp.read(CHUNK), b""):
+                        fh.write(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+        except http.client.IncompleteRead as exc:  # the connection closed before the end
+            raise WeightsIntegrityError(
+                f"refused: download of {spec.url} is truncated: "
+                f"{received + len(exc.partial)} of {announced} bytes") from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             raise WeightsUnavailable(
                 f"could not download {spec.name} from {spec.url}: {exc}; download it elsewhere "
                 f"and run 'bench weights import {spec.name} FILE'"
@@ -232,8 +309,14 @@ def fetch(spec: WeightsSpec, force: bool = False, timeout: float = 60.0) -> Path
     return _place(spec, fill, spec.url)
 
 
-def import_file(spec: WeightsSpec, file: str | os.PathLike[str]) -> Path:
-    """Copy a user's file into place after the same size and hash checks as :func:`fetch`."""
+def import_file(spec: WeightsSpec, file: str | os.PathLike[str], force: bool = False) -> Path:
+    """Copy a user's file into place after the same size and hash checks as :func:`fetch`.
+
+    A file whose checksum does not match the registry, or that has no registered checksum to
+    match, is refused unless ``force``: then it is installed with a note that it is unverified,
+    and every record made with it says so. An empty file or one without the expected state-dict
+    keys is refused even with ``force``. The installed file is replaced only at the very end.
+    """
     if spec.shipped_path:
         raise WeightsUnavailable(
             f"weights {spec.name!r} ship inside a package and cannot be imported; {install_hint(spec)}"
@@ -241,15 +324,52 @@ def import_file(spec: WeightsSpec, file: str | os.PathLike[str]) -> Path:
     source = Path(file)
     if not source.is_file():
         raise WeightsUnavailable(f"cannot import {spec.name}: {source} is not a file")
-    problem = check_file(spec, source, what=f"{source} (for {spec.name}, {spec.filename})")
-    if problem is not None:
-        raise WeightsIntegrityError(f"refused: {problem}")
-
-    def fill(fh: Any) -> None:
-        with open(source, "rb") as src:
+    what = f"{source} (for {spec.name}, {spec.filename})"
+    if source.stat().st_size == 0:
+        raise WeightsIntegrityError(f"refused: {what} is empty (0 bytes)")
+    problem = check_file(spec, source, what=what)
+    if problem is None and not _can_check(spec):
+        problem = (f"{what} cannot be verified: the registry has no sha256 for {spec.name} "
+                   f"(its sha256 is {sha256_file(source)})")
+    if problem is not None and not force:
+        raise WeightsIntegrityError(f"refused: {problem}; if you trust the file, pass --force to "
+                                    "install it as unverified (records will say so)")
+    if spec.loader is not None:
+        _check_keys_of(spec, source, what)
+    target = weights_path(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.filename}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh, open(source, "rb") as src:
             shutil.copyfileobj(src, fh, CHUNK)
+        note = _unverified_note(target)
+        if problem is not None:
+            note.write_text(json.dumps({"sha256": sha256_file(Path(tmp_name)), "source": str(source),
+                                        "reason": problem}, indent=2) + "\n")
+        elif note.exists():
+            note.unlink()
+        os.replace(tmp_name, target)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return target
 
-    return _place(spec, fill, str(source))
+
+def _check_keys_of(spec: WeightsSpec, path: Path, what: str) -> None:
+    """Refuse a file that is not a state dict with the keys the spec's loader expects."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsIntegrityError(f"refused: {what} is not a loadable state dict ({exc})") from exc
+    wanted = expected_keys(spec)
+    if not isinstance(state, dict):
+        raise WeightsIntegrityError(f"refused: {what} does not hold a state dict")
+    if wanted is not None:
+        missing = {k for k in wanted - set(state) if not k.endswith(OPTIONAL_KEY_SUFFIXES)}
+        if missing:
+            raise WeightsIntegrityError(f"refused: {what} lacks keys {_describe(missing)}")
 
 
 def expected_keys(spec: WeightsSpec) -> set[str] | None:
@@ -301,4 +421,7 @@ def weights_identity(spec: WeightsSpec) -> dict[str, str]:
     Raises WeightsUnavailable (with the install command) when it is absent or corrupt.
     """
     path = verify(spec)
-    return {"sha256": sha256_file(path), "path": str(path)}
+    out = {"sha256": sha256_file(path), "path": str(path)}
+    if unverified(path) is not None:
+        out["verified"] = "no: imported with --force"
+    return out

@@ -57,6 +57,21 @@ def content_key(signal: Any) -> str:
     return h.hexdigest()
 
 
+def _precomputed(item: Any) -> bool:
+    return hasattr(item, "feature") and not hasattr(item, "waveform")
+
+
+def _given(item: Any) -> SegmentResult:
+    """A precomputed (birth, lifetime) as a feature result; a non-finite one counts as dropped."""
+    feature = np.asarray(item.feature, dtype=float).reshape(-1)
+    if feature.shape != (2,):
+        raise ValueError(f"{getattr(item, 'id', 'item')}: feature must be (birth, lifetime), "
+                         f"got shape {feature.shape}")
+    if not np.isfinite(feature).all():
+        return SegmentResult(np.full(2, np.nan), "no feature in the table")
+    return SegmentResult(feature, None, n_points=getattr(item, "n_points", None))
+
+
 class TopCapClassifier:
     """Voiced/voiceless classifier on TopCap (birth, lifetime) features.
 
@@ -104,7 +119,13 @@ class TopCapClassifier:
         }
 
     def segment_results(self, segments: Sequence[Any]) -> list[SegmentResult]:
-        """Per-segment feature results, computing only those not in the cache."""
+        """Per-segment feature results, computing only those not in the cache.
+
+        Items that carry a precomputed ``feature`` (birth, lifetime) and no waveform, such as the
+        rows of the authors' released feature tables, are used as they are.
+        """
+        if segments and all(_precomputed(s) for s in segments):
+            return [_given(s) for s in segments]
         signals = [_waveform(s, i) for i, s in enumerate(segments)]
         keys = [f"{self.variant}:{content_key(s)}" for s in signals]
         todo = {k: s for k, s in zip(keys, signals) if k not in self._cache}

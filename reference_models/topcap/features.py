@@ -18,6 +18,7 @@ from gph import ripser_parallel
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 SAMPLE_RATE = 16000
 EMBED_DIM = 100  # M, fixed by the authors
@@ -244,16 +245,27 @@ class TopCapFeatures(TransformerMixin, BaseEstimator):
     def segment_results(self, signals: Sequence[Any]) -> list[SegmentResult]:
         """Full per-segment results, in order."""
         jobs = _workers(self.n_jobs)
-        if jobs == 1 or len(signals) < 2:
-            return [_one_segment(s, self.variant, self.n_threads) for s in signals]
-        # giotto-ph holds the GIL while it computes a diagram, so threads run one at a time:
-        # segments go to worker processes, longest (largest cloud) first, one at a time each, so
-        # that no worker is left with a big diagram at the end while the others idle.
-        order = sorted(range(len(signals)), key=lambda i: -_length(signals[i]))
-        done = Parallel(n_jobs=jobs, backend="loky", batch_size=1, pre_dispatch="all")(
-            delayed(_one_segment)(signals[i], self.variant, self.n_threads) for i in order
-        )
-        by_index = dict(zip(order, done))
+        # A bar on terminals only (disable=None): feature extraction is the slow part of a fit.
+        with tqdm(total=len(signals), desc=f"TopCap {self.variant} features", leave=False,
+                  disable=None) as bar:
+            if jobs == 1 or len(signals) < 2:
+                out = []
+                for s in signals:
+                    out.append(_one_segment(s, self.variant, self.n_threads))
+                    bar.update()
+                return out
+            # giotto-ph holds the GIL while it computes a diagram, so threads run one at a time:
+            # segments go to worker processes, longest (largest cloud) first, one at a time each,
+            # so that no worker is left with a big diagram at the end while the others idle.
+            order = sorted(range(len(signals)), key=lambda i: -_length(signals[i]))
+            done = Parallel(n_jobs=jobs, backend="loky", batch_size=1, pre_dispatch="all",
+                            return_as="generator")(
+                delayed(_one_segment)(signals[i], self.variant, self.n_threads) for i in order
+            )
+            by_index = {}
+            for i, result in zip(order, done):
+                by_index[i] = result
+                bar.update()
         return [by_index[i] for i in range(len(signals))]
 
 

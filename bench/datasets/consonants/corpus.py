@@ -23,6 +23,7 @@ import soundfile as sf
 from bench.datasets.base import LazySplit
 from bench.interfaces import SampleError
 from bench.samples import SPEECH_SAMPLE_RATE, Segment
+from bench.hashing import sha256_file
 
 
 @dataclass(frozen=True)
@@ -31,17 +32,23 @@ class Problem:
 
     path: str
     message: str
+    kind: str = ""  # a short class of problem; warnings count files per kind
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+    def as_failure(self) -> dict[str, str]:
+        """The coverage entry of this file: it is counted, never silently dropped."""
+        return {"id": self.path, "stage": "corpus", "kind": self.kind or self.message,
+                "message": f"{self.path}: {self.message}"}
 
 
 class SkipFile(ValueError):
     """Raised while scanning a corpus: this file cannot be used, for this reason."""
 
-    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], message: str, kind: str = "") -> None:
         super().__init__(f"{path}: {message}")
-        self.problem = Problem(str(path), message)
+        self.problem = Problem(str(path), message, kind)
 
 
 @dataclass(frozen=True)
@@ -81,11 +88,7 @@ def resolve_root(root: str | os.PathLike[str] | None, env_var: str, dataset: str
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def audio_duration(path: Path) -> float:
@@ -143,15 +146,19 @@ def cut_segment(entry: PhoneEntry, reader: AudioReader, corpus: str) -> Segment:
     )
 
 
-def make_split(name: str, entries: Iterable[PhoneEntry], reader: AudioReader, corpus: str) -> LazySplit:
-    """A LazySplit over entries, in the order given."""
+def make_split(name: str, entries: Iterable[PhoneEntry], reader: AudioReader, corpus: str,
+               problems: Iterable[Problem] = ()) -> LazySplit:
+    """A LazySplit over entries, in the order given; ``problems``: the files of this split that
+    could not be used (the runner counts them in coverage)."""
     items = list(entries)
+    unusable = [p.as_failure() for p in problems]
     return LazySplit(
         name=name,
         ids=[e.id for e in items],
         content_hashes={e.id: e.content_hash for e in items},
         loaders={e.id: partial(cut_segment, e, reader, corpus) for e in items},
-        meta={"n_voiced": sum(e.label for e in items), "n_voiceless": sum(1 - e.label for e in items)},
+        meta={"n_voiced": sum(e.label for e in items), "n_voiceless": sum(1 - e.label for e in items),
+              **({"unusable": unusable} if unusable else {})},
     )
 
 

@@ -74,16 +74,18 @@ def read_phone_intervals(path: Path, tier: str) -> list[tuple[float, float, str]
     try:
         grid = praat_textgrid.openTextgrid(str(path), includeEmptyIntervals=False, reportingMode="silence")
     except Exception as exc:  # praatio raises several error types, plus ValueError/IndexError
-        raise SkipFile(path, f"cannot parse TextGrid ({type(exc).__name__}: {exc})") from exc
+        raise SkipFile(path, f"cannot parse TextGrid ({type(exc).__name__}: {exc})",
+                       "unreadable TextGrid") from exc
     if tier not in grid.tierNames:
-        raise SkipFile(path, f"no tier named {tier!r} (tiers: {list(grid.tierNames)})")
+        raise SkipFile(path, f"no tier named {tier!r} (tiers: {list(grid.tierNames)})",
+                       f"no {tier!r} tier")
     rows = []
     for entry in grid.getTier(tier).entries:
         if len(entry) != 3:
-            raise SkipFile(path, f"tier {tier!r} is not an interval tier")
+            raise SkipFile(path, f"tier {tier!r} is not an interval tier", "not an interval tier")
         start, end, label = float(entry[0]), float(entry[1]), str(entry[2])
         if not end > start >= 0:
-            raise SkipFile(path, f"bad interval {start}-{end} for {label!r}")
+            raise SkipFile(path, f"bad interval {start}-{end} for {label!r}", "bad interval")
         rows.append((start, end, label))
     return rows
 
@@ -119,9 +121,11 @@ def load_textgrid_corpus(
         elif suffix == ".textgrid":
             grids[path.with_suffix("")] = path
     for key in sorted(set(audio) - set(grids)):
-        problems.append(Problem(str(audio[key]), "audio without a .TextGrid file; skipped"))
+        problems.append(Problem(str(audio[key]), "audio without a .TextGrid file; skipped",
+                                "audio without a .TextGrid file"))
     for key in sorted(set(grids) - set(audio)):
-        problems.append(Problem(str(grids[key]), ".TextGrid file without audio; skipped"))
+        problems.append(Problem(str(grids[key]), ".TextGrid file without audio; skipped",
+                                ".TextGrid file without audio"))
     if not audio and not grids:
         raise FileNotFoundError(f"dataset {name!r}: no .wav or .TextGrid files under {str(base)!r}")
 
@@ -131,14 +135,20 @@ def load_textgrid_corpus(
         try:
             entries.extend(_entries(base, wav, grid, tier, aspirated, pattern))
         except SkipFile as exc:
-            problems.append(Problem(exc.problem.path, exc.problem.message + "; skipped"))
+            problems.append(Problem(exc.problem.path, exc.problem.message + "; skipped",
+                                    exc.problem.kind))
 
     test_speakers = speaker_split([e.speaker for e in entries], test_fraction, seed)
     reader = AudioReader()
+    # an unusable file belongs to the split of its speaker (train when the speaker is unknown)
+    bad_test = [p for p in problems if speaker_of(Path(p.path).stem, pattern) in test_speakers]
+    bad_train = [p for p in problems if p not in bad_test]
     splits = {
-        "train": make_split("train", [e for e in entries if e.speaker not in test_speakers], reader, name),
-        "test": make_split("test", [e for e in entries if e.speaker in test_speakers], reader, name),
-        "all": make_split("all", entries, reader, name),
+        "train": make_split("train", [e for e in entries if e.speaker not in test_speakers], reader,
+                            name, bad_train),
+        "test": make_split("test", [e for e in entries if e.speaker in test_speakers], reader, name,
+                           bad_test),
+        "all": make_split("all", entries, reader, name, problems),
     }
     options = {"root": str(base), "tier": tier, "aspirated": aspirated,
                "speaker_pattern": speaker_pattern, "test_fraction": test_fraction, "seed": seed}
@@ -152,10 +162,11 @@ def _entries(
     try:
         duration = audio_duration(wav)
     except ValueError as exc:
-        raise SkipFile(wav, str(exc)) from None
+        raise SkipFile(wav, str(exc), "unreadable audio") from None
     if rows and max(end for _, end, _ in rows) > duration + TOLERANCE_S:
         last = max(end for _, end, _ in rows)
-        raise SkipFile(grid, f"phones run to {last:.4f} s but the audio lasts {duration:.4f} s")
+        raise SkipFile(grid, f"phones run to {last:.4f} s but the audio lasts {duration:.4f} s",
+                       "phones past the end of the audio")
     sha = file_sha256(wav)
     rel = wav.relative_to(base).with_suffix("").as_posix()
     speaker = speaker_of(wav.stem, pattern)

@@ -81,9 +81,11 @@ def _pairs(split_dir: Path, problems: list[Problem]) -> list[tuple[Path, Path]]:
             elif lower.endswith(".phn"):
                 phn[(folder, lower[:-4])] = Path(folder) / name
     for key in sorted(set(audio) - set(phn)):
-        problems.append(Problem(str(audio[key]), "audio without a .PHN file; skipped"))
+        problems.append(Problem(str(audio[key]), "audio without a .PHN file; skipped",
+                                "audio without a .PHN file"))
     for key in sorted(set(phn) - set(audio)):
-        problems.append(Problem(str(phn[key]), ".PHN file without audio; skipped"))
+        problems.append(Problem(str(phn[key]), ".PHN file without audio; skipped",
+                                ".PHN file without audio"))
     return [(audio[k], phn[k]) for k in sorted(set(audio) & set(phn))]
 
 
@@ -92,14 +94,15 @@ def _entries(split: str, wav: Path, phn: Path) -> list[PhoneEntry]:
     try:
         rows = parse_phn(phn)
     except (ValueError, OSError) as exc:
-        raise SkipFile(phn, str(exc)) from None
+        raise SkipFile(phn, str(exc), "bad .PHN file") from None
     try:
         duration = audio_duration(wav)
     except ValueError as exc:
-        raise SkipFile(wav, str(exc)) from None
+        raise SkipFile(wav, str(exc), "unreadable audio") from None
     last = max(end for _, end, _ in rows) / TIMIT_RATE
     if last > duration + TOLERANCE_S:
-        raise SkipFile(phn, f"phones run to {last:.4f} s but the audio lasts {duration:.4f} s")
+        raise SkipFile(phn, f"phones run to {last:.4f} s but the audio lasts {duration:.4f} s",
+                       "phones past the end of the audio")
     sha = file_sha256(wav)
     speaker = wav.parent.name.upper()
     region = wav.parent.parent.name.upper()
@@ -137,6 +140,7 @@ def load_timit(root: str | os.PathLike[str] | None = None, **options: Any) -> Co
     splits = {}
     for split in ("train", "test"):
         entries: list[PhoneEntry] = []
+        first = len(problems)
         if split not in split_dirs:
             problems.append(Problem(str(base), f"no {split.upper()} folder; split {split!r} is empty"))
         else:
@@ -144,6 +148,7 @@ def load_timit(root: str | os.PathLike[str] | None = None, **options: Any) -> Co
                 try:
                     entries.extend(_entries(split, wav, phn))
                 except SkipFile as exc:
-                    problems.append(Problem(exc.problem.path, exc.problem.message + "; skipped"))
-        splits[split] = make_split(split, entries, reader, "timit")
+                    problems.append(Problem(exc.problem.path, exc.problem.message + "; skipped",
+                                            exc.problem.kind))
+        splits[split] = make_split(split, entries, reader, "timit", problems[first:])
     return ConsonantCorpus("timit", VERSION, splits, problems, {"root": str(base)})

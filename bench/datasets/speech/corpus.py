@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
+
+from bench.hashing import sha256_file
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "data" / "speech"
 MANIFEST_NAME = "manifest.json"
@@ -57,15 +58,6 @@ class Utterance:
     file: str
     sha256: str
     split: str
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class SpeechCorpus:

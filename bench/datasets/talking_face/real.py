@@ -1,7 +1,7 @@
 """Adapters for real talking-face corpora: LRS2, HDTF and a plain folder of mp4 files.
 
 Each video is decoded with :mod:`bench.video.io` (25 fps, 16 kHz mono), its face is detected
-per frame and linked into one track by :mod:`bench.metrics.facetrack`, and the result (frames,
+per frame and linked into one track by :mod:`bench.video.facetrack`, and the result (frames,
 face boxes, audio, 96x96 crops) is cached on disk. A bad file raises :class:`SampleError`
 naming it when its sample is read; the dataset lists every problem it met in ``problems``.
 """
@@ -26,6 +26,8 @@ from bench.video.io import MIN_FRAMES, VideoError, read_video
 from .cache import cache_root, load_npz, save_npz
 from .crops import face_crops
 
+from bench.hashing import sha256_file
+
 log = logging.getLogger(__name__)
 
 Detector = Callable[[np.ndarray], np.ndarray]
@@ -37,8 +39,8 @@ class FaceTrackError(SampleError):
 
 
 def default_detector() -> Detector:
-    """The weights-free OpenCV Haar detector of :mod:`bench.metrics.facetrack`."""
-    from bench.metrics.facetrack import HaarDetector
+    """The weights-free OpenCV Haar detector of :mod:`bench.video.facetrack`."""
+    from bench.video.facetrack import HaarDetector
 
     return HaarDetector()
 
@@ -51,7 +53,7 @@ def track_face(frames_rgb: np.ndarray, detect: Detector, path: Path | str,
     ``max_gap`` frames are interpolated. A clip whose best track starts late or ends early
     (face lost mid-clip) or has no face at all raises :class:`FaceTrackError` naming ``path``.
     """
-    from bench.metrics.facetrack import link_tracks
+    from bench.video.facetrack import link_tracks
 
     n = len(frames_rgb)
     dets = []
@@ -77,13 +79,7 @@ def track_face(frames_rgb: np.ndarray, detect: Detector, path: Path | str,
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes (``"missing"`` when it does not exist)."""
-    if not path.is_file():
-        return "missing"
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path) if path.is_file() else "missing"
 
 
 @dataclass
@@ -129,7 +125,7 @@ class RealVideoDataset:
     def _record(self, sample_id: str, path: Path, err: Exception) -> None:
         if not any(p.sample_id == sample_id for p in self.problems):
             self.problems.append(Problem(sample_id, str(path), str(err)))
-        log.warning("%s", err)
+        log.info("%s", err)  # the runner warns once per kind, with the count
 
     def preprocess(self, sample_id: str, path: Path) -> dict[str, np.ndarray]:
         """Decoded frames, boxes, audio and 96x96 crops of one video, cached by content hash."""

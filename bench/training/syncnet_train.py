@@ -1,6 +1,6 @@
 """Train a small SyncNet for the embedded talking-face track.
 
-``python -m bench.metrics.syncnet_train --out DIR`` trains on clips of the embedded talking-face
+``python -m bench.training.syncnet_train --out DIR`` trains on clips of the embedded talking-face
 dataset's train split (``--source synthetic``: rendered train identities with phone-driven
 audio instead) and writes ``DIR/syncnet_embedded.pt`` ({"state_dict", "width", "meta"}),
 ``train_log.csv``, ``loss.png`` and ``calibration.json`` (held-out check on the test split).
@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from bench.metrics.lse import audio_embeddings, lip_embeddings, score_embeddings
 from bench.metrics.mfcc import mfcc
 from bench.metrics.syncnet import SyncNet
-from bench.metrics.syncnet_data import TrainClip, embedded_clips, make_clip, train_identity_ids
+from bench.training.syncnet_data import TrainClip, embedded_clips, make_clip, train_identity_ids
 from bench.metrics.syncnet_infer import FrozenSyncNet
 
 __all__ = ["calibrate", "main", "to_sync_frames", "train"]
@@ -271,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "train_identities": sorted({c.identity for c in clips}), "final_loss": float(np.mean([r["loss"] for r in rows[-20:]])),
             "offset_accuracy": cal["offset_accuracy"],
             "train_seconds": round(time.time() - t0, 1),
-            "command": "python -m bench.metrics.syncnet_train " + " ".join(argv or [])}
+            "command": "python -m bench.training.syncnet_train " + " ".join(argv or [])}
     torch.save({"state_dict": model.state_dict(), "width": args.width, "meta": meta},
                args.out / "syncnet_embedded.pt")
     (args.out / "calibration.json").write_text(json.dumps(cal, indent=1))

@@ -1,0 +1,1 @@
+"""Training code for the networks the harness ships (the embedded-track SyncNet)."""
