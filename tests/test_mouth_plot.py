@@ -47,7 +47,7 @@ def test_leaderboard_gets_a_mouth_figure(tmp_path, toy_registries):
     res = CliRunner().invoke(main, ["run", "--task", "talking-face", "--dataset", "toy-clips",
                                     "--metric", "toy-mae", "--runs-dir", str(runs),
                                     "--leaderboards-dir", str(boards), "--bootstrap", "20"])
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # toy-short fails on purpose: some units failed
     fig = boards / "talking-face-test-mouth.png"
     assert fig.exists() and fig.stat().st_size > 2000
     md = (boards / "talking-face.md").read_text()
