@@ -51,10 +51,11 @@ def test_bench_wav2lip_generate_faces(benchmark, inputs, width):
 
 @pytest.fixture(scope="module")
 def clip_arrays():
+    from plugins.g4g import CHECKPOINT_DIR, EMBEDDED_CHECKPOINT
     from reference_models.g4g.model import load_weights
 
     torch.set_num_threads(1)
-    model, _ = load_weights("reference_models/g4g/checkpoints/g4g_embedded.pt")
+    model, _ = load_weights(CHECKPOINT_DIR / EMBEDDED_CHECKPOINT)
     rng = np.random.default_rng(0)
     frames = rng.integers(0, 255, (64, 128, 128, 3), dtype=np.uint8)
     boxes = np.tile(np.array([[24, 16, 104, 112]], np.float32), (64, 1))
