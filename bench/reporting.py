@@ -30,6 +30,7 @@ def build_leaderboards(regs: Registries, runs_dir: str, out_dir: str, publish: b
     """
     from bench import baseline
     from bench.leaderboard import build_tables, write_leaderboards
+    from bench.mouth_plot import write_mouth_plot
     from bench.plots import write_interval_plot
     from bench.significance import add_significance
     from bench.strips import write_strip
@@ -43,7 +44,8 @@ def build_leaderboards(regs: Registries, runs_dir: str, out_dir: str, publish: b
     add_significance(tables, regs.metrics)
     for table in tables:
         images: list[Any] = [write_interval_plot(table, out_dir),
-                             write_strip(table, runs_dir, out_dir)]
+                             write_strip(table, runs_dir, out_dir),
+                             write_mouth_plot(table, runs_dir, out_dir, regs)]
         table.images.extend(image for image in images if image)
     files = write_leaderboards(tables, out_dir, list(regs.reporters))
     return Written(files, manifest)
