@@ -15,6 +15,7 @@ Two things change the floating-point result of the same code with the same seed:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import multiprocessing as mp
 import os
@@ -73,22 +74,43 @@ def kernel_report() -> dict[str, Any]:
 
 
 def run_pinned(fn: Callable[[T], Any], arg: T) -> Any:
-    """``fn(arg)`` in a fresh spawned process that starts with ``PINNED_KERNELS`` set."""
-    ctx = mp.get_context("spawn")
-    saved = {k: os.environ.get(k) for k in PINNED_KERNELS}
-    os.environ.update(PINNED_KERNELS)  # the child copies the environment when it starts
+    """``fn(arg)`` in a spawned process that started with ``PINNED_KERNELS`` set.
+
+    The process is started once and kept for the next pinned units of this run: a fresh one per
+    unit cost a spawn and the numeric libraries' imports every time (seconds per unit).
+    """
     try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-            future = pool.submit(_call, fn, arg)
+        return _pinned_pool().submit(_call, fn, arg).result()
+    except BrokenProcessPool as exc:
+        _drop_pinned_pool()
+        raise BenchError(f"the process started with pinned CPU kernels ended without a "
+                         f"result ({exc}); set BENCH_PIN_KERNELS=0 to run in this "
+                         "process instead") from None
+
+
+_PINNED_POOL: ProcessPoolExecutor | None = None
+
+
+def _pinned_pool() -> ProcessPoolExecutor:
+    global _PINNED_POOL
+    if _PINNED_POOL is None:
+        saved = {k: os.environ.get(k) for k in PINNED_KERNELS}
+        os.environ.update(PINNED_KERNELS)  # the child copies the environment when it starts
+        try:
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+            pool.submit(os.getpid).result()  # start the worker now, while the variables are set
+        finally:
             _restore(saved)
-            try:
-                return future.result()
-            except BrokenProcessPool as exc:
-                raise BenchError(f"the process started with pinned CPU kernels ended without a "
-                                 f"result ({exc}); set BENCH_PIN_KERNELS=0 to run in this "
-                                 "process instead") from None
-    finally:
-        _restore(saved)
+        _PINNED_POOL = pool
+        atexit.register(_drop_pinned_pool)
+    return _PINNED_POOL
+
+
+def _drop_pinned_pool() -> None:
+    global _PINNED_POOL
+    if _PINNED_POOL is not None:
+        _PINNED_POOL.shutdown(wait=True, cancel_futures=True)
+        _PINNED_POOL = None
 
 
 def _call(fn: Callable[[T], Any], arg: T) -> Any:

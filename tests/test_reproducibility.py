@@ -159,3 +159,26 @@ class _Unpicklable(Exception):
 
 def _unpicklable_failure():
     raise _Unpicklable("boom", extra=1)
+
+
+@pytest.mark.slow  # starts a process
+def test_pinned_units_share_one_process_and_a_dead_one_is_replaced():
+    import os
+    import signal
+
+    from bench.errors import BenchError
+
+    first = determinism.run_pinned(_call, os.getpid)
+    assert first != os.getpid()
+    assert determinism.run_pinned(_call, os.getpid) == first  # no new spawn per unit
+    with pytest.raises(BenchError, match="ended without a result"):
+        determinism.run_pinned(_kill_self, signal.SIGKILL)
+    again = determinism.run_pinned(_call, os.getpid)
+    assert again != first
+    assert determinism.run_pinned(_call, determinism.kernels_pinned)
+
+
+def _kill_self(sig):
+    import os
+
+    os.kill(os.getpid(), sig)
