@@ -490,7 +490,7 @@ def test_registered_method_passes_the_harness_validator():
     methods = []
     plugin.bench_register_methods(register=methods.append)
     checks = validate_method(methods[0], TalkingFaceMethod, seed=0)
-    assert len(checks) == 5
+    assert len(checks) == 6  # interface, task runner, 3 output contracts, determinism
     assert all(c.ok for c in checks), [(c.name, c.detail) for c in checks if not c.ok]
 
 
