@@ -33,6 +33,10 @@ class BenchGroup(click.Group):
             if not isinstance(exc, BenchError):
                 click.echo("(run with --debug for the traceback)", err=True)
             ctx.exit(getattr(exc, "exit_code", 2))
+        finally:  # before interpreter exit, whose executor joins could wait on a hung worker
+            from bench.determinism import stop_pinned_worker
+
+            stop_pinned_worker()
 
 
 @click.group(cls=BenchGroup)

@@ -82,7 +82,7 @@ def run_pinned(fn: Callable[[T], Any], arg: T) -> Any:
     try:
         return _pinned_pool().submit(_call, fn, arg).result()
     except BrokenProcessPool as exc:
-        _drop_pinned_pool()
+        stop_pinned_worker()
         raise BenchError(f"the process started with pinned CPU kernels ended without a "
                          f"result ({exc}); set BENCH_PIN_KERNELS=0 to run in this "
                          "process instead") from None
@@ -102,15 +102,27 @@ def _pinned_pool() -> ProcessPoolExecutor:
         finally:
             _restore(saved)
         _PINNED_POOL = pool
-        atexit.register(_drop_pinned_pool)
+        atexit.register(stop_pinned_worker)
     return _PINNED_POOL
 
 
-def _drop_pinned_pool() -> None:
+def stop_pinned_worker() -> None:
+    """Stop the pinned worker. Its results are all back by now, so a worker that does not exit
+    (joblib's worker processes can hang at interpreter exit) is killed rather than waited for."""
     global _PINNED_POOL
-    if _PINNED_POOL is not None:
-        _PINNED_POOL.shutdown(wait=True, cancel_futures=True)
-        _PINNED_POOL = None
+    pool, _PINNED_POOL = _PINNED_POOL, None
+    if pool is None:
+        return
+    workers = list(getattr(pool, "_processes", {}).values())  # private, but the only handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.join(timeout=EXIT_GRACE_S)
+        if worker.is_alive():
+            worker.kill()
+            worker.join(timeout=EXIT_GRACE_S)
+
+
+EXIT_GRACE_S = 10.0
 
 
 def _call(fn: Callable[[T], Any], arg: T) -> Any:
