@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 
 class SampleError(Exception):
@@ -63,3 +63,16 @@ class Metric(Protocol):
     def per_sample(self, sample: Any, prediction: Mapping[str, Any]) -> Mapping[str, Any]: ...
 
     def aggregate(self, values: Sequence[Mapping[str, Any]]) -> float: ...
+
+
+@runtime_checkable
+class BatchScoring(Protocol):
+    """Optional metric capability: score many samples in one (vectorised) call.
+
+    ``per_sample_batch`` returns exactly what ``per_sample`` would return for each sample, in
+    order. The runner uses it when present and still writes one per-sample entry per sample; if
+    the call raises, it falls back to ``per_sample`` so a bad sample is blamed alone.
+    """
+
+    def per_sample_batch(self, samples: Sequence[Any],
+                         predictions: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
