@@ -76,3 +76,17 @@ class BatchScoring(Protocol):
 
     def per_sample_batch(self, samples: Sequence[Any],
                          predictions: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
+
+
+@runtime_checkable
+class ColumnAggregate(Protocol):
+    """Optional metric capability: aggregate per-sample values held as columns.
+
+    ``columns(values)`` turns the per-sample mappings into one array per key, once;
+    ``aggregate_columns(columns)`` must equal ``aggregate(values)`` for the same samples. The
+    bootstrap then resamples array indices instead of rebuilding arrays for every resample.
+    """
+
+    def columns(self, values: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]: ...
+
+    def aggregate_columns(self, columns: Mapping[str, Any]) -> float: ...

@@ -26,7 +26,7 @@ from bench import progress, provenance
 from bench.errors import BenchError, Unavailable
 from bench.code_identity import source_identity
 from bench.hashing import hash_json
-from bench.interfaces import BatchScoring, NotApplicable, SampleError
+from bench.interfaces import BatchScoring, ColumnAggregate, NotApplicable, SampleError
 from bench.lazy import resolve
 from bench.plugins import registries
 from bench.integrity import (
@@ -39,7 +39,7 @@ from bench.integrity import (
     unusable_files,
 )
 from bench.records import MetricResult, RunRecord
-from bench.stats import bootstrap_ci
+from bench.stats import bootstrap_ci, bootstrap_ci_columns
 from bench.store import ArtifactStore, SampleLog, split_arrays
 from bench.weights.registry import weights_identity
 
@@ -691,7 +691,11 @@ def _finish(unit, st: _MetricState, ids, predictions, artifacts):
         result.update(status="failed", message=f"aggregate: {_error_text(exc)}")
         return result, {}
     resamples = min(getattr(metric, "bootstrap_resamples", unit.bootstrap), unit.bootstrap)
-    ci = bootstrap_ci(values, metric.aggregate, resamples, seed=unit.seed + 1)
+    if isinstance(metric, ColumnAggregate):
+        ci = bootstrap_ci_columns(metric.columns(values), metric.aggregate_columns, resamples,
+                                  seed=unit.seed + 1)
+    else:
+        ci = bootstrap_ci(values, metric.aggregate, resamples, seed=unit.seed + 1)
     result.update(value=value, status="ok" if len(ok_ids) == len(ids) else "partial")
     if ci is not None:
         result.update(ci=[ci.low, ci.high], ci_level=ci.level, ci_method=ci.method)

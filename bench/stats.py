@@ -33,7 +33,26 @@ def bootstrap_ci(
     Returns None when there are fewer than two samples or resampling is disabled.
     Resamples whose aggregate is undefined (e.g. ROC-AUC of a one-class draw) are skipped.
     """
-    n = len(values)
+    return _bootstrap(len(values), lambda idx: aggregate([values[i] for i in idx]),
+                      resamples, level, seed)
+
+
+def bootstrap_ci_columns(
+    columns: Mapping[str, np.ndarray],
+    aggregate_columns: Callable[[Mapping[str, np.ndarray]], float],
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval | None:
+    """:func:`bootstrap_ci` over per-sample values held as columns (one array per key): the same
+    draws and so the same interval, without rebuilding the arrays for every resample."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    return _bootstrap(n, lambda idx: aggregate_columns({k: c[idx] for k, c in columns.items()}),
+                      resamples, level, seed)
+
+
+def _bootstrap(n: int, statistic: Callable[[np.ndarray], float], resamples: int, level: float,
+               seed: int) -> Interval | None:
     if n < 2 or resamples <= 0:
         return None
     rng = np.random.default_rng(seed)
@@ -41,7 +60,7 @@ def bootstrap_ci(
     for _ in range(resamples):
         idx = rng.integers(0, n, n)
         try:
-            v = aggregate([values[i] for i in idx])
+            v = statistic(idx)
         except ValueError:
             continue
         if math.isfinite(v):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from bench.interfaces import BatchScoring
@@ -53,3 +54,18 @@ def test_runner_batch_path_writes_what_the_per_sample_path_writes(tmp_path, toy_
     scores = {i: e["scores"] for i, e in batch_samples.items()}
     assert scores == {i: e["scores"] for i, e in plain_samples.items()}
     assert scores == {i: e["scores"] for i, e in fallback_samples.items()}
+
+
+@pytest.mark.parametrize("name", METRICS)
+def test_column_bootstrap_gives_the_same_interval(name):
+    from bench.interfaces import ColumnAggregate
+    from bench.stats import bootstrap_ci, bootstrap_ci_columns
+
+    metric = ClassificationMetric(name)
+    assert isinstance(metric, ColumnAggregate)
+    rng = np.random.default_rng(1)
+    values = [{"y": int(rng.integers(2)), "p": float(rng.random())} for _ in range(60)]
+    assert metric.aggregate_columns(metric.columns(values)) == metric.aggregate(values)
+    plain = bootstrap_ci(values, metric.aggregate, 300, seed=4)
+    columns = bootstrap_ci_columns(metric.columns(values), metric.aggregate_columns, 300, seed=4)
+    assert plain is not None and plain == columns

@@ -72,3 +72,10 @@ class ClassificationMetric:
 
     def aggregate(self, values: Sequence[Mapping[str, Any]]) -> float:
         return self._fn(*_arrays(values))
+
+    def columns(self, values: Sequence[Mapping[str, Any]]) -> Mapping[str, np.ndarray]:
+        y, p = _arrays(values)
+        return {"y": y, "p": p}
+
+    def aggregate_columns(self, columns: Mapping[str, np.ndarray]) -> float:
+        return self._fn(columns["y"], columns["p"])
