@@ -339,16 +339,15 @@ class RayBackend:
                     continue
                 nodes.add(result.node)
                 execution["nodes"] = len(nodes)
-                for entry, arrays in result.predictions:
-                    entry = store_arrays(entry, arrays, artifacts)
-                    plog.append(entry)
-                    predictions[entry["id"]] = entry
+                # one write per shard and log: the driver keeps up with many workers
+                stored = [store_arrays(e, arrays, artifacts) for e, arrays in result.predictions]
+                plog.extend(stored)
+                predictions.update((e["id"], e) for e in stored)
                 for name, entries in result.scores.items():
                     st = by_name[name]
-                    for entry, arrays in entries:
-                        entry = store_arrays(entry, arrays, artifacts)
-                        st.log.append(entry)
-                        st.cached[entry["id"]] = entry
+                    stored = [store_arrays(e, arrays, artifacts) for e, arrays in entries]
+                    st.log.extend(stored)
+                    st.cached.update((e["id"], e) for e in stored)
                 for name, why in result.unavailable.items():
                     by_name[name].unavailable = by_name[name].unavailable or why
                 bar.update(len(job.ids))

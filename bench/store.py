@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -91,15 +91,15 @@ class SampleLog:
             f.flush()
             os.fsync(f.fileno())
 
-    def extend(self, entries: list[Mapping[str, Any]]) -> None:
-        """Append many entries with one write and one sync (a crash leaves a torn tail, which
-        ``read`` drops like any corrupt line)."""
+    def extend(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append several entries with one write and one sync (a torn tail loses only lines
+        that fail their checksum, which are recomputed)."""
         if not entries:
             return
-        text = "".join(self._line(e) for e in entries)
+        lines = "".join(self._line(e) for e in entries)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as f:
-            f.write(text)
+            f.write(lines)
             f.flush()
             os.fsync(f.fileno())
 

@@ -4,7 +4,8 @@ A claim says which of two questions it asks:
 
 - ``tolerance = t``: does the measured value lie within t of the claimed one,
   ``|measured - value| <= t``? (The CI plays no part.)
-- ``within = "ci"``: does the claimed value lie inside the measured 95% CI?
+- ``within = "ci"`` (also what a claim without a tolerance asks): does the claimed value lie
+  inside the measured 95% CI?
 
 It cannot be checked when the metric is unavailable or failed. Every verdict says how many
 samples the measured value covers (k of N scored).
@@ -77,10 +78,10 @@ def _claim_problems(raw: Any) -> list[str]:
     within = raw.get("within")
     if within not in (None, "ci"):
         problems.append(f'within = {within!r}; the only form is within = "ci"')
-    elif ("tolerance" in raw) == (within == "ci"):
+    elif "tolerance" in raw and within == "ci":
         problems.append('give either tolerance = T (holds when |measured - value| <= T) or '
                         'within = "ci" (holds when the value lies in the measured 95% CI), '
-                        "not both or neither")
+                        "not both")
     return problems
 
 
@@ -144,7 +145,7 @@ def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
     low, high = (ci if ci else (value, value))
     msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}] on " \
           f"{coverage(metric)}: "
-    if claim.form == "tolerance":
+    if claim.tolerance is not None:
         diff = abs(value - claim.value)
         holds = diff <= (claim.tolerance or 0.0) + 1e-12  # float noise in the claimed decimal
         msg += f"|measured - claimed| = {diff:.4g} {'<=' if holds else '>'} tolerance " \

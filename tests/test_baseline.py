@@ -202,3 +202,21 @@ def test_the_documented_before_and_after_workflow(tmp_path, toy_registries, monk
     assert res.exit_code == 0, res.output
     assert "toy-zcr [before]" in res.output and "toy-zcr [your run]" in res.output
     assert "same" in res.output and "worse" not in res.output
+
+
+def test_the_shipped_baseline_verifies_and_stays_small():
+    """baseline/ as committed: every file matches its manifest checksum, every record its own,
+    and per-sample scores ship for every scored run (compare and significance need them)."""
+    shipped = baseline.DEFAULT_DIR
+    manifest = baseline.read_manifest(shipped)
+    assert manifest is not None, "baseline/manifest.json is missing"
+    total = sum(f["bytes"] for f in manifest["files"].values())
+    assert total < 5_000_000
+    runs = baseline.load(shipped)
+    assert len(runs) == sum(f["records"] for f in manifest["files"].values())
+    assert len({r.key for r in runs}) == len(runs)
+    for run in runs:
+        scored = [m for m in run.record["metrics"].values() if m.get("value") is not None]
+        if scored:
+            assert len(run.samples) == run.record["dataset"]["n_samples"], run.key
+    assert any(r.key[3] == "topcap-svm" and r.record["method"]["reference"] for r in runs)

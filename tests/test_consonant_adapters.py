@@ -299,9 +299,14 @@ def test_plugin_registers_both_corpora(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     monkeypatch.delenv("BENCH_TIMIT_ROOT", raising=False)
     monkeypatch.delenv("BENCH_TEXTGRID_ROOT", raising=False)
+    monkeypatch.delenv("BENCH_TOPCAP_FEATURES", raising=False)
     for spec, env in zip(specs, ("BENCH_TIMIT_ROOT", "BENCH_TEXTGRID_ROOT")):
         with pytest.raises(ValueError, match=env):
             resolve(spec.loader)()
+    from bench.errors import BenchError
+
+    with pytest.raises(BenchError, match="BENCH_TOPCAP_FEATURES"):
+        resolve(specs[2].loader)()
 
 
 def test_consonant_runner_fits_train_and_scores_test(mfa_root: Path) -> None:

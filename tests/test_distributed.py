@@ -206,3 +206,12 @@ def test_resources_ask_for_a_gpu_only_where_the_cluster_has_one():
     assert backend._options(shard) == {"num_cpus": 3, "num_gpus": 1, "memory": 512 * 2**20}
     with pytest.raises(ValueError, match="resources"):
         Resources(cpus=0)
+
+
+def test_sample_log_extend_writes_verified_lines_and_survives_a_torn_tail(tmp_path):
+    log = SampleLog(tmp_path / "log.jsonl")
+    log.extend([{"id": "a", "v": 1}, {"id": "b", "v": 2}])
+    log.extend([])
+    with open(log.path, "a") as f:
+        f.write('{"id": "c", "v": 3, "sha2')  # a crash in the middle of the next write
+    assert log.read() == {"a": {"id": "a", "v": 1}, "b": {"id": "b", "v": 2}}

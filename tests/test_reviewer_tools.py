@@ -79,7 +79,7 @@ def test_verify_rejects_bad_claims_file(tmp_path, toy_registries):
     res = _invoke(["verify", str(claims)])
     assert res.exit_code == 2 and "claim 1: unknown key 'metrc' (did you mean 'metric'?)" in res.output
     claims.write_text('[[claim]]\ntask = "t"\ndataset = "d"\nsplit = "s"\nmethod = "m"\n'
-                      'metric = "accuracy"\nvalue = 0.9\n')
+                      'metric = "accuracy"\nvalue = 0.9\ntolerance = 0.1\nwithin = "ci"\n')
     res = _invoke(["verify", str(claims)])
     assert res.exit_code == 2 and 'either tolerance = T' in res.output
 
