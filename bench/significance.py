@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from bench.leaderboard import Table
-from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue
+from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue, resampler
 from bench.store import SampleLog
 
 ALPHA = 0.05
@@ -113,12 +113,13 @@ def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
             {i for i, s in scores[r.label].items() if metric in s} for r in rows]))
         if len(shared) < 2:
             continue
-        per = {r.label: [scores[r.label][i][metric] for i in shared] for r in rows}
+        draw = resampler(aggregate)
+        per = {r.label: draw([scores[r.label][i][metric] for i in shared]) for r in rows}
         ranks: dict[str, list[int]] = {r.label: [] for r in rows}
         for _ in range(resamples):
             idx = rng.integers(0, len(shared), len(shared))
             try:
-                vals = {m: aggregate([v[i] for i in idx]) for m, v in per.items()}
+                vals = {m: on(idx) for m, on in per.items()}
             except ValueError:
                 continue
             order = sorted(vals, key=vals.__getitem__, reverse=direction == "higher")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from scipy import stats as sps
+
+from bench.interfaces import ColumnAggregate
 
 Aggregate = Callable[[Sequence[Mapping[str, Any]]], float]
 
@@ -72,6 +75,20 @@ def _bootstrap(n: int, statistic: Callable[[np.ndarray], float], resamples: int,
     return Interval(lo, hi, level, "percentile bootstrap", len(stats))
 
 
+def resampler(aggregate: Aggregate) -> Callable[[Sequence[Mapping[str, Any]]],
+                                                Callable[[np.ndarray], float]]:
+    """``resampler(aggregate)(values)(idx) == aggregate([values[i] for i in idx])``; for the
+    ``aggregate`` of a :class:`~bench.interfaces.ColumnAggregate` metric the values become
+    columns once and each draw indexes arrays (same numbers, far fewer Python objects)."""
+    owner = aggregate.__self__ if inspect.ismethod(aggregate) else None
+    if isinstance(owner, ColumnAggregate) and aggregate == owner.aggregate:
+        def on_columns(values: Sequence[Mapping[str, Any]]) -> Callable[[np.ndarray], float]:
+            cols = owner.columns(values)
+            return lambda idx: owner.aggregate_columns({k: c[idx] for k, c in cols.items()})
+        return on_columns
+    return lambda values: lambda idx: aggregate([values[i] for i in idx])
+
+
 def paired_bootstrap_pvalue(
     a: Sequence[Mapping[str, Any]],
     b: Sequence[Mapping[str, Any]],
@@ -92,10 +109,12 @@ def paired_bootstrap_pvalue(
         return observed, 1.0
     rng = np.random.default_rng(seed)
     diffs = []
+    draw = resampler(aggregate)
+    on_a, on_b = draw(a), draw(b)
     for _ in range(resamples):
         idx = rng.integers(0, n, n)
         try:
-            diffs.append(aggregate([a[i] for i in idx]) - aggregate([b[i] for i in idx]))
+            diffs.append(on_a(idx) - on_b(idx))
         except ValueError:
             continue
     d = np.asarray([x for x in diffs if math.isfinite(x)])

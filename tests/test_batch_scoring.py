@@ -69,3 +69,18 @@ def test_column_bootstrap_gives_the_same_interval(name):
     plain = bootstrap_ci(values, metric.aggregate, 300, seed=4)
     columns = bootstrap_ci_columns(metric.columns(values), metric.aggregate_columns, 300, seed=4)
     assert plain is not None and plain == columns
+
+
+@pytest.mark.parametrize("name", METRICS)
+def test_paired_tests_and_rank_draws_are_unchanged_by_columns(name):
+    from bench.stats import paired_bootstrap_pvalue, resampler
+
+    metric = ClassificationMetric(name)
+    rng = np.random.default_rng(2)
+    y = rng.integers(2, size=80)
+    a = [{"y": int(t), "p": float(rng.random())} for t in y]
+    b = [{"y": int(t), "p": float(rng.random())} for t in y]
+    plain = paired_bootstrap_pvalue(a, b, lambda v: metric.aggregate(v), 200, seed=5)
+    assert paired_bootstrap_pvalue(a, b, metric.aggregate, 200, seed=5) == plain
+    idx = rng.integers(0, 80, 80)
+    assert resampler(metric.aggregate)(a)(idx) == metric.aggregate([a[i] for i in idx])
