@@ -238,7 +238,10 @@ def _write_leaderboards(regs, runs_dir: str, out_dir: str, publish: bool = False
         tables = build_tables(runs_dir, runs_origin="committed")
     else:
         tables = build_tables(runs_dir, committed=baseline.load())
-    add_significance(tables, regs.metrics)
+    from bench.feature_cache import JsonDiskCache
+
+    add_significance(tables, regs.metrics,
+                     cache=JsonDiskCache("significance", lambda v: v, lambda v: v))
     from bench.plots import write_interval_plot
 
     for table in tables:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, MutableMapping, Sequence
 
 from bench.leaderboard import Table
 from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue, resampler
@@ -70,26 +70,54 @@ def _letter(i: int) -> str:
     return string.ascii_lowercase[i] if i < 26 else f"g{i}"
 
 
-def add_significance(tables: list[Table], metric_registry: Any, resamples: int = 1000) -> None:
-    """Assign groups in every table, for metrics whose objects allow paired tests."""
+SIGNIFICANCE_VERSION = 1  # bump when the tests or their inputs change
+
+
+def _table_key(table: Table, metrics: list[str], resamples: int) -> str:
+    """Everything the groups and rank intervals of ``table`` depend on."""
+    from bench.hashing import canonical_json, sha256_bytes
+
+    rows = [{"label": r.label, "cells": {m: [c.value, c.partial] for m, c in r.cells.items()},
+             "samples": r.sample_scores()} for r in table.rows]
+    body = {"version": SIGNIFICANCE_VERSION, "alpha": ALPHA, "resamples": resamples,
+            "metrics": [list(m) for m in table.metrics], "tested": metrics, "rows": rows}
+    return sha256_bytes(canonical_json(body).encode())
+
+
+def add_significance(tables: list[Table], metric_registry: Any, resamples: int = 1000,
+                     cache: MutableMapping[str, Any] | None = None) -> None:
+    """Assign groups in every table, for metrics whose objects allow paired tests.
+
+    With ``cache``, a table whose rows, per-sample scores and settings were seen before gets
+    its groups and rank intervals from it (a warm re-run does not redo thousands of paired
+    bootstraps)."""
     from bench.errors import Unavailable
     from bench.lazy import resolve
 
-    cache: dict[str, Callable | None] = {}
+    objects: dict[str, Callable | None] = {}
     for table in tables:
         for metric, _ in table.metrics:
-            if metric in cache or metric not in metric_registry:
+            if metric in objects or metric not in metric_registry:
                 continue
             spec = metric_registry.get(metric)
             try:
                 obj = resolve(spec.factory)(**dict(spec.options))
             except Unavailable:
-                cache[metric] = None
+                objects[metric] = None
                 continue
-            cache[metric] = obj.aggregate if getattr(obj, "paired_tests", True) else None
-        usable = {m: f for m, f in cache.items() if f is not None}
+            objects[metric] = obj.aggregate if getattr(obj, "paired_tests", True) else None
+        usable = {m: f for m, f in objects.items() if f is not None}
+        key = _table_key(table, sorted(usable), resamples) if cache is not None else ""
+        if cache is not None and key in cache:
+            for row in table.rows:
+                found = cache[key].get(row.label, {})
+                row.groups = dict(found.get("groups", {}))
+                row.ranks = {m: (lo, hi) for m, (lo, hi) in found.get("ranks", {}).items()}
+            continue
         assign_groups(table, usable, resamples)
         assign_rank_intervals(table, usable, max(50, resamples // 5))
+        if cache is not None:
+            cache[key] = {r.label: {"groups": r.groups, "ranks": r.ranks} for r in table.rows}
 
 
 def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
