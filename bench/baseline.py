@@ -33,6 +33,7 @@ from bench.records import (
     read_record,
 )
 from bench.store import SampleLog
+from bench.layout import RunsLayout
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -88,7 +89,7 @@ def export(runs_dir: str | Path, out_dir: str | Path | None = None, source: str 
         rec = read_record(path)
         if not is_leaderboard_record(rec):
             continue  # smoke (--limit), failure, check and verify records are not results
-        entries = SampleLog(path.with_suffix(".samples.jsonl")).read()
+        entries = SampleLog(RunsLayout.samples(path)).read()
         samples = {i: e.get("scores", {}) for i, e in sorted(entries.items())}
         key = (rec["task"]["name"], rec["dataset"]["name"], rec["dataset"]["split"],
                rec["method"]["name"])

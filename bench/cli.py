@@ -14,6 +14,7 @@ import click
 from bench import provenance
 from bench.config import tomllib
 from bench.errors import BenchError
+from bench.layout import PUBLISHED_LEADERBOARDS, RunsLayout
 
 
 class BenchGroup(click.Group):
@@ -63,7 +64,6 @@ KINDS = ("tasks", "datasets", "methods", "metrics", "weights", "reporters")
 RUNS_HELP = "Records and caches (default: $BENCH_RUNS_DIR, else runs/)."
 PUBLISH_HELP = ("Maintainers: make these records the committed baseline (baseline/) and rewrite "
                 "the committed leaderboards/ from them.")
-PUBLISHED_LEADERBOARDS = "leaderboards"
 LIST_WIDTH = 100
 
 
@@ -224,34 +224,17 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
     raise SystemExit(code)
 
 
-def _write_leaderboards(regs, runs_dir: str, out_dir: str, publish: bool = False) -> None:
-    """Tables of the committed rows plus the runs directory's rows (marked as the user's); with
-    ``publish``, the runs directory's records become the committed baseline and tables."""
-    from bench import baseline
-    from bench.leaderboard import build_tables, write_leaderboards
-    from bench.significance import add_significance
-    from bench.strips import write_strip
+def _write_leaderboards(regs: Any, runs_dir: str, out_dir: str, publish: bool = False) -> None:
+    """Build the leaderboards (bench.reporting) and print what was written and the tables."""
+    from bench.reporting import build_leaderboards
 
-    if publish:
-        manifest = baseline.export(runs_dir, source=provenance.command_line())
-        click.echo(f"wrote {manifest.parent} (the committed baseline)")
-        tables = build_tables(runs_dir, runs_origin="committed")
-    else:
-        tables = build_tables(runs_dir, committed=baseline.load())
-    from bench.feature_cache import JsonDiskCache
-
-    add_significance(tables, regs.metrics,
-                     cache=JsonDiskCache("significance", lambda v: v, lambda v: v))
-    from bench.plots import write_interval_plot
-
-    for table in tables:
-        for image in (write_interval_plot(table, out_dir), write_strip(table, runs_dir, out_dir)):
-            if image:
-                table.images.append(image)
-    for path in write_leaderboards(tables, out_dir, list(regs.reporters)):
+    written = build_leaderboards(regs, runs_dir, out_dir, publish,
+                                 source=provenance.command_line())
+    if written.manifest is not None:
+        click.echo(f"wrote {written.manifest.parent} (the committed baseline)")
+    for path in written.files:
         click.echo(f"wrote {path}")
-    md = [p for p in sorted(Path(out_dir).glob("*.md"))]
-    for p in md:
+    for p in sorted(Path(out_dir).glob("*.md")):
         click.echo(p.read_text())
 
 
@@ -272,7 +255,7 @@ def leaderboard(runs_dir: str | None, out_dir: str | None, publish: bool) -> Non
             raise BenchError(f"--runs-dir {runs_dir}: no such directory")
         if not find_records(Path(runs_dir)):
             raise BenchError(f"--runs-dir {runs_dir}: no run records under "
-                             f"{Path(runs_dir) / 'records'}")
+                             f"{RunsLayout(runs_dir).records()}")
     if publish:
         _write_leaderboards(_regs(), runs_dir, out_dir or PUBLISHED_LEADERBOARDS, publish=True)
     else:
@@ -329,22 +312,6 @@ def format_record(rec: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n\n" + "\n".join("  " + t for t in table.splitlines())
 
 
-def _aggregates(regs, metrics) -> dict:
-    from bench.errors import Unavailable
-    from bench.lazy import resolve
-
-    out = {}
-    for m in metrics:
-        if m not in regs.metrics:
-            continue
-        spec = regs.metrics.get(m)
-        try:
-            out[m] = resolve(spec.factory)(**dict(spec.options)).aggregate
-        except Unavailable:
-            pass
-    return out
-
-
 def _runs_dir(runs_dir: str | None) -> str:
     from bench.config import default_runs_dir
 
@@ -368,6 +335,7 @@ def compare(run_a: str, run_b: str, runs_dir: str | None, task, dataset, split,
     committed run only. A method on several splits is compared on each shared one.
     """
     from bench.compare import compare_sides, format_comparison, pair, resolve
+    from bench.significance import paired_tests
 
     regs = _regs()
     runs = _runs_dir(runs_dir)
@@ -375,7 +343,7 @@ def compare(run_a: str, run_b: str, runs_dir: str | None, task, dataset, split,
     pairs = pair(resolve(run_a, runs, known), resolve(run_b, runs, known), task, dataset, split)
     worse = False
     for a, b in pairs:
-        diffs = compare_sides(a, b, _aggregates(regs, a.record["metrics"]), resamples)
+        diffs = compare_sides(a, b, paired_tests(regs.metrics, a.record["metrics"]), resamples)
         click.echo(format_comparison(a, b, diffs) + "\n")
         worse |= any(d.verdict == "worse" for d in diffs)
     if worse:
@@ -435,7 +403,8 @@ def verify(claims_file: str, runs_dir: str | None, dataset_option) -> None:
 @click.option("--task", "tasks", multiple=True, help="Only these tasks (the fast subset).")
 @click.option("--method", "methods", multiple=True, help="Only these reference methods.")
 def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) -> None:
-    """Re-evaluate reference models; fail when a number leaves its committed interval."""
+    """Re-evaluate reference models; fail when a number strays from its committed value by more
+    than the tolerance its method declares (exact unless declared)."""
     from bench import baseline
     from bench.errors import UnknownNameError
     from bench.verify import baseline_claims, committed_claims, exit_code
@@ -451,11 +420,12 @@ def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) ->
                              f"method use bench compare committed:{name} {name} or bench verify")
     if methods:
         refs &= set(methods)
+    specs = {m.name: m for m in regs.methods if m.name in refs}
     if leaderboards_dir:
-        where, found = leaderboards_dir, baseline_claims(leaderboards_dir, refs)
+        where, found = leaderboards_dir, baseline_claims(leaderboards_dir, specs)
     else:
         where, found = f"the committed baseline ({baseline.baseline_dir()})", \
-            committed_claims(baseline.load(), refs)
+            committed_claims(baseline.load(), specs)
     claims = [c for c in found if not tasks or c.task in tasks]
     if not claims:
         what = ", ".join(sorted(refs)) or "none registered"
@@ -469,14 +439,18 @@ def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) ->
 @click.argument("name")
 @click.option("--seed", type=int, default=0)
 def validate_plugin(name: str, seed: int) -> None:
-    """Run a method on tiny generated inputs and check its contract, one line per check."""
+    """Check a method (on tiny generated inputs) or a metric against its contract and declared
+    capabilities, one line per check."""
     from bench.lazy import resolve
-    from bench.validate import validate_method
+    from bench.validate import validate_method, validate_metric
 
     regs = _regs()
-    spec = regs.methods.get(name)
-    protocol = resolve(regs.tasks.get(spec.task).protocol)
-    checks = validate_method(spec, protocol, seed)
+    if name not in regs.methods and name in regs.metrics:
+        checks = validate_metric(regs.metrics.get(name))
+    else:
+        spec = regs.methods.get(name)
+        task = regs.tasks.get(spec.task)
+        checks = validate_method(spec, resolve(task.protocol), seed, task)
     for c in checks:
         click.echo(f"{'PASS' if c.ok else 'FAIL'}  {c.name}: {c.detail}")
     if not all(c.ok for c in checks):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from bench import baseline
 from bench.errors import BenchError
 from bench.records import RunRecord, find_records, is_leaderboard_record, read_record
-from bench.significance import ALPHA, load_sample_scores, paired_pvalue
+from bench.significance import ALPHA, PairedTest, load_sample_scores
+from bench.status import direction_of
+from bench.layout import RunsLayout
 
 COMMITTED = "committed:"
 
@@ -78,7 +80,7 @@ def resolve(ref: str, runs_dir: str | Path, known_methods: Mapping[str, Any] = {
     runs = Path(runs_dir)
     parts = name.split("/")
     if len(parts) == 4:
-        record = runs / "records" / f"{name}.json"
+        record = RunsLayout(runs).named_record(name)
         if not committed_only and record.is_file():
             return [_file_side(record, "run")]
         found = [_committed(r) for r in baseline.find(*parts)]
@@ -138,12 +140,12 @@ def require_samples(side: Side) -> None:
     if side.origin == "committed":
         where = f"the committed baseline ({side.where}) has none for {side.method}"
     else:
-        where = f"{Path(side.where).with_suffix('.samples.jsonl')} is missing or empty"
+        where = f"{RunsLayout.samples(side.where)} is missing or empty"
     raise BenchError(f"cannot compare {side.method} on {'/'.join(side.table)}: no per-sample "
                      f"scores ({where}); re-run it with bench run to write them")
 
 
-def compare_sides(a: Side, b: Side, aggregates: Mapping[str, Callable],
+def compare_sides(a: Side, b: Side, tests: Mapping[str, PairedTest],
                   resamples: int = 1000, alpha: float = ALPHA) -> list[MetricDiff]:
     """How B differs from A on each metric both have; 'worse' means significantly worse."""
     require_samples(a)
@@ -153,17 +155,17 @@ def compare_sides(a: Side, b: Side, aggregates: Mapping[str, Callable],
     for metric in [m for m in ra["metrics"] if m in rb["metrics"]]:
         ma, mb = ra["metrics"][metric], rb["metrics"][metric]
         va, vb = ma.get("value"), mb.get("value")
-        direction = ma.get("direction", "higher")
+        direction = direction_of(ma.get("direction"))
         shared = [i for i in sorted(set(sa) & set(sb)) if metric in sa[i] and metric in sb[i]]
         p = pa = pb = None
         verdict = "n/a"
-        aggregate = aggregates.get(metric)
-        if va is not None and vb is not None and aggregate is not None and len(shared) >= 2:
+        test = tests.get(metric)
+        if va is not None and vb is not None and test is not None and len(shared) >= 2:
             xa = [sa[i][metric] for i in shared]
             xb = [sb[i][metric] for i in shared]
-            pa, pb = float(aggregate(xa)), float(aggregate(xb))
-            p = paired_pvalue(metric, xb, xa, aggregate, resamples)
-            better = (pb > pa) if direction == "higher" else (pb < pa)
+            pa, pb = float(test.aggregate(xa)), float(test.aggregate(xb))
+            p = test.pvalue(xb, xa, resamples)
+            better = direction_of(direction).better(pb, pa)
             verdict = "same" if p >= alpha else ("better" if better else "worse")
         out.append(MetricDiff(metric, direction, va, vb, len(shared), pa, pb, p, verdict))
     if not any(d.n_shared for d in out):

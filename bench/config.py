@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, did_you_mean
+from bench.layout import RunsLayout
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,7 +52,6 @@ RUN_KEYS = {f.name for f in dataclasses.fields(RunConfig)} - {"method_config", "
 
 
 RUNS_ENV = "BENCH_RUNS_DIR"
-PUBLISHED_LEADERBOARDS = "leaderboards"
 
 
 def default_runs_dir() -> str:
@@ -63,7 +63,7 @@ def default_runs_dir() -> str:
 def leaderboards_dir_for(runs_dir: str) -> str:
     """Where leaderboards built from ``runs_dir`` go when no directory is given: beside its
     records. Only ``--publish`` writes the committed ``leaderboards/``."""
-    return str(Path(runs_dir) / "leaderboards")
+    return str(RunsLayout(runs_dir).leaderboards)
 
 
 def _unknown(path: Path, table: str, key: str, known: set[str]) -> BenchError:

@@ -19,12 +19,13 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from bench import progress
 from bench.errors import BenchError
+from bench.interfaces import ShardedRunner
 from bench.lazy import resolve
 from bench.runner import (
     Computed,
@@ -32,6 +33,7 @@ from bench.runner import (
     Unit,
     UnitPlan,
     _arrays,
+    batch_size,
     compute_backend,
     failed_scores,
     finish_metrics,
@@ -46,6 +48,7 @@ from bench.runner import (
     write_meta,
 )
 from bench.specs import Resources
+from bench.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +119,7 @@ def _worker_metric(name: str) -> Any:
     return _worker_metrics[name]
 
 
-def prepare_task(unit: Unit) -> tuple[Any, dict[str, Any]]:
+def prepare_task(unit: Unit) -> tuple[Any, Mapping[str, Any]]:
     """Build and prepare (fit) the method of a unit; the driver shares it with the shards."""
     from bench.plugins import registries
 
@@ -150,7 +153,7 @@ def shard_task(unit: Unit, method_bytes: bytes | None, job: ShardJob) -> ShardRe
     predicted: dict[str, Computed1] = {}
     if job.predict:
         seed_everything(unit.seed)
-        batch = max(1, int(getattr(runner, "batch_size", 1)))
+        batch = batch_size(runner)
         for start in range(0, len(job.predict), batch):
             for entry, arrays in predict_samples(runner, method, split,
                                                  job.predict[start:start + batch]):
@@ -160,7 +163,7 @@ def shard_task(unit: Unit, method_bytes: bytes | None, job: ShardJob) -> ShardRe
         pending = [m for m in job.metrics.get(sample_id, []) if m not in out.unavailable]
         if sample_id in predicted:
             entry, arrays = predicted[sample_id]
-            if entry["status"] != "ok":
+            if entry["status"] != Status.OK:
                 continue
             prediction = {**entry["data"], **arrays}
         else:
@@ -246,7 +249,8 @@ class RayBackend:
     def shard_size_for(self, plan: UnitPlan) -> int:
         if self.shard_size:
             return self.shard_size
-        return int(getattr(resolve(plan.task.runner), "shard_size", DEFAULT_SHARD_SIZE))
+        runner = resolve(plan.task.runner)()
+        return int(runner.shard_size) if isinstance(runner, ShardedRunner) else DEFAULT_SHARD_SIZE
 
     def compute(self, plan: UnitPlan) -> Computed:
         ray, unit, ids = self.ray, plan.unit, plan.ids
@@ -255,20 +259,19 @@ class RayBackend:
         execution: dict[str, Any] = {"executor": "ray", "shard_size": size, "shards": 0,
                                      "nodes": 0, "retries": 0, "lost_shards": 0}
         nodes: set[str] = set()
-        regs, runs, artifacts, key = plan.regs, plan.runs, plan.artifacts, plan.pred_key
+        artifacts = plan.artifacts
         if plan.method_status:
-            out, _ = metric_states(unit, regs, ids, key, runs, artifacts, plan.method_status)
+            out, _ = metric_states(plan, plan.method_status)
             return Computed({}, plan.method_status, out, execution)
 
         code = plan.record["method"]["code"]
-        plog, meta_path, predictions, _ = open_predictions(unit, plan.mspec, key, ids, runs,
-                                                           artifacts, code)
-        out, states = metric_states(unit, regs, ids, key, runs, artifacts, None)
+        plog, meta_path, predictions, _ = open_predictions(plan)
+        out, states = metric_states(plan, None)
         by_name = {st.name: st for st in states}
         to_predict = {i for i in ids if i not in predictions}
         needs = {i: [st.name for st in states if i not in st.cached] for i in ids}
         work = [i for i in ids if i in to_predict
-                or (predictions[i]["status"] == "ok" and needs[i])]
+                or (predictions[i]["status"] == Status.OK and needs[i])]
 
         method_ref = None
         if to_predict:
@@ -278,7 +281,7 @@ class RayBackend:
                         unit_resources(plan, False))).remote(unit), execution)
             except Exception as exc:
                 status = method_failure(exc, plan)
-                out, _ = metric_states(unit, regs, ids, key, runs, artifacts, status)
+                out, _ = metric_states(plan, status)
                 plan.timing["predict"] = time.perf_counter() - t0
                 return Computed({}, status, out, execution)
             write_meta(meta_path, False, code, prep)
@@ -363,7 +366,7 @@ class RayBackend:
             meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
             write_meta(meta_path, True, code, meta.get("prepare"))
         t0 = time.perf_counter()
-        results = finish_metrics(unit, states, out, ids, predictions, artifacts)
+        results = finish_metrics(plan, states, out, predictions)
         plan.timing["score"] = time.perf_counter() - t0
         return Computed(predictions, None, results, execution)
 
@@ -399,13 +402,14 @@ class RayBackend:
                 raise cause
             message = f"{type(cause).__name__}: {cause}"
         for i in job.predict:
-            predictions[i] = {"id": i, "status": "failed", "stage": "predict", "error": message}
+            predictions[i] = {"id": i, "status": Status.FAILED, "stage": "predict",
+                              "error": message}
             unlogged.add(i)
         for i in job.ids:
             if i in job.predict:
                 continue
             for name in job.metrics.get(i, []):
-                by_name[name].cached[i] = {"id": i, "status": "failed", "error": message}
+                by_name[name].cached[i] = {"id": i, "status": Status.FAILED, "error": message}
                 unlogged_scores[name].add(i)
 
 

@@ -27,8 +27,11 @@ import filelock
 
 from bench.errors import BenchError
 from bench.hashing import hash_json
+from bench.interfaces import SplitMeta
 from bench.records import RecordError, RunRecord, read_record, write_record
+from bench.status import Status
 from bench.store import SampleLog
+from bench.layout import RunsLayout
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_ENV = "BENCH_LOCK_TIMEOUT"  # seconds a second run of a unit waits (default: 1 hour)
@@ -58,8 +61,8 @@ def failed(record: Mapping[str, Any]) -> bool:
     if evaluated(record):
         return False
     statuses = {m.get("status") for m in record.get("metrics", {}).values()}
-    cov = str(record.get("coverage", {}).get("status", "ok"))
-    return cov.startswith("failed") or "failed" in statuses or not statuses
+    cov = str(record.get("coverage", {}).get("status", Status.OK))  # "failed: <reason>" or ok
+    return cov.startswith(Status.FAILED) or Status.FAILED in statuses or not statuses
 
 
 def _existing(path: Path) -> RunRecord | None:
@@ -75,7 +78,7 @@ def store_record(path: Path, record: RunRecord, samples: list[Mapping[str, Any]]
     ours = record.get("identity", {}).get("distribution", "")
     theirs = (old or {}).get("identity", {}).get("distribution", "")  # type: ignore[attr-defined]
     if old is not None and ours and theirs and ours != theirs:
-        beside = path.with_name(f"{path.stem}~{hash_json(ours)[:8]}.json")
+        beside = RunsLayout.beside(path, hash_json(ours)[:8])
         log.warning("%s was made by distribution %s, not %s; it is kept and this run's record "
                     "goes to %s", path, theirs, ours, beside)
         path = beside
@@ -83,7 +86,7 @@ def store_record(path: Path, record: RunRecord, samples: list[Mapping[str, Any]]
     if old is not None and evaluated(record):
         samples = _carry_over(old, record, samples, path)
     if not evaluated(record) and old is not None and evaluated(old):
-        failure = path.with_name(f"{path.stem}.failed.json")
+        failure = RunsLayout.failure(path)
         record["kind"] = "failure"
         record["kept"] = str(path)
         write_record(failure, record)
@@ -91,8 +94,8 @@ def store_record(path: Path, record: RunRecord, samples: list[Mapping[str, Any]]
               f"the failure is recorded in {failure}", file=sys.stderr)
         return failure
     write_record(path, record)
-    SampleLog(path.with_suffix(".samples.jsonl")).rewrite(samples)
-    stale = path.with_name(f"{path.stem}.failed.json")
+    SampleLog(RunsLayout.samples(path)).rewrite(samples)
+    stale = RunsLayout.failure(path)
     if evaluated(record) and stale.exists():
         stale.unlink()  # the failure it recorded no longer describes this unit
     return path
@@ -122,7 +125,7 @@ def _carry_over(old: RunRecord, record: RunRecord, samples: list[Mapping[str, An
     # the old order first (its first metric is the table's main score), then any new metrics
     order = list(old.get("metric_order") or old.get("metrics", {}))
     record["metric_order"] = order + [m for m in record.get("metric_order", []) if m not in order]
-    old_scores = SampleLog(path.with_suffix(".samples.jsonl")).read()
+    old_scores = SampleLog(RunsLayout.samples(path)).read()
     return [{**e, "scores": {**e.get("scores", {}),
                              **{m: v for m, v in old_scores.get(e["id"], {}).get("scores", {}).items()
                                 if m in carried}}} for e in samples]
@@ -163,8 +166,8 @@ def unit_lock(path: Path, unit: Any) -> Iterator[None]:
 
 def unusable_files(dataset: Any, split: Any, split_name: str) -> list[dict[str, str]]:
     """Files of this split that the corpus adapter could not use, as coverage failures."""
-    meta = getattr(split, "meta", None) or {}
-    return [dict(f) for f in meta.get("unusable", [])]
+    meta = split.meta if isinstance(split, SplitMeta) else {}
+    return [dict(f) for f in (meta or {}).get("unusable", [])]
 
 
 def _kinds(failures: Sequence[Mapping[str, Any]]) -> Counter[str]:

@@ -1,4 +1,11 @@
-"""Runtime interfaces behind the specs: datasets, task runners and metrics."""
+"""What plugins implement for the harness: datasets, splits, task runners and metrics, and the
+optional capabilities the harness uses when an object has them.
+
+The interfaces a *method* implements for its task (``fit``/``predict_proba``, ``generate``) are
+in :mod:`bench.protocols`; those are what a task's ``protocol`` names and ``bench validate-plugin``
+checks a method against. Every optional capability is a runtime-checkable Protocol below, tested
+with ``isinstance`` (never probed by attribute name) and checked by ``bench validate-plugin``.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ class Dataset(Protocol):
     def split(self, name: str) -> Split: ...
 
 
+@runtime_checkable
 class TaskRunner(Protocol):
     """How a task runs a method on a split.
 
@@ -50,6 +58,7 @@ class TaskRunner(Protocol):
     def check(self, sample: Any, prediction: Mapping[str, Any]) -> None: ...
 
 
+@runtime_checkable
 class Metric(Protocol):
     """A metric computed in two steps so that bootstrap and paired tests work over samples.
 
@@ -92,3 +101,75 @@ class ColumnAggregate(Protocol):
     def columns(self, values: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]: ...
 
     def aggregate_columns(self, columns: Mapping[str, Any]) -> float: ...
+
+
+# Optional capabilities. A plugin object that has the members of one of these gets the behaviour.
+
+
+@runtime_checkable
+class BatchedRunner(Protocol):
+    """A task runner whose predictions are made and logged ``batch_size`` samples at a time."""
+
+    batch_size: int
+
+
+@runtime_checkable
+class BatchPredictor(Protocol):
+    """A task runner that predicts several samples in one call.
+
+    Returns one prediction (or the exception it raised) per sample, in order; if the call
+    raises, the samples are predicted one by one so that a bad one fails alone.
+    """
+
+    def predict_batch(self, method: Any, samples: list[Any]) -> list[Any]: ...
+
+
+@runtime_checkable
+class ShardedRunner(Protocol):
+    """A task runner that says how many samples make one task on a cluster."""
+
+    shard_size: int
+
+
+@runtime_checkable
+class TrainSplitMapper(Protocol):
+    """A dataset whose methods are fitted on another split than ``train`` for some splits."""
+
+    def train_split_for(self, name: str) -> str: ...
+
+
+@runtime_checkable
+class SplitMeta(Protocol):
+    """A split that describes itself; ``meta["unusable"]`` lists files it could not use."""
+
+    meta: Mapping[str, Any]
+
+
+@runtime_checkable
+class ExplainsDrops(Protocol):
+    """A method that may give NaN probabilities for some samples and says why for each."""
+
+    last_drop_reasons_: Sequence[str | None]
+
+
+@runtime_checkable
+class BootstrapLimited(Protocol):
+    """A metric whose aggregate is too costly for the run's bootstrap: at most this many."""
+
+    bootstrap_resamples: int
+
+
+@runtime_checkable
+class ReportsDetails(Protocol):
+    """A metric whose ``aggregate`` leaves details of the value (counts, settings) to record."""
+
+    last_details: Mapping[str, Any]
+
+
+CAPABILITIES: dict[str, tuple[type, ...]] = {
+    "runner": (BatchedRunner, BatchPredictor, ShardedRunner),
+    "dataset": (TrainSplitMapper,),
+    "split": (SplitMeta,),
+    "method": (ExplainsDrops,),
+    "metric": (BootstrapLimited, ReportsDetails, BatchScoring, ColumnAggregate),
+}

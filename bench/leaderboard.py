@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.lazy import resolve
 from bench.records import find_records, is_leaderboard_record, read_record
+from bench.status import Direction, Status, direction_of
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Cell:
 
     @property
     def partial(self) -> bool:
-        return self.status == "partial"
+        return self.status == Status.PARTIAL
 
 
 @dataclass
@@ -89,7 +90,7 @@ class Table:
             and (v := r.cells[metric].value) is not None and not r.cells[metric].partial}
         if not vals:
             return set()
-        target = max(vals.values()) if direction == "higher" else min(vals.values())
+        target = direction_of(direction).best(vals.values())
         return {m for m, v in vals.items() if v == target}
 
 
@@ -118,14 +119,14 @@ def build_tables(runs_dir: str | Path | None, committed: list[Any] | None = None
         groups[key].append((str(path), rec, runs_origin, None))
     tables = []
     for (task, dataset, split), recs in sorted(groups.items()):
-        metrics: dict[str, str] = {}
+        metrics: dict[str, Direction] = {}
         fingerprints: dict[str, dict[str, Any]] = {}
         rows = []
         for where, rec, origin, samples in recs:
             order = rec.get("metric_order") or list(rec["metrics"])
             for name in order:
                 m = rec["metrics"][name]
-                metrics.setdefault(name, m.get("direction", "higher"))
+                metrics.setdefault(name, direction_of(m.get("direction")))
                 if m.get("fingerprint"):
                     fingerprints.setdefault(name, m["fingerprint"])
             identity = rec.get("identity", {})
@@ -151,7 +152,7 @@ def _sort_rows(table: Table) -> None:
     if not table.metrics:
         return
     main, direction = table.metrics[0]
-    sign = -1 if direction == "higher" else 1
+    sign = -1 if direction_of(direction).higher_is_better else 1
 
     def key(row: Row) -> tuple[int, float, str]:
         v = row.cells.get(main)

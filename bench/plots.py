@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.leaderboard import Table
+from bench.status import direction_of
 
 
 def write_interval_plot(table: Table, out_dir: str | Path, max_metrics: int = 4) -> str | None:
@@ -34,7 +35,7 @@ def write_interval_plot(table: Table, out_dir: str | Path, max_metrics: int = 4)
         ax.set_yticks(range(len(names)))
         ax.set_yticklabels(names if ax is axes[0][0] else [""] * len(names), fontsize=8)
         ax.invert_yaxis()
-        ax.set_title(f"{metric} ({'higher' if direction == 'higher' else 'lower'} is better)",
+        ax.set_title(f"{metric} ({direction_of(direction)} is better)",
                      fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(f"{table.dataset} / {table.split}: value and 95% CI "

@@ -1,4 +1,9 @@
-"""Method interfaces, one typing Protocol per task."""
+"""Method interfaces, one typing Protocol per task: what a *method* implements for its task.
+
+A task's ``TaskSpec.protocol`` names one of these (a plugin's task may name its own), and
+``bench validate-plugin`` checks methods against it. What plugins implement for the harness
+itself (datasets, task runners, metrics, optional capabilities) is in :mod:`bench.interfaces`.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,13 @@
 ``SCHEMA_VERSION`` 2 is current. Version 1 records (a flat ``metrics`` mapping of name to
 ``{"value", "ci": [low, high]}`` and no coverage block) still load: :func:`migrate` upgrades them.
 A record carries the sha256 of its own content; a record that does not verify is refused.
+
+Every ``status`` (of a metric result, a per-sample entry, the coverage block) is a
+:class:`bench.status.Status`: ``ok``, ``partial`` (some samples failed or were unusable),
+``failed`` (nothing scored), ``unavailable`` (weights or a library absent) or ``n/a`` (the metric
+does not apply to these samples; not a failure). The coverage block's status is ``ok`` or, for a
+method that produced nothing, ``"<failed|unavailable>: <reason>"``. ``direction`` is a
+:class:`bench.status.Direction` (``higher`` or ``lower`` is better).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from typing import Any, Mapping, TypedDict
 
 from bench.errors import BenchError
 from bench.hashing import canonical_json, sha256_bytes
+from bench.status import Direction
+from bench.layout import RunsLayout
 
 SCHEMA_VERSION = 2
 
@@ -25,8 +34,8 @@ class MetricResult(TypedDict, total=False):
     ci: list[float] | None  # [low, high] at ci_level
     ci_level: float
     ci_method: str
-    direction: str  # higher | lower
-    status: str  # ok | partial | unavailable | failed
+    direction: str  # a bench.status.Direction: higher | lower
+    status: str  # a bench.status.Status: ok | partial | failed | unavailable | n/a
     message: str
     n_total: int
     n_scored: int
@@ -100,7 +109,7 @@ def migrate(record: dict[str, Any]) -> RunRecord:
         ci = m.get("ci")
         metrics[name] = MetricResult(
             value=m.get("value"), ci=list(ci) if ci else None, ci_level=0.95,
-            ci_method="percentile bootstrap", direction=m.get("direction", "higher"),
+            ci_method="percentile bootstrap", direction=m.get("direction", Direction.HIGHER),
             status="ok", n_total=m.get("n", 0), n_scored=m.get("n", 0), n_failed=0,
             failures=[], fingerprint=m.get("fingerprint", {}),
         )
@@ -132,7 +141,7 @@ def read_record(path: Path) -> RunRecord:
 
 
 def find_records(root: Path) -> list[Path]:
-    return sorted(Path(root).glob("records/**/*.json"))
+    return RunsLayout(root).find_records()
 
 
 def is_leaderboard_record(record: Mapping[str, Any]) -> bool:

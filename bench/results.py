@@ -20,6 +20,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.records import RunRecord, find_records, read_record
+from bench.layout import RunsLayout
 
 __all__ = ["RECORD_COLUMNS", "SAMPLE_COLUMNS", "load"]
 
@@ -59,7 +60,7 @@ def _record_rows(record: RunRecord, path: Path) -> list[dict[str, Any]]:
 
 
 def _sample_rows(record: RunRecord, path: Path) -> list[dict[str, Any]]:
-    samples = path.with_suffix(".samples.jsonl")
+    samples = RunsLayout.samples(path)
     if not samples.is_file():
         raise BenchError(f"{samples}: per-sample scores missing for record {path}")
     unit = _unit(record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import re
 import sys
@@ -11,8 +12,18 @@ from string import Template
 from bench.errors import BenchError
 
 TEMPLATES = Path(__file__).parent / "templates"
-TASK_TEMPLATES = {"consonant-voicing": "consonant_method.py.tmpl",
-                  "talking-face": "talking_face_method.py.tmpl"}
+
+
+def method_template(task: str) -> str:
+    """The text of ``task``'s method template (its spec's ``method_template``)."""
+    from bench.plugins import registries
+
+    tasks = registries().tasks
+    with_template = sorted(t.name for t in tasks if t.method_template)
+    if task not in tasks or not tasks.get(task).method_template:
+        raise BenchError(f"unknown task {task!r}; choose one of {', '.join(with_template)}")
+    package, _, name = tasks.get(task).method_template.partition(":")
+    return importlib.resources.files(package).joinpath(name).read_text()
 
 
 def _typed_path(path: str, start: str | Path) -> str:
@@ -45,8 +56,7 @@ def new_method(name: str, task: str, out_dir: str | Path) -> Path:
     """Create ``out_dir/bench-<name>/``; returns that folder."""
     if not re.fullmatch(r"[a-z][a-z0-9-]*", name):
         raise BenchError(f"method name {name!r}: use lower-case letters, digits and '-'")
-    if task not in TASK_TEMPLATES:
-        raise BenchError(f"unknown task {task!r}; choose one of {', '.join(TASK_TEMPLATES)}")
+    method_text = method_template(task)
     module = "bench_" + name.replace("-", "_")
     root = Path(out_dir) / f"bench-{name}"
     if root.exists():
@@ -55,17 +65,19 @@ def new_method(name: str, task: str, out_dir: str | Path) -> Path:
               "install": install_command(".", root),
               "bench": bench_script(root),
               "cls": "".join(p.capitalize() for p in name.split("-")) + "Method"}
+    def template(name: str) -> str:
+        return (TEMPLATES / name).read_text()
+
     files = {
-        "pyproject.toml": "pyproject.toml.tmpl",
-        "README.md": "README.md.tmpl",
-        f"{module}/__init__.py": None,
-        f"{module}/method.py": TASK_TEMPLATES[task],
-        f"{module}/plugin.py": "plugin.py.tmpl",
-        f"tests/test_{module}.py": "test_method.py.tmpl",
+        "pyproject.toml": template("pyproject.toml.tmpl"),
+        "README.md": template("README.md.tmpl"),
+        f"{module}/__init__.py": "",
+        f"{module}/method.py": method_text,
+        f"{module}/plugin.py": template("plugin.py.tmpl"),
+        f"tests/test_{module}.py": template("test_method.py.tmpl"),
     }
-    for rel, tmpl in files.items():
+    for rel, source in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = "" if tmpl is None else Template((TEMPLATES / tmpl).read_text()).substitute(values)
-        path.write_text(text)
+        path.write_text(Template(source).substitute(values))
     return root

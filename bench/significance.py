@@ -2,50 +2,87 @@
 
 Methods with full coverage are taken in rank order (a partial row gets no group). Each group is led by the best method not yet covered; a method
 joins every group whose leader it is not significantly worse than (two-sided p >= alpha), so a
-method can carry several letters ("ab"). Accuracy uses the exact McNemar test on paired
-correctness; every other metric a paired bootstrap of the metric's own aggregate.
+method can carry several letters ("ab"). Which test compares two methods is the metric's to say
+(``MetricSpec.paired_test``): the exact McNemar test on paired correctness (accuracy), a paired
+bootstrap of the metric's own aggregate (the default), or none.
 """
 
 from __future__ import annotations
 
 import string
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, MutableMapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
 
 from bench.leaderboard import Table
 from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue, resampler
 from bench.store import SampleLog
+from bench.status import direction_of
+from bench.layout import RunsLayout
 
 ALPHA = 0.05
 
 
 def load_sample_scores(record_path: str | Path) -> dict[str, dict[str, Any]]:
     """Per-sample scores (id -> metric -> values) stored beside a record."""
-    entries = SampleLog(Path(record_path).with_suffix(".samples.jsonl")).read()
+    entries = SampleLog(RunsLayout.samples(record_path)).read()
     return {i: e.get("scores", {}) for i, e in entries.items()}
 
 
-def paired_pvalue(metric: str, a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]],
-                  aggregate: Callable, resamples: int = 1000, seed: int = 0) -> float:
-    if metric == "accuracy" and all("y" in v and "p" in v for v in (*a, *b)):
-        ca = [(v["p"] >= 0.5) == bool(v["y"]) for v in a]
-        cb = [(v["p"] >= 0.5) == bool(v["y"]) for v in b]
-        return mcnemar_pvalue(ca, cb)
-    return paired_bootstrap_pvalue(a, b, aggregate, resamples, seed)[1]
+Values = Sequence[Mapping[str, Any]]
 
 
-def assign_groups(table: Table, aggregates: Mapping[str, Callable], resamples: int = 1000,
+@dataclass(frozen=True)
+class PairedTest:
+    """How one metric compares two methods on shared samples (from its :class:`MetricSpec`)."""
+
+    aggregate: Callable[[Values], float]
+    kind: str = "bootstrap"  # bootstrap | mcnemar
+    sample_keys: tuple[str, ...] = ()  # mcnemar: (label, P(positive)) in the per-sample values
+
+    def pvalue(self, a: Values, b: Values, resamples: int = 1000, seed: int = 0) -> float:
+        """Two-sided p-value that ``a`` and ``b`` (the same samples, in order) differ."""
+        if self.kind == "mcnemar" and all(k in v for k in self.sample_keys for v in (*a, *b)):
+            label, prob = self.sample_keys
+            ca = [(v[prob] >= 0.5) == bool(v[label]) for v in a]
+            cb = [(v[prob] >= 0.5) == bool(v[label]) for v in b]
+            return mcnemar_pvalue(ca, cb)
+        return paired_bootstrap_pvalue(a, b, self.aggregate, resamples, seed)[1]
+
+
+def paired_tests(metric_registry: Any, names: Iterable[str]) -> dict[str, PairedTest]:
+    """The paired test of each named, registered metric that has one and can be built."""
+    from bench.errors import Unavailable
+    from bench.lazy import resolve
+
+    out: dict[str, PairedTest] = {}
+    for name in names:
+        if name in out or name not in metric_registry:
+            continue
+        spec = metric_registry.get(name)
+        if spec.paired_test == "none":
+            continue
+        try:
+            metric = resolve(spec.factory)(**dict(spec.options))
+        except Unavailable:
+            continue
+        out[name] = PairedTest(metric.aggregate, spec.paired_test, tuple(spec.sample_keys))
+    return out
+
+
+def assign_groups(table: Table, tests: Mapping[str, PairedTest], resamples: int = 1000,
                   alpha: float = ALPHA) -> None:
-    """Fill ``row.groups[metric]`` for every metric with an aggregate and per-sample scores."""
+    """Fill ``row.groups[metric]`` for every metric with a paired test and per-sample scores."""
     scores = {r.label: r.sample_scores() for r in table.rows}
     for metric, direction in table.metrics:
-        aggregate = aggregates.get(metric)
-        if aggregate is None:
+        test = tests.get(metric)
+        if test is None:
             continue
         # Partial rows are scored on other samples than the rest: they are not ranked.
         ranked = [r for r in table.rows if r.cells.get(metric)
                   and r.cells[metric].value is not None and not r.cells[metric].partial]
-        ranked.sort(key=lambda r: r.cells[metric].value or 0.0, reverse=direction == "higher")
+        ranked.sort(key=lambda r: r.cells[metric].value or 0.0,
+                    reverse=direction_of(direction).higher_is_better)
         leaders: list[str] = []
         letters: dict[str, str] = {r.label: "" for r in ranked}
         for row in ranked:
@@ -57,7 +94,7 @@ def assign_groups(table: Table, aggregates: Mapping[str, Callable], resamples: i
                     continue
                 a = [scores[leader][i][metric] for i in shared]
                 b = [scores[row.label][i][metric] for i in shared]
-                if paired_pvalue(metric, a, b, aggregate, resamples) >= alpha:
+                if test.pvalue(a, b, resamples) >= alpha:
                     letters[row.label] += _letter(g)
             if not letters[row.label]:
                 leaders.append(row.label)
@@ -86,36 +123,24 @@ def _table_key(table: Table, metrics: list[str], resamples: int) -> str:
 
 def add_significance(tables: list[Table], metric_registry: Any, resamples: int = 1000,
                      cache: MutableMapping[str, Any] | None = None) -> None:
-    """Assign groups in every table, for metrics whose objects allow paired tests.
+    """Assign groups in every table, for metrics whose specs name a paired test.
 
     With ``cache``, a table whose rows, per-sample scores and settings were seen before gets
     its groups and rank intervals from it (a warm re-run does not redo thousands of paired
     bootstraps)."""
-    from bench.errors import Unavailable
-    from bench.lazy import resolve
-
-    objects: dict[str, Callable | None] = {}
+    tests = paired_tests(metric_registry, [m for t in tables for m, _ in t.metrics])
+    tested = sorted(f"{m}:{t.kind}:{','.join(t.sample_keys)}" for m, t in tests.items())
     for table in tables:
-        for metric, _ in table.metrics:
-            if metric in objects or metric not in metric_registry:
-                continue
-            spec = metric_registry.get(metric)
-            try:
-                obj = resolve(spec.factory)(**dict(spec.options))
-            except Unavailable:
-                objects[metric] = None
-                continue
-            objects[metric] = obj.aggregate if getattr(obj, "paired_tests", True) else None
-        usable = {m: f for m, f in objects.items() if f is not None}
-        key = _table_key(table, sorted(usable), resamples) if cache is not None else ""
+        key = _table_key(table, tested, resamples) if cache is not None else ""
         if cache is not None and key in cache:
             for row in table.rows:
                 found = cache[key].get(row.label, {})
                 row.groups = dict(found.get("groups", {}))
                 row.ranks = {m: (lo, hi) for m, (lo, hi) in found.get("ranks", {}).items()}
             continue
-        assign_groups(table, usable, resamples)
-        assign_rank_intervals(table, usable, max(50, resamples // 5))
+        assign_groups(table, tests, resamples)
+        assign_rank_intervals(table, {m: t.aggregate for m, t in tests.items()},
+                              max(50, resamples // 5))
         if cache is not None:
             cache[key] = {r.label: {"groups": r.groups, "ranks": r.ranks} for r in table.rows}
 
@@ -150,7 +175,8 @@ def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
                 vals = {m: on(idx) for m, on in per.items()}
             except ValueError:
                 continue
-            order = sorted(vals, key=vals.__getitem__, reverse=direction == "higher")
+            order = sorted(vals, key=vals.__getitem__,
+                           reverse=direction_of(direction).higher_is_better)
             for rank, m in enumerate(order, 1):
                 ranks[m].append(rank)
         for r in rows:

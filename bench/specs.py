@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 from bench.lazy import LazyRef
+from bench.status import Direction
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
@@ -40,6 +41,11 @@ class TaskSpec:
     """A task: what methods must do (``protocol``) and how the harness runs them (``runner``).
 
     ``runner`` resolves to a class implementing :class:`bench.interfaces.TaskRunner`.
+    ``validator`` resolves to ``validate(build, seed) -> list[bench.validate.Check]``: the contract
+    checks ``bench validate-plugin`` runs on a method of this task (``build()`` makes one).
+    ``method_template`` (``"package:file"``) is the ``string.Template`` of a method module that
+    ``bench new-method --task NAME`` writes (``$cls`` is the class name). Both let a plugin add a
+    task without touching ``bench/``.
     """
 
     name: str
@@ -49,6 +55,8 @@ class TaskSpec:
     runner: LazyRef
     default_metrics: tuple[str, ...] = ()
     default_dataset: str = ""
+    validator: LazyRef | None = None
+    method_template: str = ""
 
     def __post_init__(self) -> None:
         _check_name("task", self.name)
@@ -74,6 +82,35 @@ class DatasetSpec:
 
 
 @dataclass(frozen=True)
+class Tolerance:
+    """How far a recomputed value may lie from the committed one: ``abs + rel * |committed|``.
+
+    The default is exact. A bound above zero says why in ``reason`` (what cannot be made
+    deterministic), and ``bench check`` prints it beside the difference.
+    """
+
+    abs: float = 0.0
+    rel: float = 0.0
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.abs < 0 or self.rel < 0:
+            raise ValueError(f"tolerance bounds must be >= 0, got abs={self.abs}, rel={self.rel}")
+        if (self.abs or self.rel) and not self.reason:
+            raise ValueError("a tolerance above zero needs a reason")
+
+    def bound(self, committed: float) -> float:
+        return self.abs + self.rel * abs(committed)
+
+
+EXACT = Tolerance()
+# For a pretrained model's inference on float32 CPU kernels that the CPU type selects: a fresh
+# machine of another CPU type reproduced the talking-face numbers to 5e-6 relative.
+FLOAT32_INFERENCE = Tolerance(rel=1e-4, reason="float32 inference on CPU-selected kernels; "
+                              "5e-6 relative measured across machines")
+
+
+@dataclass(frozen=True)
 class MethodSpec:
     """A method; ``factory(**config)`` builds an object satisfying the task's protocol.
 
@@ -92,27 +129,58 @@ class MethodSpec:
     paper: str = ""
     trainer: LazyRef | None = None  # ``train(argv)`` that reproduces the shipped checkpoint
     resources: Resources = Resources()  # per task on a cluster; see docs/distributed.md
+    # Reproducibility (docs/reproducibility.md). ``threads``: torch/BLAS/OpenMP threads while the
+    # method trains and predicts (None: left as they are). ``pin_kernels``: run in a process
+    # started with the AVX2 kernel paths of bench.determinism. ``tolerance``: metric name (or "*")
+    # -> how far ``bench check`` lets a recomputed value stray from the committed one.
+    threads: int | None = None
+    pin_kernels: bool = False
+    tolerance: Mapping[str, Tolerance] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         _check_name("method", self.name)
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"method {self.name!r}: threads must be at least 1")
+
+    def tolerance_for(self, metric: str) -> Tolerance:
+        """The declared tolerance of ``metric``: its own entry, else "*", else exact."""
+        return self.tolerance.get(metric) or self.tolerance.get("*") or EXACT
+
+
+PAIRED_TESTS = ("bootstrap", "mcnemar", "none")
 
 
 @dataclass(frozen=True)
 class MetricSpec:
-    """A metric; ``factory(**options)`` returns a :class:`bench.interfaces.Metric`."""
+    """A metric; ``factory(**options)`` returns a :class:`bench.interfaces.Metric`.
+
+    ``paired_test`` says how two methods are compared on their shared samples (significance
+    groups, ``bench compare``): ``bootstrap`` resamples the metric's own aggregate; ``mcnemar``
+    is the exact test on paired correctness, read from the per-sample values named by
+    ``sample_keys`` = (label, P(positive)) at threshold 0.5; ``none`` ranks without tests.
+    """
 
     name: str
     task: str
-    direction: Literal["higher", "lower"]
+    direction: Direction  # a plain "higher" / "lower" is accepted and converted
     factory: LazyRef
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict, hash=False)
     resources: Resources = Resources()  # per task on a cluster; see docs/distributed.md
+    paired_test: str = "bootstrap"
+    sample_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_name("metric", self.name)
-        if self.direction not in ("higher", "lower"):
+        if self.direction not in tuple(Direction):
             raise ValueError(f"metric {self.name!r}: direction must be 'higher' or 'lower'")
+        object.__setattr__(self, "direction", Direction(self.direction))
+        if self.paired_test not in PAIRED_TESTS:
+            raise ValueError(f"metric {self.name!r}: paired_test must be one of "
+                             f"{', '.join(PAIRED_TESTS)}, not {self.paired_test!r}")
+        if self.paired_test == "mcnemar" and len(self.sample_keys) != 2:
+            raise ValueError(f"metric {self.name!r}: paired_test 'mcnemar' needs sample_keys "
+                             "(label key, probability key)")
 
 
 @dataclass(frozen=True)

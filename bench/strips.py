@@ -10,6 +10,7 @@ import numpy as np
 from bench.leaderboard import Table
 from bench.records import read_record
 from bench.store import ArtifactStore, SampleLog
+from bench.layout import RunsLayout
 
 N_FRAMES = 6
 
@@ -19,8 +20,8 @@ def _frames_of(runs_dir: Path, record_path: str, sample_id: str) -> np.ndarray |
     key = rec.get("keys", {}).get("predictions")
     if not key:
         return None
-    store = ArtifactStore(runs_dir / "cache" / "artifacts")
-    entries = SampleLog(runs_dir / "cache" / "predictions" / key / "predictions.jsonl",
+    store = ArtifactStore(RunsLayout(runs_dir).artifacts)
+    entries = SampleLog(RunsLayout(runs_dir).prediction_log(key),
                         store).read()
     entry = entries.get(sample_id)
     if not entry or entry.get("status") != "ok" or not entry.get("artifact"):
@@ -33,7 +34,7 @@ def _first_common_sample(runs_dir: Path, table: Table) -> str | None:
     for row in table.rows:
         if not row.record.endswith(".json"):  # a committed row: no cached frames here
             continue
-        path = Path(row.record).with_suffix(".samples.jsonl")
+        path = RunsLayout.samples(row.record)
         if not path.exists():
             continue
         got = {json.loads(line)["id"] for line in path.read_text().splitlines() if line.strip()}

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from bench.lazy import resolve
-from bench.runner import seed_everything
+from bench.runner import method_config, seed_everything
 from bench.samples import SPEECH_SAMPLE_RATE, VIDEO_FPS, Clip, Segment
-from bench.specs import MethodSpec
+from bench.interfaces import (
+    CAPABILITIES,
+    BatchedRunner,
+    BootstrapLimited,
+    Metric,
+    ReportsDetails,
+    ShardedRunner,
+    TaskRunner,
+)
+from bench.specs import MethodSpec, MetricSpec, TaskSpec
 
 
 @dataclass
@@ -132,10 +142,62 @@ def validate_talking_face(factory: Callable[[], Any], seed: int = 0) -> list[Che
     return checks
 
 
-def validate_method(spec: MethodSpec, protocol: Any, seed: int = 0) -> list[Check]:
-    """All checks for a registered method; the first checks its declared interface."""
+def _positive_int(obj: Any, name: str, value: Any) -> None:
+    assert isinstance(value, int) and value > 0, \
+        f"{type(obj).__name__}.{name} is {value!r}, want a positive int"
+
+
+def runner_check(task: TaskSpec) -> str:
+    """The task's runner implements TaskRunner, and each optional capability it has is typed."""
+    runner = resolve(task.runner)()
+    name = type(runner).__name__
+    assert isinstance(runner, TaskRunner), f"{name} does not implement TaskRunner"
+    found = []
+    for cap in CAPABILITIES["runner"]:
+        if isinstance(runner, cap):
+            found.append(cap.__name__)
+    if isinstance(runner, BatchedRunner):
+        _positive_int(runner, "batch_size", runner.batch_size)
+    if isinstance(runner, ShardedRunner):
+        _positive_int(runner, "shard_size", runner.shard_size)
+    return f"{name}" + (f" ({', '.join(found)})" if found else "")
+
+
+def validate_metric(spec: MetricSpec) -> list[Check]:
+    """A metric builds from its spec, implements Metric, and its declared capabilities are typed."""
+    state: dict[str, Any] = {}
+
+    def build() -> str:
+        state["m"] = resolve(spec.factory)(**dict(spec.options))
+        metric = state["m"]
+        assert isinstance(metric, Metric), f"{type(metric).__name__} does not implement Metric"
+        json.dumps(dict(metric.fingerprint()), default=str)
+        return f"{type(metric).__name__} implements Metric"
+
+    def capabilities() -> str:
+        metric, found = state["m"], []
+        if isinstance(metric, BootstrapLimited):
+            value = metric.bootstrap_resamples
+            assert isinstance(value, int) and value >= 0, \
+                f"bootstrap_resamples is {value!r}, want an int >= 0"
+            found.append("BootstrapLimited")
+        if isinstance(metric, ReportsDetails):
+            assert isinstance(metric.last_details, Mapping), "last_details is not a mapping"
+            found.append("ReportsDetails")
+        return (", ".join(found) or "none") + f"; paired test: {spec.paired_test}"
+
+    checks = [_run("builds and implements Metric", build)]
+    if checks[0].ok:
+        checks.append(_run("declared capabilities", capabilities))
+    return checks
+
+
+def validate_method(spec: MethodSpec, protocol: Any, seed: int = 0,
+                    task: TaskSpec | None = None) -> list[Check]:
+    """All checks for a registered method: its declared interface, then its task's contract
+    checks (the task's ``validator``; ``task`` defaults to the registered one)."""
     factory = resolve(spec.factory)
-    config = dict(spec.config)
+    config = method_config(factory, spec.config, seed)  # the seed as the runner gives it
 
     def build() -> Any:
         return factory(**config)
@@ -149,8 +211,11 @@ def validate_method(spec: MethodSpec, protocol: Any, seed: int = 0) -> list[Chec
     checks = [_run("declared interface", interface)]
     if not checks[0].ok:
         return checks
-    if spec.task == "consonant-voicing":
-        return checks + validate_consonant(build, seed)
-    if spec.task == "talking-face":
-        return checks + validate_talking_face(build, seed)
-    return checks + [Check("task checks", False, f"no validator for task {spec.task!r}")]
+    if task is None:
+        from bench.plugins import registries
+
+        task = registries().tasks.get(spec.task)
+    checks.append(_run("task runner and its declared capabilities", lambda: runner_check(task)))
+    if task.validator is None:
+        return checks + [Check("task checks", False, f"task {spec.task!r} declares no validator")]
+    return checks + list(resolve(task.validator)(build, seed))

@@ -9,6 +9,9 @@ A claim says which of two questions it asks:
 
 It cannot be checked when the metric is unavailable or failed. Every verdict says how many
 samples the measured value covers (k of N scored).
+
+A committed number (``bench check``) holds when the recomputed value differs from it by no more
+than the tolerance its method spec declares (exact unless declared; docs/reproducibility.md).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from bench.errors import BenchError, did_you_mean
 
@@ -36,6 +39,8 @@ class Claim:
     tolerance: float | None = None  # the |measured - value| <= tolerance form
     source: str = ""
     within: str = ""  # "ci": the value-in-measured-CI form (the default without a tolerance)
+    committed: bool = False  # a committed number: |measured - value| <= its declared bound
+    reason: str = ""  # why that bound is above zero
 
     @property
     def form(self) -> str:
@@ -142,6 +147,8 @@ def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
     if value is None:
         why = metric.get("message") or metric.get("status", "")
         return Verdict(claim, "cannot be checked", None, None, f"{why} ({coverage(metric)})")
+    if claim.committed:
+        return _judge_committed(claim, float(value), ci, coverage(metric))
     low, high = (ci if ci else (value, value))
     msg = f"claimed {claim.value:.4g}, measured {value:.4g} [{low:.4g}, {high:.4g}] on " \
           f"{coverage(metric)}: "
@@ -156,6 +163,25 @@ def judge(claim: Claim, metric: dict[str, Any]) -> Verdict:
     return Verdict(claim, "holds" if holds else "does not hold", value, (low, high), msg)
 
 
+def _judge_committed(claim: Claim, value: float, ci: Any, covered: str) -> Verdict:
+    difference = value - claim.value
+    bound = claim.tolerance or 0.0
+    holds = abs(difference) <= bound
+    why = f"{bound:.3g} ({claim.reason})" if bound else "0 (exact)"
+    msg = (f"committed {claim.value:.10g}, measured {value:.10g} on {covered}, "
+           f"difference {difference:+.3g}, bound {why}")
+    return Verdict(claim, "holds" if holds else "does not hold", value,
+                   tuple(ci) if ci else None, msg)
+
+
+def _committed(task: str, dataset: str, split: str, method: Any, metric: str, value: float,
+               source: str) -> Claim:
+    """A committed value with the tolerance its method spec declares for ``metric``."""
+    tolerance = method.tolerance_for(metric)
+    return Claim(task, dataset, split, method.name, metric, value, tolerance.bound(value),
+                 source=source, committed=True, reason=tolerance.reason)
+
+
 def exit_code(verdicts: list[Verdict]) -> int:
     """0: all hold; 1: some do not hold; 3: none fails but some cannot be checked."""
     statuses = {v.status for v in verdicts}
@@ -164,11 +190,11 @@ def exit_code(verdicts: list[Verdict]) -> int:
     return 3 if "cannot be checked" in statuses else 0
 
 
-def committed_claims(runs: list[Any], methods: set[str]) -> list[Claim]:
+def committed_claims(runs: list[Any], methods: Mapping[str, Any]) -> list[Claim]:
     """Claims from the committed baseline's records, for the given (reference) methods.
 
-    The committed CI is the tolerance band: a fresh value must lie within the CI's larger
-    half-width of the committed value.
+    ``methods`` maps a name to its MethodSpec, whose declared tolerance bounds how far a fresh
+    value may lie from each committed one (exact when it declares none).
     """
     claims = []
     for run in runs:
@@ -179,28 +205,22 @@ def committed_claims(runs: list[Any], methods: set[str]) -> list[Claim]:
             value = m.get("value")
             if value is None:
                 continue
-            low, high = m.get("ci") or (value, value)
-            claims.append(Claim(rec["task"]["name"], rec["dataset"]["name"],
-                                rec["dataset"]["split"], rec["method"]["name"], metric, value,
-                                max(value - low, high - value), source=run.file))
+            claims.append(_committed(rec["task"]["name"], rec["dataset"]["name"],
+                                     rec["dataset"]["split"], methods[rec["method"]["name"]],
+                                     metric, value, run.file))
     return claims
 
 
-def baseline_claims(leaderboards_dir: str | Path, methods: set[str]) -> list[Claim]:
-    """Claims read from the committed leaderboard CSVs, for the given (reference) methods.
-
-    The committed CI is the tolerance band: a fresh run must land inside it.
-    """
+def baseline_claims(leaderboards_dir: str | Path, methods: Mapping[str, Any]) -> list[Claim]:
+    """Claims read from the committed leaderboard CSVs, for the given (reference) methods, each
+    with the tolerance its MethodSpec declares (see ``committed_claims``)."""
     claims = []
     for path in sorted(Path(leaderboards_dir).glob("*.csv")):
         with open(path, newline="") as f:
             for row in csv.DictReader(f):
                 if row["method"] not in methods or not row["value"]:
                     continue
-                low = float(row["ci_low"]) if row["ci_low"] else float(row["value"])
-                high = float(row["ci_high"]) if row["ci_high"] else float(row["value"])
-                value = float(row["value"])
-                claims.append(Claim(row["task"], row["dataset"], row["split"], row["method"],
-                                    row["metric"], value, max(value - low, high - value),
-                                    source=str(path)))
+                claims.append(_committed(row["task"], row["dataset"], row["split"],
+                                         methods[row["method"]], row["metric"],
+                                         float(row["value"]), str(path)))
     return claims

@@ -15,7 +15,9 @@ def bench_register_tasks(register):
         description="Classify consonant segments (16 kHz) as voiced or voiceless.",
         protocol="bench.protocols:ConsonantVoicingMethod",
         runner="bench.tasks.consonant:ConsonantRunner",
-        default_metrics=CLASSIFICATION, default_dataset="consonants-synthetic"))
+        default_metrics=CLASSIFICATION, default_dataset="consonants-synthetic",
+        validator="bench.validate:validate_consonant",
+        method_template="bench.templates:consonant_method.py.tmpl"))
     register(TaskSpec(
         name="talking-face", version="1.0",
         description="Generate lip-synced frames from identity frames and driving audio (25 fps, "
@@ -24,7 +26,9 @@ def bench_register_tasks(register):
         runner="bench.tasks.talking_face:TalkingFaceRunner",
         default_metrics=("lse-c", "lse-d", "lse-c-v2", "lse-d-v2", "fid", "lpips", "ssim", "psnr",
                          "ssim-frame", "psnr-frame"),
-        default_dataset="talking-faces-synthetic"))
+        default_dataset="talking-faces-synthetic",
+        validator="bench.validate:validate_talking_face",
+        method_template="bench.templates:talking_face_method.py.tmpl"))
 
 
 @hookimpl
@@ -34,7 +38,10 @@ def bench_register_metrics(register):
         register(MetricSpec(
             name=name, task="consonant-voicing", direction=directions[name],
             factory="bench.metrics.classification:ClassificationMetric", options={"name": name},
-            description=f"{name} with voiced as the positive class, threshold 0.5"))
+            description=f"{name} with voiced as the positive class, threshold 0.5",
+            # accuracy is a mean of paired correctness: McNemar's exact test, from y and p
+            **({"paired_test": "mcnemar", "sample_keys": ("y", "p")} if name == "accuracy"
+               else {})))
 
 
 @hookimpl

@@ -21,13 +21,13 @@ import numpy as np
 import bench
 from bench.interfaces import SampleError
 from bench.samples import SPEECH_SAMPLE_RATE, Clip
-from bench.specs import MethodSpec, WeightsSpec
+from bench.specs import FLOAT32_INFERENCE, MethodSpec, WeightsSpec
 
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "172a6c1bb582c21f501e27c08099d4fcbaafd21c86c9244d0b9649d095073d54"
-EMBEDDED_SIZE = 4602604
+EMBEDDED_SHA256 = "8a56d18265a8542c60924ba823187f046d6466fbaa3140f7496d9cdb31765841"
+EMBEDDED_SIZE = 4594582
 
 PROVENANCE = {
     "diagonal_matrix_alignment": "abstract",
@@ -65,6 +65,7 @@ def bench_register_methods(register) -> None:  # type: ignore[no-untyped-def]
         config=dict(METHOD_CONFIG, provenance=PROVENANCE),
         weights=("g4g-embedded",),
         reference=True,
+        tolerance={"*": FLOAT32_INFERENCE},
         paper="arXiv:2402.18122",
         trainer="plugins.g4g:train_command",
     ))
@@ -183,24 +184,55 @@ def _mouth_psnr(out: np.ndarray, target: np.ndarray, boxes: np.ndarray) -> float
     return float(10 * np.log10(255.0 ** 2 / max(err / max(n, 1), 1e-10)))
 
 
-def evaluate(checkpoint: str | Path, split: str = "val", max_clips: int = 8) -> dict[str, float]:
-    """Quick check of a checkpoint on the embedded data: mouth-region PSNR of G4G and of the
-    "reference frame" baseline (the frame half the video away, i.e. the model's own reference)."""
+def aligner_sync(aligner: Any, frames: np.ndarray, boxes: np.ndarray, audio: np.ndarray,
+                 max_offset: int = 6) -> tuple[float, bool] | None:
+    """Sync of a video in the eyes of a G4G aligner (the TRAINING expert, not the evaluation
+    SyncNet): (confidence, offset hit). Confidence = mean cosine at offset 0 minus the median
+    over offsets -D..D, averaged over windows first; hit = offset 0 is the best offset."""
+    from reference_models.g4g.alignment import offset_similarities
+    from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
+
+    data = TalkingFaceArrays([VideoArrays("v", frames, boxes, audio)], aligner.cfg)
+    sims = offset_similarities(aligner, *data.clip_windows(0), max_offset)
+    if not len(sims):
+        return None
+    mean = sims.mean(0)
+    return float(mean[max_offset] - mean.median()), bool(mean.argmax() == max_offset)
+
+
+def evaluate(checkpoint: str | Path, split: str = "val", max_clips: int | None = None,
+             expert: str | Path | None = None) -> dict[str, float]:
+    """Validation check of a checkpoint on the embedded data, for model selection: mouth-region
+    PSNR of G4G and of the "reference frame" baseline (the frame half the video away, i.e. the
+    model's own reference), and sync of G4G, the reference frames and the ground truth as the
+    aligner of ``expert`` (default: the checkpoint's own aligner) sees it."""
     from bench.datasets.talking_face.embedded import load_embedded_talking_faces
     from reference_models.g4g.inference import reference_indices
+    from reference_models.g4g.model import load_weights
 
     method = G4GMethod(checkpoint)
+    aligner = (load_weights(resolve_checkpoint(expert))[0] if expert else
+               method.inference.model).aligner.eval()
     ds = load_embedded_talking_faces().split(split)
-    g4g, ref = [], []
+    rows: dict[str, list[float]] = {}
     for cid in list(ds.ids)[:max_clips]:
         clip = ds.get(cid)
         n = clip.n_output_frames
         target, boxes = clip.target[:n], clip.face_boxes[:n]
-        g4g.append(_mouth_psnr(method.generate(clip), target, boxes))
         r = reference_indices(len(clip.frames), np.arange(n))
-        ref.append(_mouth_psnr(clip.frames[r], target, boxes))
-    return {"clips": len(g4g), "g4g_mouth_psnr_db": float(np.mean(g4g)),
-            "reference_frame_mouth_psnr_db": float(np.mean(ref))}
+        videos = {"g4g": method.generate(clip), "reference_frame": clip.frames[r],
+                  "ground_truth": target}
+        for name, frames in videos.items():
+            if name != "ground_truth":
+                rows.setdefault(f"{name}_mouth_psnr_db", []).append(
+                    _mouth_psnr(frames, target, boxes))
+            got = aligner_sync(aligner, frames, boxes, clip.audio)
+            if got is not None:
+                rows.setdefault(f"{name}_sync_conf", []).append(got[0])
+                rows.setdefault(f"{name}_offset_hit", []).append(float(got[1]))
+    out: dict[str, float] = {"clips": len(rows["g4g_mouth_psnr_db"])}
+    out.update({k: float(np.mean(v)) for k, v in rows.items()})
+    return out
 
 
 def train_command(argv: Sequence[str] | None = None) -> None:
@@ -219,25 +251,45 @@ def main(argv: Sequence[str] | None = None) -> None:
     tr.add_argument("--config", default="embedded")
     tr.add_argument("--out", type=Path, required=True)
     tr.add_argument("--max-train-clips", type=int, default=None)
-    tr.add_argument("--max-val-clips", type=int, default=8)
+    tr.add_argument("--max-val-clips", type=int, default=None,
+                    help="validate on the first N val clips (default: all)")
+    tr.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                    help="override one config value, e.g. --set w_mouth=8 --set gen_batch=6")
     tr.add_argument("--align-steps", type=int, default=None)
     tr.add_argument("--gen-steps", type=int, default=None)
     tr.add_argument("--export", type=Path, default=None,
                     help="copy the selected weights here")
+    tr.add_argument("--resume", action="store_true",
+                    help="continue from <out>/last.pt (the default; kept for clarity)")
     tr.add_argument("--no-resume", action="store_true")
     ev = sub.add_parser("eval", help="mouth-region PSNR of a checkpoint vs its reference frames")
     ev.add_argument("--checkpoint", default=EMBEDDED_CHECKPOINT)
     ev.add_argument("--split", default="val")
-    ev.add_argument("--max-clips", type=int, default=8)
+    ev.add_argument("--max-clips", type=int, default=None)
+    ev.add_argument("--expert", default=None,
+                    help="weights file whose aligner scores sync (default: the checkpoint's)")
     args = ap.parse_args(argv)
     if args.command == "eval":
-        print(json.dumps(evaluate(args.checkpoint, args.split, args.max_clips), indent=1))
+        print(json.dumps(evaluate(args.checkpoint, args.split, args.max_clips,
+                                         args.expert), indent=1))
         return
-    overrides = {k: v for k, v in (("align_steps", args.align_steps),
-                                   ("gen_steps", args.gen_steps)) if v is not None}
+    overrides: dict[str, Any] = {k: v for k, v in (("align_steps", args.align_steps),
+                                                   ("gen_steps", args.gen_steps)) if v is not None}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--set needs KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    for key in ("mask_scales", "loss_scales"):
+        if isinstance(overrides.get(key), list):
+            overrides[key] = tuple(overrides[key])
     cfg = get_config(args.config, **overrides)
     weights = train(cfg, load_split("train", args.max_train_clips),
-                    load_split("val", args.max_val_clips), args.out, resume=not args.no_resume)
+                    load_split("val", args.max_val_clips), args.out, resume=not args.no_resume,
+                    snapshots=True)
     if args.export:
         args.export.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(weights, args.export)

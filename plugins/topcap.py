@@ -13,6 +13,9 @@ TASK = "consonant-voicing"
 PAPER = "arXiv:2311.15210"
 VERSION = "1.0"
 FACTORY = "plugins.topcap:make_classifier"
+# Seeded with the run seed, one BLAS thread in this process and in the CV workers, OpenBLAS's
+# kernel path pinned: the MLP's numbers otherwise depend on the CPU (docs/reproducibility.md).
+REPRODUCIBLE = {"threads": 1, "pin_kernels": True}
 
 # Kept here rather than imported from reference_models so listing methods stays cheap.
 LEARNERS = {
@@ -40,6 +43,7 @@ def method_specs() -> list[MethodSpec]:
             config={"learner": learner, "variant": "v2", "n_jobs": 2},
             reference=learner == "svm",
             paper=PAPER,
+            **REPRODUCIBLE,
         )
         for learner, text in LEARNERS.items()
     ]
@@ -53,6 +57,7 @@ def method_specs() -> list[MethodSpec]:
             f"{LEARNERS['svm']}, tuned by 5-fold grid search",
             config={"learner": "svm", "variant": "v1", "n_jobs": 2},
             paper=PAPER,
+            **REPRODUCIBLE,
         )
     )
     specs.append(
@@ -65,6 +70,7 @@ def method_specs() -> list[MethodSpec]:
             "the voiced rate of the dropped training segments instead of abstaining",
             config={"learner": "svm", "variant": "v2", "n_jobs": 2, "dropped": "prior"},
             paper=PAPER,
+            **REPRODUCIBLE,
         )
     )
     return specs
@@ -84,7 +90,7 @@ def _decode(data):
                          data["tau"], data["n_points"])
 
 
-def make_classifier(**config):
+def make_classifier(seed: int = 0, **config):
     """A TopCapClassifier whose features persist on disk, shared by every TopCap row and run.
 
     Keys carry the variant and the waveform's content hash, so a cached feature is only reused
@@ -95,7 +101,7 @@ def make_classifier(**config):
     from reference_models.topcap.features import FEATURES_VERSION
 
     cache = JsonDiskCache(f"topcap-features-{FEATURES_VERSION}", _encode, _decode)
-    return SharedFeatures(feature_cache=cache, **config)
+    return SharedFeatures(feature_cache=cache, seed=seed, **config)
 
 
 @bench.hookimpl

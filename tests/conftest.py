@@ -59,6 +59,9 @@ def _no_committed_baseline(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("BENCH_BASELINE_DIR", str(tmp_path_factory.mktemp("no-baseline")))
     monkeypatch.delenv("BENCH_RUNS_DIR", raising=False)
     monkeypatch.setenv("BENCH_QUIET", "1")
+    # Units run in the test process (whose toy registries a spawned process would not see);
+    # tests/test_reproducibility.py starts the pinned process itself.
+    monkeypatch.setenv("BENCH_PIN_KERNELS", "0")
 
 
 @pytest.fixture(autouse=True)

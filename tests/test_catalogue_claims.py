@@ -15,7 +15,7 @@ CASES = {
     "value-missing": (GOOD, ["claim 1", "lacks value"]),
     "tolerance-negative": (NAMES + "value = 0.9\ntolerance = -0.1\n", ["claim 1", "tolerance must be >= 0"]),
     "tolerance-string": (NAMES + 'value = 0.9\ntolerance = "5%"\n', ["claim 1", "tolerance must be a number"]),
-    "tolerance-and-within": (GOOD + "value = 0.9\ntolerance = 0.1\nwithin = \"ci\"\n", ["claim 1", "not both"]),
+    "tolerance-and-within": (GOOD + "value = 0.9\ntolerance = 0.1\n", ["claim 1", "not both"]),
     "within-unknown": (NAMES + 'value = 0.9\nwithin = "pi"\n', ["claim 1", "within = 'pi'"]),
     "unknown-key": (GOOD + "value = 0.9\nmetrc = 1\n", ["claim 1", "unknown key 'metrc'", "'metric'"]),
     "method-unknown": (GOOD.replace("toy-zcr", "toy-zrc") + "value = 0.9\n",

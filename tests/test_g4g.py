@@ -490,5 +490,17 @@ def test_registered_method_passes_the_harness_validator():
     methods = []
     plugin.bench_register_methods(register=methods.append)
     checks = validate_method(methods[0], TalkingFaceMethod, seed=0)
-    assert len(checks) == 5
+    assert len(checks) == 6  # interface, task runner, 3 output contracts, determinism
     assert all(c.ok for c in checks), [(c.name, c.detail) for c in checks if not c.ok]
+
+
+def test_batched_inference_equals_frame_by_frame(tiny_method):
+    from reference_models.g4g.inference import G4GInference
+
+    clip = _clip(n_frames=12, seconds=0.8)
+    one = G4GInference(tiny_method.inference.model, batch_size=1)
+    args = (clip.frames, clip.face_boxes, clip.audio, clip.n_output_frames)
+    per_frame = one.generate(*args)
+    for batch in (7, 32):
+        batched = G4GInference(tiny_method.inference.model, batch_size=batch).generate(*args)
+        np.testing.assert_array_equal(batched, per_frame)

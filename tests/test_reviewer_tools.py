@@ -127,7 +127,9 @@ def test_check_against_committed_leaderboard(tmp_path, toy_registries, monkeypat
 def test_validate_plugin_passes_a_good_method_and_fails_bad_ones(toy_registries):
     res = _invoke(["validate-plugin", "toy-zcr"])
     assert res.exit_code == 0, res.output
-    assert res.output.count("PASS") == 5
+    assert res.output.count("PASS") == 6
+    assert ("PASS  task runner and its declared capabilities: ConsonantRunner "
+            "(BatchedRunner, BatchPredictor, ShardedRunner)") in res.output
     res = _invoke(["validate-plugin", "toy-shape"])
     assert res.exit_code == 1 and "FAIL  fit and predict_proba shape" in res.output
     res = _invoke(["validate-plugin", "toy-nan"])

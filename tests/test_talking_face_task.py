@@ -48,7 +48,7 @@ def test_leaderboard_gets_a_sample_strip(tmp_path, toy_registries):
 
 def test_validate_plugin_on_talking_face_methods(toy_registries):
     res = CliRunner().invoke(main, ["validate-plugin", "toy-loop"])
-    assert res.exit_code == 0 and res.output.count("PASS") == 5, res.output
+    assert res.exit_code == 0 and res.output.count("PASS") == 6, res.output
     res = CliRunner().invoke(main, ["validate-plugin", "toy-short"])
     assert res.exit_code == 1
     assert "FAIL  output contract, 1 s audio: shape (24, 128, 128, 3), want (25, 128, 128, 3)" \

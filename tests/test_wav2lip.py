@@ -6,6 +6,7 @@ import argparse
 import functools
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -319,6 +320,30 @@ def test_lip_sync_contract_and_determinism():
     assert not np.array_equal(out[:, 30:100, 20:80], frames[src][:, 30:100, 20:80])
     np.testing.assert_array_equal(out, lip_sync(gen, frames, boxes, audio, n_out=20))
     assert lip_sync(gen, frames, boxes, audio[:100], n_out=0).shape == (0, 120, 100, 3)
+
+
+def test_paste_blends_the_lower_half_and_matches_colour():
+    from reference_models.wav2lip.faces import paste_face, paste_mask
+
+    m = paste_mask(64, 48)
+    assert m[:32].max() <= 0.5 and m[:28].max() == 0.0  # upper half (past the ramp) untouched
+    assert m[40:56, 8:40].min() == 1.0  # the mouth region is the generated face
+    assert m[-1].max() < 0.2 and m[:, 0].max() < 0.2  # no hard box edge
+    frame = np.full((100, 90, 3), 120, np.uint8)
+    frame[..., 0] = 180
+    box = np.array([20, 10, 68, 74])
+    crop = frame[10:74, 20:68].astype(np.int16)
+    # a face with the frame's content but a colour shift (+25 green): the shift is taken out
+    face = cv2.resize(np.clip(crop + [0, 25, 0], 0, 255).astype(np.uint8), (96, 96))
+    out = paste_face(frame, face, box)
+    assert np.abs(out.astype(int) - frame).max() <= 1
+    # a face whose lower half differs shows it there, fades across the middle, leaves the rest
+    face2 = face.copy()
+    face2[60:80, 20:76] = 20
+    out2 = paste_face(frame, face2, box)
+    assert out2[55, 44, 1] < 60  # the dark mouth is pasted
+    np.testing.assert_array_equal(out2[:, :20], frame[:, :20])
+    np.testing.assert_array_equal(out2[:35], frame[:35])
 
 
 def test_crop_rejects_empty_box():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bench.leaderboard import Cell
+from bench.status import Direction, Status
 
-ARROWS = {"higher": "↑", "lower": "↓"}
+ARROWS = {d.value: d.arrow for d in Direction}
 
 
 def fmt_number(x: float) -> str:
@@ -19,7 +20,7 @@ def fmt_cell(cell: Cell | None) -> str:
     if cell is None:
         return "—"
     if cell.value is None:
-        return "n/a" if cell.status == "n/a" else f"n/a ({cell.status})"
+        return "n/a" if cell.status == Status.NOT_APPLICABLE else f"n/a ({cell.status})"
     text = fmt_number(cell.value)
     if cell.ci:
         text += f" [{fmt_number(cell.ci[0])}, {fmt_number(cell.ci[1])}]"

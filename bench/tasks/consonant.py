@@ -9,19 +9,18 @@ from typing import Any, Mapping
 import numpy as np
 
 from bench import progress
-from bench.interfaces import Dataset, SampleError, Split
+from bench.interfaces import Dataset, ExplainsDrops, SampleError, Split, TrainSplitMapper
 
 log = logging.getLogger(__name__)
 
 
 def training_split_name(dataset: Dataset, split: Split) -> str:
     """The split a method is fitted on for ``split`` (datasets may map e.g. holdout -> train)."""
-    mapper = getattr(dataset, "train_split_for", None)
-    return mapper(split.name) if mapper else "train"
+    return dataset.train_split_for(split.name) if isinstance(dataset, TrainSplitMapper) else "train"
 
 
 def _no_prediction(method: Any, index: int) -> SampleError:
-    reasons = getattr(method, "last_drop_reasons_", None)
+    reasons = method.last_drop_reasons_ if isinstance(method, ExplainsDrops) else None
     why = reasons[index] if reasons is not None and index < len(reasons) else None
     return SampleError(f"the method gave no prediction ({why})" if why
                        else "the method gave no prediction (NaN probabilities)")

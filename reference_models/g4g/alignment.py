@@ -61,8 +61,12 @@ class VisualSyncEncoder(nn.Module):
             nn.AdaptiveAvgPool2d(1),
         )
         self.proj = nn.Linear(8 * w, cfg.embed_dim)
+        self.scale = cfg.align_input_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.scale != 1.0:
+            size = (max(8, round(x.shape[-2] * self.scale)), max(8, round(x.shape[-1] * self.scale)))
+            x = F.interpolate(x, size=size, mode="area")
         return self.proj(self.net(x).flatten(1))
 
 
@@ -124,6 +128,39 @@ class AVAligner(nn.Module):
         """Share of rows whose most similar visual embedding is the synced one (a val score)."""
         cos = self.embed_audio(mel) @ self.embed_visual(lower_faces).t()
         return (cos.argmax(dim=1) == torch.arange(cos.shape[0])).float().mean().item()
+
+
+@torch.no_grad()
+def offset_similarities(aligner: AVAligner, mel_windows: torch.Tensor, lower_faces: torch.Tensor,
+                        max_offset: int) -> torch.Tensor:
+    """(windows, 2D+1) cosine of each lip window with the audio windows at offsets -D..D.
+
+    ``mel_windows`` (n,1,n_mels,steps) and ``lower_faces`` (n,3T,H/2,W) are the synced windows
+    0..n-1 of one clip; only windows with every offset inside the clip are scored (an empty
+    result when the clip has no such window).
+    """
+    a = aligner.embed_audio(mel_windows)
+    v = aligner.embed_visual(lower_faces)
+    n, d = len(a), max_offset
+    if n <= 2 * d:
+        return a.new_zeros((0, 2 * d + 1))
+    cos = v @ a.t()  # (lip window, audio window)
+    ks = torch.arange(d, n - d)
+    return cos[ks[:, None], ks[:, None] + torch.arange(-d, d + 1)[None, :]]
+
+
+def offset_scores(aligner: AVAligner, mel_windows: torch.Tensor, lower_faces: torch.Tensor,
+                  max_offset: int) -> tuple[int, int, bool]:
+    """Offset recovery of one clip: (per-window hits, per-window trials, clip-level hit).
+
+    Per window, the audio most similar to its lips must be offset 0; the clip-level check first
+    averages the similarity per offset over the windows (as LSE's offset search does).
+    """
+    sims = offset_similarities(aligner, mel_windows, lower_faces, max_offset)
+    if not len(sims):
+        return 0, 0, False
+    d = max_offset
+    return int((sims.argmax(1) == d).sum()), len(sims), bool(sims.mean(0).argmax() == d)
 
 
 def lower_half_stack(faces: torch.Tensor) -> torch.Tensor:

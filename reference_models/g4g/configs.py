@@ -54,9 +54,24 @@ class G4GConfig:
     align_batch_clips: int = 8
     align_windows_per_clip: int = 2
     align_lr: float = 5e-4
+    # the aligner reads its lower halves at this scale (0.5: 24x48 at 96 px; cheaper, and
+    # enough for mouth shapes); weight decay, colour jitter and a cosine learning rate fight the
+    # overfitting seen with 240 clips; selection "loss" (val loss) or "sync" (val top-1 and
+    # per-window offset recovery averaged)
+    align_input_scale: float = 1.0
+    align_weight_decay: float = 0.0
+    align_augment: bool = False
+    align_cosine: bool = False
+    align_select: str = "loss"
+    align_offsets: int = 6
     gen_steps: int = 700
     gen_batch: int = 3
     gen_lr: float = 5e-4
+    # steps of generator training before the sync loss is switched on (reconstruction first)
+    sync_start: int = 0
+    # drop the reference face from the output mix inside the mouth region, so the mouth must be
+    # generated (copying the reference's mouth was a strong shortcut)
+    ref_out_of_mouth: bool = False
     val_every: int = 100
     val_batches: int = 4
     ckpt_every: int = 100
@@ -74,6 +89,10 @@ class G4GConfig:
             raise ValueError(f"mask_scales must name 3 of face/lower/mouth, got {self.mask_scales!r}")
         if self.face_size % 8 or self.frame_size % 8:
             raise ValueError("face_size and frame_size must be multiples of 8")
+        if not 0 < self.align_input_scale <= 1:
+            raise ValueError(f"align_input_scale must be in (0, 1], got {self.align_input_scale}")
+        if self.align_select not in ("loss", "sync"):
+            raise ValueError(f"align_select must be 'loss' or 'sync', got {self.align_select!r}")
         if self.tau <= 0:
             raise ValueError(f"tau must be positive, got {self.tau}")
 
@@ -98,7 +117,28 @@ class G4GConfig:
         return cls(**d)
 
 
-EMBEDDED = G4GConfig()
+# The recipe of the shipped checkpoint (96-px faces, one CPU thread; see the model card for the
+# val measurements behind each choice). The class defaults above are the earlier recipe, which
+# weights files written before these keys existed were trained with.
+EMBEDDED = G4GConfig(
+    align_input_scale=0.5,
+    align_windows_per_clip=4,
+    align_lr=1e-3,
+    align_cosine=True,
+    align_weight_decay=1e-4,
+    align_augment=True,
+    align_select="sync",
+    align_steps=3000,
+    ref_out_of_mouth=True,
+    w_mouth=8.0,
+    gen_batch=4,
+    gen_steps=4000,
+    sync_start=600,
+    w_sync=0.1,
+    val_batches=12,
+    val_every=150,
+    ckpt_every=150,
+)
 
 # Paper-scale sizes for GPU users with real data (LRS2/HDTF). G4G's own sizes are unknown; these
 # follow DINet/Wav2Lip practice: 256-px faces, full widths, VGG19 perceptual loss.

@@ -132,6 +132,14 @@ class TalkingFaceArrays:
         face = torch.stack(faces).float() / 255.0
         return mel, lower_half_stack(face)
 
+    def clip_windows(self, vid: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every synced window of one video: mels (n,1,n_mels,steps), lower faces (n,3T,S/2,S)."""
+        t, n = self.cfg.sync_frames, self.n_windows[vid]
+        mel = torch.stack([self._sync_mel(vid, k) for k in range(n)])[:, None].float()
+        faces = self.faces[vid].float() / 255.0
+        stack = torch.stack([faces[k:k + t] for k in range(n)])
+        return mel, lower_half_stack(stack)
+
     def gen_batch(self, rng: np.random.Generator, n: int) -> dict[str, torch.Tensor]:
         """Generator windows of sync_frames consecutive frames from ``n`` distinct videos.
 

@@ -72,6 +72,7 @@ class G4GGenerator(nn.Module):
             size = cfg.face_size // (8 >> i)
             m = F.interpolate(masks[name], size=(size, size), mode="area")
             self.register_buffer(f"mask{i}", m, persistent=False)
+        self.register_buffer("mouth_full", masks["mouth"], persistent=False)
         self.bottleneck = nn.Sequential(ConvBlock(16 * w + code, 8 * w, 3), ResBlock(8 * w))
         self.up3 = UpBlock(8 * w, 8 * w, 4 * w)   # to 1/4: skip = masked + warped ref
         self.up2 = UpBlock(4 * w, 4 * w, 2 * w)   # to 1/2
@@ -103,7 +104,14 @@ class G4GGenerator(nn.Module):
         h = self.up3(h, torch.cat([s3, w3], 1))
         h = self.up2(h, torch.cat([s2, w2], 1))
         h = self.out(self.up1(h, s1))
-        mix = torch.softmax(h[:, 3:], dim=1)
+        logits = h[:, 3:]
+        if self.cfg.ref_out_of_mouth:
+            # no copying of the reference's mouth: inside the mouth region the output is new
+            # colour (the masked input is empty there)
+            logits = logits - torch.cat([torch.zeros_like(self.mouth_full),
+                                         30.0 * self.mouth_full,
+                                         torch.zeros_like(self.mouth_full)], 1)
+        mix = torch.softmax(logits, dim=1)
         return mix[:, :1] * masked + mix[:, 1:2] * reference + mix[:, 2:] * torch.sigmoid(h[:, :3])
 
 

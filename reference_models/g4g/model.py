@@ -35,9 +35,14 @@ class G4GModel(nn.Module):
         """(N,3,S,S) masked faces + references + (N,1,n_mels,steps) mels -> generated faces."""
         return self.generator(masked, refs, self.aligner.embed_audio(frame_mels))
 
-    def generator_losses(self, batch: dict[str, torch.Tensor], perceptual: nn.Module | None
+    def generator_losses(self, batch: dict[str, torch.Tensor], perceptual: nn.Module | None,
+                         sync_on: bool = True, diagnostics: bool = False
                          ) -> dict[str, torch.Tensor]:
-        """Stage-2 losses of one batch from :meth:`TalkingFaceArrays.gen_batch`."""
+        """Stage-2 losses of one batch from :meth:`TalkingFaceArrays.gen_batch`.
+
+        ``sync_on=False`` leaves the sync term out of ``total`` (it is still reported);
+        ``diagnostics`` adds the validation numbers of :meth:`_diagnostics`.
+        """
         cfg = self.cfg
         b, t = batch["faces"].shape[:2]
         flat = lambda x: x.reshape(b * t, *x.shape[2:])
@@ -57,9 +62,31 @@ class G4GModel(nn.Module):
         fused = self.fusion(faces[mid], frames[mid], boxes[mid])
         fusion = multiscale_loss(fused, frames[mid], torch.ones_like(fused[:, :1]), perceptual,
                                  (1.0,), 1.0, cfg.w_perceptual)
-        total = face["total"] + cfg.w_sync * sync + cfg.w_fusion * fusion["total"]
-        return {"total": total, "l1": face["l1"], "perceptual": face["perceptual"],
-                "sync": sync, "fusion": fusion["total"]}
+        w_sync = cfg.w_sync if sync_on else 0.0
+        total = face["total"] + w_sync * sync + cfg.w_fusion * fusion["total"]
+        out = {"total": total, "l1": face["l1"], "perceptual": face["perceptual"],
+               "sync": sync, "fusion": fusion["total"]}
+        if diagnostics:
+            out.update(self._diagnostics(batch, faces, target))
+        return out
+
+    @torch.no_grad()
+    def _diagnostics(self, batch: dict[str, torch.Tensor], faces: torch.Tensor,
+                     target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Validation-only numbers: mouth-region L1 with the right audio and with the audio of
+        another window (rolled over the batch), and the sync loss of the shuffled case, which
+        show whether the audio actually drives the mouth."""
+        b, t = batch["faces"].shape[:2]
+        flat = lambda x: x.reshape(b * t, *x.shape[2:])
+        m = self.mouth_mask
+        l1 = lambda x: ((x - target).abs() * m).sum() / (m.sum() * 3 * x.shape[0])
+        shuffled = self.faces(mask_lower_half(target), flat(batch["refs"]),
+                              flat(batch["frame_mels"].roll(1, dims=0)))
+        a = self.aligner.embed_audio(batch["sync_mel"])
+        v = self.aligner.embed_visual(lower_half_stack(shuffled.view(b, t, *faces.shape[1:])))
+        sync_sh = diagonal_alignment_loss(a, v, self.cfg.align_loss, self.aligner.log_tau.exp())
+        return {"mouth_l1": l1(faces), "mouth_l1_shuffled": l1(shuffled),
+                "sync_shuffled": sync_sh}
 
 
 def _state(module: nn.Module, half: bool) -> dict[str, torch.Tensor]:

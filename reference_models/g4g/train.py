@@ -24,12 +24,20 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from reference_models.g4g.alignment import offset_scores
 from reference_models.g4g.configs import G4GConfig, get_config
 from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
 from reference_models.g4g.losses import build_perceptual
 from reference_models.g4g.model import G4GModel, save_weights
 
 LOG = logging.getLogger("reference_models.g4g.train")
+
+# keys that may differ on resume: the schedule (lengths, validation and checkpoint cadence, when
+# and how strongly the sync loss acts: changing them changes the run from the resumed step on)
+# always; the other generator settings until stage 2 starts
+SCHEDULE_KEYS = ("align_steps", "gen_steps", "val_every", "ckpt_every", "sync_start", "w_sync")
+GENERATOR_KEYS = frozenset({"gen_batch", "gen_lr", "w_l1", "w_perceptual", "w_mouth",
+                            "w_fusion", "ref_out_of_mouth", "loss_scales"})
 
 
 def _setup_log(out: Path) -> logging.Handler:
@@ -62,6 +70,15 @@ def plot_history(history: dict[str, Any], path: Path) -> None:
         if va:
             ax.plot([r["step"] for r in va], [r["loss"] for r in va], "k-o", ms=3,
                     label="val loss")
+        # val accuracies (stage 1) or mouth L1 with right / shuffled audio (stage 2), linear axis
+        extra = [k for k in ("sync_acc", "offset_acc", "mouth_l1", "mouth_l1_shuffled")
+                 if va and k in va[0]]
+        if extra:
+            ax2 = ax.twinx()
+            for key in extra:
+                ax2.plot([r["step"] for r in va], [r[key] for r in va], "--", marker=".",
+                         label=f"val {key}")
+            ax2.legend(fontsize=7, loc="center right")
         ax.set_title("stage 1: inter-modal alignment" if stage == "align"
                      else "stage 2: generator + fusion")
         ax.set_xlabel("step")
@@ -76,16 +93,21 @@ class Trainer:
     """Holds the model, optimisers, RNGs and history; ``run()`` trains to the end or resumes."""
 
     def __init__(self, cfg: G4GConfig, train_data: TalkingFaceArrays,
-                 val_data: TalkingFaceArrays, out: str | Path, progress: bool = True) -> None:
+                 val_data: TalkingFaceArrays, out: str | Path, progress: bool = True,
+                 snapshots: bool = False) -> None:
         self.cfg, self.train_data, self.val_data = cfg, train_data, val_data
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.progress = progress
+        # snapshots: inference weights at every generator validation (out/snapshots/), so that
+        # candidates can be compared on whole val videos afterwards
+        self.snapshots = snapshots
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.model = G4GModel(cfg)
         self.perceptual = build_perceptual(cfg.perceptual, cfg.vgg19_weights)
-        self.opt_align = torch.optim.Adam(self.model.aligner.parameters(), lr=cfg.align_lr)
+        self.opt_align = torch.optim.Adam(self.model.aligner.parameters(), lr=cfg.align_lr,
+                                          weight_decay=cfg.align_weight_decay)
         gen_params = list(self.model.generator.parameters()) + list(self.model.fusion.parameters())
         self.opt_gen = torch.optim.Adam(gen_params, lr=cfg.gen_lr, betas=(0.5, 0.999))
         self.stage, self.step = 1, 0
@@ -94,11 +116,11 @@ class Trainer:
         self.best: dict[str, Any] = {"align_loss": float("inf"), "align_step": -1,
                                      "align": None, "gen_loss": float("inf"), "gen_step": -1,
                                      "generator": None, "fusion": None}
-        # fixed validation batches, drawn from their own generator
+        # fixed validation batches, drawn from their own generator: diagonal-matrix batches of
+        # 8 clips x 2 windows (16 pairs, chance top-1 1/16) whatever the training batch is
         vrng = np.random.default_rng(cfg.seed + 1000)
-        nv = min(len(val_data), cfg.align_batch_clips)
-        self.val_sync = [val_data.sync_batch(vrng, nv, cfg.align_windows_per_clip)
-                         for _ in range(cfg.val_batches)]
+        nv = min(len(val_data), 8)
+        self.val_sync = [val_data.sync_batch(vrng, nv, 2) for _ in range(cfg.val_batches)]
         self.val_gen = [val_data.gen_batch(vrng, max(2, cfg.gen_batch))
                         for _ in range(cfg.val_batches)]
 
@@ -117,9 +139,12 @@ class Trainer:
     def load(self, path: Path) -> None:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         # the schedule length may grow (to train longer); everything else must match
-        schedule = ("align_steps", "gen_steps")
-        old = {k: v for k, v in ckpt["config"].items() if k not in schedule}
-        new = {k: v for k, v in self.cfg.to_dict().items() if k not in schedule}
+        free = set(SCHEDULE_KEYS)
+        if ckpt["stage"] >= 2 and ckpt["step"] == 0:
+            free |= GENERATOR_KEYS  # the generator has not started: its settings may change
+        defaults = G4GConfig().to_dict()  # keys added since the checkpoint was written
+        old = {k: v for k, v in {**defaults, **ckpt["config"]}.items() if k not in free}
+        new = {k: v for k, v in self.cfg.to_dict().items() if k not in free}
         if old != new:
             raise ValueError(f"{path}: checkpoint was trained with another config; use a new "
                              "--out folder or the same config")
@@ -141,8 +166,39 @@ class Trainer:
         al.eval()
         losses = [al.loss(m, f).item() for m, f in self.val_sync]
         accs = [al.sync_accuracy(m, f) for m, f in self.val_sync]
+        out = {"loss": float(np.mean(losses)), "sync_acc": float(np.mean(accs))}
+        if self.cfg.align_select == "sync":
+            hits = trials = clip_hits = 0
+            for vid in range(len(self.val_data)):
+                h, n, c = offset_scores(al, *self.val_data.clip_windows(vid),
+                                        self.cfg.align_offsets)
+                hits, trials, clip_hits = hits + h, trials + n, clip_hits + c
+            out["offset_acc"] = hits / max(trials, 1)
+            out["clip_offset_acc"] = clip_hits / len(self.val_data)
         al.train()
-        return {"loss": float(np.mean(losses)), "sync_acc": float(np.mean(accs))}
+        return out
+
+    def _align_score(self, val: dict[str, float]) -> float:
+        """Lower is better: val loss, or minus the mean of top-1 and offset recovery."""
+        if self.cfg.align_select == "sync":
+            return -0.5 * (val["sync_acc"] + val["offset_acc"])
+        return val["loss"]
+
+    def _augment(self, faces: torch.Tensor) -> torch.Tensor:
+        """Per-sample colour jitter of (B,3T,H,W) lower faces (same for all T frames)."""
+        b, c = faces.shape[:2]
+        gain = torch.from_numpy(self.rng.uniform(0.8, 1.2, (b, 3))).float()
+        shift = torch.from_numpy(self.rng.uniform(-0.06, 0.06, (b, 3))).float()
+        t = c // 3
+        gain = gain.repeat(1, t)[:, :, None, None]
+        shift = shift.repeat(1, t)[:, :, None, None]
+        return (faces * gain + shift).clamp(0.0, 1.0)
+
+    def _align_lr(self) -> float:
+        cfg = self.cfg
+        if not cfg.align_cosine:
+            return cfg.align_lr
+        return 0.5 * cfg.align_lr * (1.0 + float(np.cos(np.pi * self.step / cfg.align_steps)))
 
     def train_align(self) -> None:
         cfg, al = self.cfg, self.model.aligner
@@ -152,6 +208,10 @@ class Trainer:
         while self.step < cfg.align_steps:
             mel, faces = self.train_data.sync_batch(self.rng, cfg.align_batch_clips,
                                                     cfg.align_windows_per_clip)
+            if cfg.align_augment:
+                faces = self._augment(faces)
+            for group in self.opt_align.param_groups:
+                group["lr"] = self._align_lr()
             loss = al.loss(mel, faces)
             self.opt_align.zero_grad()
             loss.backward()
@@ -164,10 +224,11 @@ class Trainer:
             if self.step % cfg.val_every == 0 or self.step == cfg.align_steps:
                 val = self.validate_align()
                 self.history["align_val"].append({"step": self.step, **val})
-                LOG.info("align step %d train %.4f val %.4f sync_acc %.3f", self.step,
-                         loss.item(), val["loss"], val["sync_acc"])
-                if val["loss"] < self.best["align_loss"]:
-                    self.best.update(align_loss=val["loss"], align_step=self.step,
+                LOG.info("align step %d train %.4f val %s", self.step, loss.item(),
+                         " ".join(f"{k} {v:.4f}" for k, v in val.items()))
+                score = self._align_score(val)
+                if score < self.best["align_loss"]:
+                    self.best.update(align_loss=score, align_step=self.step,
                                      align=_copy_state(al))
             if self.step % cfg.ckpt_every == 0:
                 self.save()
@@ -188,7 +249,9 @@ class Trainer:
         m = self.model
         m.generator.eval()
         m.fusion.eval()
-        rows = [m.generator_losses(b, self.perceptual) for b in self.val_gen]
+        # always the full loss (sync included), so scores before and after the sync loss is
+        # switched on compare
+        rows = [m.generator_losses(b, self.perceptual, diagnostics=True) for b in self.val_gen]
         m.generator.train()
         m.fusion.train()
         out = {k: float(np.mean([r[k].item() for r in rows])) for k in rows[0]}
@@ -204,7 +267,8 @@ class Trainer:
                    disable=not self.progress)
         while self.step < cfg.gen_steps:
             batch = self.train_data.gen_batch(self.rng, cfg.gen_batch)
-            losses = m.generator_losses(batch, self.perceptual)
+            losses = m.generator_losses(batch, self.perceptual,
+                                        sync_on=self.step >= cfg.sync_start)
             self.opt_gen.zero_grad()
             losses["total"].backward()
             self.opt_gen.step()
@@ -219,6 +283,10 @@ class Trainer:
                 self.history["gen_val"].append({"step": self.step, **val})
                 LOG.info("gen step %d train %.4f val %s", self.step, losses["total"].item(),
                          " ".join(f"{k} {v:.4f}" for k, v in val.items()))
+                if self.snapshots:
+                    (self.out / "snapshots").mkdir(exist_ok=True)
+                    save_weights(self.out / "snapshots" / f"gen_{self.step:06d}.pt", m,
+                                 {"gen_step": self.step, "val": val})
                 if val["loss"] < self.best["gen_loss"]:
                     self.best.update(gen_loss=val["loss"], gen_step=self.step,
                                      generator=_copy_state(m.generator),
@@ -276,11 +344,12 @@ class Trainer:
 
 
 def train(cfg: G4GConfig, train_videos: Sequence[VideoArrays], val_videos: Sequence[VideoArrays],
-          out: str | Path, resume: bool = True, progress: bool = True) -> Path:
+          out: str | Path, resume: bool = True, progress: bool = True,
+          snapshots: bool = False) -> Path:
     """Train G4G on ``train_videos``, select on ``val_videos``; return the weights file."""
     torch.set_num_threads(1)
     trainer = Trainer(cfg, TalkingFaceArrays(train_videos, cfg),
-                      TalkingFaceArrays(val_videos, cfg), out, progress)
+                      TalkingFaceArrays(val_videos, cfg), out, progress, snapshots)
     return trainer.run(resume)
 
 

@@ -20,12 +20,19 @@ from reference_models.speech_baselines.features import training_waveforms, wavef
 
 @contextlib.contextmanager
 def single_thread() -> Iterator[None]:
-    """Run torch on one thread (shared machines, bit-identical reruns), then restore the setting."""
+    """One torch thread and torch's deterministic algorithms, then restore both settings.
+
+    Feature extraction runs inside too: a reduction split over another number of threads sums
+    in another order, and training turns such last-bit differences into other predictions.
+    """
     before = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
     try:
         yield
     finally:
+        torch.use_deterministic_algorithms(deterministic)
         torch.set_num_threads(before)
 
 
@@ -57,10 +64,10 @@ class TorchBinaryClassifier:
     def fit(self, segments: Sequence[Any], labels: Any) -> TorchBinaryClassifier:
         """Train with Adam and binary cross-entropy on logits for ``epochs`` epochs."""
         waves, y = training_waveforms(segments, labels)
-        items = self.featurise(waves)
         target = torch.as_tensor(y, dtype=torch.float32)
         # fork_rng: seeding here must not change the caller's global torch random state.
         with single_thread(), torch.random.fork_rng(devices=[]):
+            items = self.featurise(waves)
             torch.manual_seed(self.seed)
             order_rng = torch.Generator().manual_seed(self.seed)
             model = self.build()
@@ -95,11 +102,13 @@ class TorchBinaryClassifier:
         out = np.full((len(waves), 2), np.nan)
         good = np.flatnonzero(ok)
         if good.size:
-            items = self.featurise([waves[i] for i in good])
             probs = []
             with single_thread(), torch.no_grad():
-                for start in range(0, len(items), 256):
-                    logits = self.model_(*self.collate(items[start : start + 256]))
+                items = self.featurise([waves[i] for i in good])
+                # One segment per forward pass: a segment's probability must not depend on
+                # which others the caller batched it with (kernels block by batch size).
+                for item in items:
+                    logits = self.model_(*self.collate([item]))
                     probs.append(torch.sigmoid(logits).double().numpy())
             p = np.concatenate(probs)
             out[good, 1] = p

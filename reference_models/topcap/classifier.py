@@ -8,6 +8,7 @@ from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from threadpoolctl import threadpool_limits
@@ -183,8 +184,10 @@ class TopCapClassifier:
             refit=not extra,
         )
         # Two feature columns: BLAS threads cost far more than they give (10-40x slower fits
-        # when the cores are busy).
-        with threadpool_limits(limits=1, user_api="blas"):
+        # when the cores are busy). The CV workers get one thread too: joblib would otherwise
+        # give each cores // n_jobs BLAS threads, so the scores would depend on the machine.
+        with threadpool_limits(limits=1, user_api="blas"), \
+                parallel_config(backend="loky", inner_max_num_threads=1):
             self.search_.fit(Xk, yk)
             if extra:
                 best = clone(pipe).set_params(**self.search_.best_params_, **extra)

@@ -45,3 +45,40 @@ def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int = FACE_SIZE) -> 
 def reference_indices(n_source: int) -> np.ndarray:
     """For each identity frame, a reference frame half the video away (another 5-frame window)."""
     return (np.arange(n_source) + n_source // 2) % n_source
+
+
+def paste_mask(height: int, width: int, feather: float = 0.12) -> np.ndarray:
+    """(height, width) float32 blending weights for a generated face in its box.
+
+    1 over the lower half, where the mouth is generated; 0 over the upper half, which the
+    generator copies from its masked input anyway; linear ramps of ``feather`` x the box size
+    across the middle line and along the left, right and bottom edges, so no box edge shows.
+    """
+    fy = max(1.0, feather * height)
+    fx = max(1.0, feather * width)
+    y = np.arange(height, dtype=np.float32) + 0.5
+    x = np.arange(width, dtype=np.float32) + 0.5
+    vert = np.clip((y - height / 2) / fy + 0.5, 0, 1) * np.clip((height - y) / fy, 0, 1)
+    horiz = np.clip(x / fx, 0, 1) * np.clip((width - x) / fx, 0, 1)
+    return (vert[:, None] * horiz[None, :]).astype(np.float32)
+
+
+def paste_face(frame: np.ndarray, face: np.ndarray, box: np.ndarray,
+               feather: float = 0.12) -> np.ndarray:
+    """Blend a generated square face back into ``frame`` (a copy) inside ``box``.
+
+    The face is resized to the box; its colour is matched to the frame by a per-channel offset
+    measured on the upper half of the box (the part the generator only copies, so any difference
+    there is a colour shift of the whole crop); then it is blended with :func:`paste_mask`.
+    """
+    h, w = frame.shape[:2]
+    x0, y0, x1, y1 = clip_box(box, h, w)
+    bh, bw = y1 - y0, x1 - x0
+    gen = cv2.resize(face, (bw, bh), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    orig = frame[y0:y1, x0:x1].astype(np.float32)
+    upper = slice(0, max(1, bh // 2))
+    gen += (orig[upper] - gen[upper]).mean(axis=(0, 1))
+    m = paste_mask(bh, bw, feather)[..., None]
+    out = frame.copy()
+    out[y0:y1, x0:x1] = np.clip(np.rint(m * gen + (1 - m) * orig), 0, 255).astype(np.uint8)
+    return out

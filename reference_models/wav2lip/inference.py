@@ -5,7 +5,6 @@ Works on plain arrays so it can be used without the benchmark harness.
 
 from __future__ import annotations
 
-import cv2
 import librosa
 import numpy as np
 import torch
@@ -15,6 +14,7 @@ from reference_models.wav2lip.faces import (
     FACE_SIZE,
     clip_box,
     crop_faces,
+    paste_face,
     ping_pong,
     reference_indices,
 )
@@ -72,7 +72,5 @@ def lip_sync(
         pred = model(m, x).permute(0, 2, 3, 1).numpy()
         pred = np.clip(np.rint(pred * 255.0), 0, 255).astype(np.uint8)
         for j, face in enumerate(pred):
-            i = start + j
-            x0, y0, x1, y1 = clip_box(boxes[idx[j]], h, w)
-            out[i, y0:y1, x0:x1] = cv2.resize(face, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+            out[start + j] = paste_face(out[start + j], face, boxes[idx[j]])
     return out

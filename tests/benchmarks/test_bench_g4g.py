@@ -5,6 +5,7 @@ Run with ``python -m pytest tests/benchmarks/test_bench_g4g.py --benchmark-only`
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -46,3 +47,27 @@ def test_bench_wav2lip_generate_faces(benchmark, inputs, width):
             return model(mel, x)
 
     assert benchmark(run).shape == (BATCH, 3, 96, 96)
+
+
+@pytest.fixture(scope="module")
+def clip_arrays():
+    from plugins.g4g import CHECKPOINT_DIR, EMBEDDED_CHECKPOINT
+    from reference_models.g4g.model import load_weights
+
+    torch.set_num_threads(1)
+    model, _ = load_weights(CHECKPOINT_DIR / EMBEDDED_CHECKPOINT)
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (64, 128, 128, 3), dtype=np.uint8)
+    boxes = np.tile(np.array([[24, 16, 104, 112]], np.float32), (64, 1))
+    audio = (0.1 * rng.standard_normal(16000 * 64 // 25)).astype(np.float32)
+    return model, (frames, boxes, audio, 64)
+
+
+@pytest.mark.parametrize("batch_size", [1, 8, 32])
+def test_bench_g4g_inference_one_clip(benchmark, clip_arrays, batch_size):
+    """Whole-clip inference (64 frames, 128 px): frame by frame (1) vs batched (8, 32)."""
+    from reference_models.g4g.inference import G4GInference
+
+    model, args = clip_arrays
+    out = benchmark(G4GInference(model, batch_size=batch_size).generate, *args)
+    assert out.shape == (64, 128, 128, 3)

@@ -1,0 +1,162 @@
+"""What makes a run's numbers the same on every machine: CPU kernels, thread counts, torch flags.
+
+Two things change the floating-point result of the same code with the same seed:
+
+- **which CPU kernels the numeric libraries pick.** OpenBLAS (numpy, SciPy), MKL and oneDNN
+  (torch) and torch's own vectorised kernels choose their code path from the CPU they find
+  (AVX2, AVX-512, AMX); the paths sum in different orders. A model trained for thousands of steps
+  amplifies those last-bit differences into other predictions. ``PINNED_KERNELS`` names one
+  path that every x86-64 CPU with AVX2 runs; the libraries read it when they load, so a unit whose
+  method asks for it runs in a fresh process started with these variables (``run_pinned``).
+- **how many threads a reduction is split over.** ``fixed_threads`` holds torch's intra-op
+  threads and the BLAS/OpenMP pools at one count while a method trains and predicts, and turns
+  on torch's deterministic algorithms.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import multiprocessing as mp
+import os
+import sys
+from collections.abc import Callable, Iterator
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from bench.errors import BenchError
+
+T = TypeVar("T")
+
+# The AVX2 code paths of each library (the widest every current x86-64 server CPU has).
+PINNED_KERNELS = {
+    "OPENBLAS_CORETYPE": "Haswell",  # numpy's and SciPy's OpenBLAS (DYNAMIC_ARCH builds)
+    "MKL_CBWR": "AVX2,STRICT",  # MKL's conditional numerical reproducibility branch (torch)
+    "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN convolutions and matmuls (torch)
+    "ATEN_CPU_CAPABILITY": "avx2",  # torch's own vectorised kernels
+}
+
+
+def pinning_enabled() -> bool:
+    """False when ``BENCH_PIN_KERNELS=0``: units then run in this process with its native kernel
+    paths (the test suite does this; records say ``pinned: false``)."""
+    return os.environ.get("BENCH_PIN_KERNELS", "1") != "0"
+
+
+def kernels_pinned() -> bool:
+    """True when this process started with ``PINNED_KERNELS`` in its environment.
+
+    Setting the variables after numpy or torch has loaded does nothing, so a process that was
+    not started with them counts as unpinned even if they are set now. (What the libraries
+    actually run is in ``kernel_report``: an OpenBLAS built for one CPU ignores the variable.)
+    """
+    return all(_START_ENV.get(k) == v for k, v in PINNED_KERNELS.items())
+
+
+def kernel_report() -> dict[str, Any]:
+    """The kernel paths in use, as far as the libraries say, for the run record."""
+    report: dict[str, Any] = {"pinned": kernels_pinned(),
+                              "env": {k: os.environ.get(k) for k in PINNED_KERNELS}}
+    try:
+        from threadpoolctl import threadpool_info
+
+        report["blas"] = sorted({f"{i.get('internal_api')}:{i.get('architecture')}"
+                                 for i in threadpool_info() if i.get("user_api") == "blas"})
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        pass
+    if "torch" in sys.modules:
+        import torch
+
+        report["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    return report
+
+
+def run_pinned(fn: Callable[[T], Any], arg: T) -> Any:
+    """``fn(arg)`` in a spawned process that started with ``PINNED_KERNELS`` set.
+
+    The process is started once and kept for the next pinned units of this run: a fresh one per
+    unit cost a spawn and the numeric libraries' imports every time (seconds per unit).
+    """
+    try:
+        return _pinned_pool().submit(_call, fn, arg).result()
+    except BrokenProcessPool as exc:
+        _drop_pinned_pool()
+        raise BenchError(f"the process started with pinned CPU kernels ended without a "
+                         f"result ({exc}); set BENCH_PIN_KERNELS=0 to run in this "
+                         "process instead") from None
+
+
+_PINNED_POOL: ProcessPoolExecutor | None = None
+
+
+def _pinned_pool() -> ProcessPoolExecutor:
+    global _PINNED_POOL
+    if _PINNED_POOL is None:
+        saved = {k: os.environ.get(k) for k in PINNED_KERNELS}
+        os.environ.update(PINNED_KERNELS)  # the child copies the environment when it starts
+        try:
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+            pool.submit(os.getpid).result()  # start the worker now, while the variables are set
+        finally:
+            _restore(saved)
+        _PINNED_POOL = pool
+        atexit.register(_drop_pinned_pool)
+    return _PINNED_POOL
+
+
+def _drop_pinned_pool() -> None:
+    global _PINNED_POOL
+    if _PINNED_POOL is not None:
+        _PINNED_POOL.shutdown(wait=True, cancel_futures=True)
+        _PINNED_POOL = None
+
+
+def _call(fn: Callable[[T], Any], arg: T) -> Any:
+    """``fn(arg)`` in the child; an exception that cannot travel back is sent as a BenchError."""
+    try:
+        return fn(arg)
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            raise BenchError(str(exc)) from None
+        raise
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@contextlib.contextmanager
+def fixed_threads(threads: int) -> Iterator[dict[str, Any]]:
+    """Hold torch (intra-op), BLAS and OpenMP at ``threads`` threads, torch deterministic.
+
+    Yields what was set, for the run record; restores the previous settings afterwards.
+    """
+    from threadpoolctl import threadpool_limits
+
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1, got {threads}")
+    settings: dict[str, Any] = {"threads": threads}
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(threadpool_limits(limits=threads))
+        if "torch" in sys.modules:  # a method that uses torch has imported it by now
+            import torch
+
+            before = torch.get_num_threads()
+            deterministic = torch.are_deterministic_algorithms_enabled()
+            torch.set_num_threads(threads)
+            torch.use_deterministic_algorithms(True)
+            stack.callback(torch.use_deterministic_algorithms, deterministic)
+            stack.callback(torch.set_num_threads, before)
+            settings.update(torch_threads=threads, torch_deterministic_algorithms=True)
+        yield settings
+
+
+_START_ENV = {k: os.environ.get(k) for k in PINNED_KERNELS}
