@@ -21,11 +21,17 @@ from typing import Any
 HARNESS = "bench"  # the harness's own changes are covered by HARNESS_CACHE_VERSION
 
 
+@lru_cache(maxsize=1)
+def _owners() -> dict[str, list[str]]:
+    """Top-level package -> distributions; scans every installed distribution, so once."""
+    return dict(packages_distributions())
+
+
 def _top_packages(module: str) -> tuple[str, ...]:
     """The method's top-level package, and the others its distribution installs (so the
     built-in methods' ``plugins`` come with ``reference_models``), minus the harness."""
     top = module.split(".")[0]
-    owners = packages_distributions()
+    owners = _owners()
     dists = set(owners.get(top, []))
     tops = {top} | {t for t, ds in owners.items() if dists & set(ds)}
     tops.discard(HARNESS)

@@ -4,6 +4,7 @@ local processes, or on a Ray cluster (``bench.distributed``)."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -22,8 +23,20 @@ class InProcessExecutor:
             yield fn(item)
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def _limit_threads(threads: int) -> None:
+    """In a fresh worker, before torch or a BLAS is imported: use this worker's share of the
+    cores, so two workers on two cores do not run four compute threads. A value the user set
+    is kept."""
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, str(threads))
+
+
 class PoolExecutor:
-    """Runs units in worker processes (spawned, so torch threads are never forked)."""
+    """Runs units in worker processes (spawned, so torch threads are never forked), each with
+    its share of the cores; results come back in the order of the units."""
 
     def __init__(self, workers: int = 2):
         if workers < 1:
@@ -31,9 +44,15 @@ class PoolExecutor:
         self.workers = workers
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        items = list(items)
+        if len(items) <= 1:  # nothing to overlap: skip the workers' start-up
+            yield from InProcessExecutor().map(fn, items)
+            return
         ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx) as pool:
-            yield from pool.map(fn, list(items))
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx,
+                                 initializer=_limit_threads, initargs=(threads,)) as pool:
+            yield from pool.map(fn, items)
 
 
 def make_executor(name: str, workers: int, address: str = "", shard_size: int = 0) -> Executor:

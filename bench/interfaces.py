@@ -74,6 +74,35 @@ class Metric(Protocol):
     def aggregate(self, values: Sequence[Mapping[str, Any]]) -> float: ...
 
 
+@runtime_checkable
+class BatchScoring(Protocol):
+    """Optional metric capability: score many samples in one (vectorised) call.
+
+    ``per_sample_batch`` returns exactly what ``per_sample`` would return for each sample, in
+    order. The runner uses it when present and still writes one per-sample entry per sample; if
+    the call raises, it falls back to ``per_sample`` so a bad sample is blamed alone.
+    """
+
+    def per_sample_batch(self, samples: Sequence[Any],
+                         predictions: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
+
+
+@runtime_checkable
+class ColumnAggregate(Protocol):
+    """Optional metric capability: aggregate per-sample values held as columns.
+
+    ``columns(values)`` turns the per-sample mappings into one array per key, once;
+    ``aggregate_columns(columns)`` must equal ``aggregate(values)`` for the same samples. The
+    bootstrap then resamples array indices instead of rebuilding arrays for every resample.
+    """
+
+    def aggregate(self, values: Sequence[Mapping[str, Any]]) -> float: ...
+
+    def columns(self, values: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]: ...
+
+    def aggregate_columns(self, columns: Mapping[str, Any]) -> float: ...
+
+
 # Optional capabilities. A plugin object that has the members of one of these gets the behaviour.
 
 
@@ -142,5 +171,5 @@ CAPABILITIES: dict[str, tuple[type, ...]] = {
     "dataset": (TrainSplitMapper,),
     "split": (SplitMeta,),
     "method": (ExplainsDrops,),
-    "metric": (BootstrapLimited, ReportsDetails),
+    "metric": (BootstrapLimited, ReportsDetails, BatchScoring, ColumnAggregate),
 }

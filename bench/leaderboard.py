@@ -1,4 +1,10 @@
-"""Leaderboard tables, built only from verified run records."""
+"""Leaderboard tables, built only from verified run records.
+
+Not pandas: a row carries its CI, coverage, significance groups, rank interval and provenance,
+which the reporters render cell by cell; a DataFrame would hold the same objects and add a
+conversion step. For analysis, ``bench.results.load(runs_dir)`` returns the records as a tidy
+DataFrame.
+"""
 
 from __future__ import annotations
 

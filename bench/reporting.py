@@ -41,7 +41,11 @@ def build_leaderboards(regs: Registries, runs_dir: str, out_dir: str, publish: b
         tables = build_tables(runs_dir, runs_origin="committed")
     else:
         tables = build_tables(runs_dir, committed=baseline.load())
-    add_significance(tables, regs.metrics)
+    from bench.feature_cache import JsonDiskCache
+
+    # groups and rank intervals by table content, so a warm re-run does not redo them
+    add_significance(tables, regs.metrics,
+                     cache=JsonDiskCache("significance", lambda v: v, lambda v: v))
     for table in tables:
         images: list[Any] = [write_interval_plot(table, out_dir),
                              write_strip(table, runs_dir, out_dir),

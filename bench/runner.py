@@ -27,7 +27,7 @@ from bench import determinism, progress, provenance
 from bench.errors import BenchError, Unavailable
 from bench.code_identity import source_identity
 from bench.hashing import hash_json
-from bench.interfaces import NotApplicable, SampleError
+from bench.interfaces import BatchScoring, ColumnAggregate, NotApplicable, SampleError
 from bench.lazy import resolve
 from bench.interfaces import (
     BatchedRunner,
@@ -52,7 +52,7 @@ from bench.integrity import (
 from bench.records import MetricResult, RunRecord
 from bench.specs import DatasetSpec, MethodSpec, MetricSpec, TaskSpec
 from bench.status import MethodStatus, Status
-from bench.stats import bootstrap_ci
+from bench.stats import bootstrap_ci, bootstrap_ci_columns
 from bench.store import ArtifactStore, SampleLog, split_arrays
 from bench.weights.registry import weights_identity
 from bench.layout import RunsLayout
@@ -638,6 +638,7 @@ def _score(plan: UnitPlan, predictions: Entries, method_status: MethodStatus | N
     todo = [i for i in ids if predictions.get(i, {}).get("status") == Status.OK
             and any(i not in st.cached for st in states)]
     score_bar = progress.bar(len(todo), f"score {unit.method} {unit.split}")
+    batched: dict[str, list[tuple[str, Any, Mapping[str, Any]]]] = {}
     for sample_id in todo:
         score_bar.update()
         pending = [st for st in states if st.unavailable is None and sample_id not in st.cached]
@@ -652,7 +653,11 @@ def _score(plan: UnitPlan, predictions: Entries, method_status: MethodStatus | N
                                                   [st.name for st in pending]).items():
                 _append(by_name[name], entry)
             continue
-        scored, unavailable = score_sample({st.name: st.metric for st in pending}, sample_id,
+        for st in pending:
+            if isinstance(st.metric, BatchScoring):
+                batched.setdefault(st.name, []).append((sample_id, sample, prediction))
+        scored, unavailable = score_sample({st.name: st.metric for st in pending
+                                            if st.name not in batched}, sample_id,
                                            sample, prediction)
         for name, why in unavailable.items():
             by_name[name].unavailable = why
@@ -663,7 +668,41 @@ def _score(plan: UnitPlan, predictions: Entries, method_status: MethodStatus | N
                 entry = {"id": sample_id, "status": Status.FAILED, "error": _error_text(exc)}
             _append(by_name[name], entry)
     score_bar.close()
+    for name, items in batched.items():
+        score_batch(by_name[name], items, artifacts)
     return finish_metrics(plan, states, out, predictions)
+
+
+def score_batch(st: _MetricState, items: list[tuple[str, Any, Mapping[str, Any]]],
+                artifacts: ArtifactStore) -> None:
+    """A :class:`BatchScoring` metric's entries for a whole split in one call and one log
+    write; if the call fails, sample by sample so only the bad samples are marked failed."""
+    metric = st.metric
+    assert isinstance(metric, BatchScoring)  # the only metrics _score batches
+    try:
+        values = metric.per_sample_batch([s for _, s, _ in items], [p for _, _, p in items])
+        if len(values) != len(items):
+            raise ValueError(f"per_sample_batch returned {len(values)} values "
+                             f"for {len(items)} samples")
+        entries = [store_arrays({"id": i, "status": Status.OK, "values": plain}, arrays, artifacts)
+                   for (i, _, _), (plain, arrays) in zip(items, map(split_arrays, values))]
+    except Exception:  # includes Unavailable / NotApplicable: per_sample says which samples
+        entries = None
+    if entries is None:
+        for sample_id, sample, prediction in items:
+            scored, unavailable = score_sample({st.name: st.metric}, sample_id, sample, prediction)
+            if unavailable:
+                st.unavailable = unavailable[st.name]
+                return
+            entry, arrays = scored[st.name]
+            try:
+                entry = store_arrays(entry, arrays, artifacts)
+            except Exception as exc:
+                entry = {"id": sample_id, "status": Status.FAILED, "error": _error_text(exc)}
+            _append(st, entry)
+        return
+    st.log.extend(entries)
+    st.cached.update((e["id"], e) for e in entries)
 
 
 def _mark_unverified(st: _MetricState, result: MetricResult) -> None:
@@ -733,7 +772,11 @@ def _finish(plan: UnitPlan, st: _MetricState,
     resamples = unit.bootstrap
     if isinstance(metric, BootstrapLimited):
         resamples = min(metric.bootstrap_resamples, unit.bootstrap)
-    ci = bootstrap_ci(values, metric.aggregate, resamples, seed=unit.seed + 1)
+    if isinstance(metric, ColumnAggregate):
+        ci = bootstrap_ci_columns(metric.columns(values), metric.aggregate_columns, resamples,
+                                  seed=unit.seed + 1)
+    else:
+        ci = bootstrap_ci(values, metric.aggregate, resamples, seed=unit.seed + 1)
     result.update(MetricResult(value=value, status=Status.OK if len(ok_ids) == len(ids)
                                else Status.PARTIAL))
     if ci is not None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
 
 from bench.leaderboard import Table
-from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue
+from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue, resampler
 from bench.store import SampleLog
 from bench.status import direction_of
 from bench.layout import RunsLayout
@@ -107,13 +107,42 @@ def _letter(i: int) -> str:
     return string.ascii_lowercase[i] if i < 26 else f"g{i}"
 
 
-def add_significance(tables: list[Table], metric_registry: Any, resamples: int = 1000) -> None:
-    """Assign groups in every table, for metrics whose specs name a paired test."""
+SIGNIFICANCE_VERSION = 1  # bump when the tests or their inputs change
+
+
+def _table_key(table: Table, metrics: list[str], resamples: int) -> str:
+    """Everything the groups and rank intervals of ``table`` depend on."""
+    from bench.hashing import canonical_json, sha256_bytes
+
+    rows = [{"label": r.label, "cells": {m: [c.value, c.partial] for m, c in r.cells.items()},
+             "samples": r.sample_scores()} for r in table.rows]
+    body = {"version": SIGNIFICANCE_VERSION, "alpha": ALPHA, "resamples": resamples,
+            "metrics": [list(m) for m in table.metrics], "tested": metrics, "rows": rows}
+    return sha256_bytes(canonical_json(body).encode())
+
+
+def add_significance(tables: list[Table], metric_registry: Any, resamples: int = 1000,
+                     cache: MutableMapping[str, Any] | None = None) -> None:
+    """Assign groups in every table, for metrics whose specs name a paired test.
+
+    With ``cache``, a table whose rows, per-sample scores and settings were seen before gets
+    its groups and rank intervals from it (a warm re-run does not redo thousands of paired
+    bootstraps)."""
     tests = paired_tests(metric_registry, [m for t in tables for m, _ in t.metrics])
+    tested = sorted(f"{m}:{t.kind}:{','.join(t.sample_keys)}" for m, t in tests.items())
     for table in tables:
+        key = _table_key(table, tested, resamples) if cache is not None else ""
+        if cache is not None and key in cache:
+            for row in table.rows:
+                found = cache[key].get(row.label, {})
+                row.groups = dict(found.get("groups", {}))
+                row.ranks = {m: (lo, hi) for m, (lo, hi) in found.get("ranks", {}).items()}
+            continue
         assign_groups(table, tests, resamples)
         assign_rank_intervals(table, {m: t.aggregate for m, t in tests.items()},
                               max(50, resamples // 5))
+        if cache is not None:
+            cache[key] = {r.label: {"groups": r.groups, "ranks": r.ranks} for r in table.rows}
 
 
 def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
@@ -137,12 +166,13 @@ def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
             {i for i, s in scores[r.label].items() if metric in s} for r in rows]))
         if len(shared) < 2:
             continue
-        per = {r.label: [scores[r.label][i][metric] for i in shared] for r in rows}
+        draw = resampler(aggregate)
+        per = {r.label: draw([scores[r.label][i][metric] for i in shared]) for r in rows}
         ranks: dict[str, list[int]] = {r.label: [] for r in rows}
         for _ in range(resamples):
             idx = rng.integers(0, len(shared), len(shared))
             try:
-                vals = {m: aggregate([v[i] for i in idx]) for m, v in per.items()}
+                vals = {m: on(idx) for m, on in per.items()}
             except ValueError:
                 continue
             order = sorted(vals, key=vals.__getitem__,

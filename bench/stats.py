@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 from scipy import stats as sps
+
+from bench.interfaces import ColumnAggregate
 
 Aggregate = Callable[[Sequence[Mapping[str, Any]]], float]
 
@@ -33,7 +36,26 @@ def bootstrap_ci(
     Returns None when there are fewer than two samples or resampling is disabled.
     Resamples whose aggregate is undefined (e.g. ROC-AUC of a one-class draw) are skipped.
     """
-    n = len(values)
+    return _bootstrap(len(values), lambda idx: aggregate([values[i] for i in idx]),
+                      resamples, level, seed)
+
+
+def bootstrap_ci_columns(
+    columns: Mapping[str, np.ndarray],
+    aggregate_columns: Callable[[Mapping[str, np.ndarray]], float],
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval | None:
+    """:func:`bootstrap_ci` over per-sample values held as columns (one array per key): the same
+    draws and so the same interval, without rebuilding the arrays for every resample."""
+    n = len(next(iter(columns.values()))) if columns else 0
+    return _bootstrap(n, lambda idx: aggregate_columns({k: c[idx] for k, c in columns.items()}),
+                      resamples, level, seed)
+
+
+def _bootstrap(n: int, statistic: Callable[[np.ndarray], float], resamples: int, level: float,
+               seed: int) -> Interval | None:
     if n < 2 or resamples <= 0:
         return None
     rng = np.random.default_rng(seed)
@@ -41,7 +63,7 @@ def bootstrap_ci(
     for _ in range(resamples):
         idx = rng.integers(0, n, n)
         try:
-            v = aggregate([values[i] for i in idx])
+            v = statistic(idx)
         except ValueError:
             continue
         if math.isfinite(v):
@@ -51,6 +73,20 @@ def bootstrap_ci(
     alpha = (1 - level) / 2
     lo, hi = (float(x) for x in np.quantile(stats, [alpha, 1 - alpha]))
     return Interval(lo, hi, level, "percentile bootstrap", len(stats))
+
+
+def resampler(aggregate: Aggregate) -> Callable[[Sequence[Mapping[str, Any]]],
+                                                Callable[[np.ndarray], float]]:
+    """``resampler(aggregate)(values)(idx) == aggregate([values[i] for i in idx])``; for the
+    ``aggregate`` of a :class:`~bench.interfaces.ColumnAggregate` metric the values become
+    columns once and each draw indexes arrays (same numbers, far fewer Python objects)."""
+    owner = aggregate.__self__ if inspect.ismethod(aggregate) else None
+    if isinstance(owner, ColumnAggregate) and aggregate == owner.aggregate:
+        def on_columns(values: Sequence[Mapping[str, Any]]) -> Callable[[np.ndarray], float]:
+            cols = owner.columns(values)
+            return lambda idx: owner.aggregate_columns({k: c[idx] for k, c in cols.items()})
+        return on_columns
+    return lambda values: lambda idx: aggregate([values[i] for i in idx])
 
 
 def paired_bootstrap_pvalue(
@@ -73,10 +109,12 @@ def paired_bootstrap_pvalue(
         return observed, 1.0
     rng = np.random.default_rng(seed)
     diffs = []
+    draw = resampler(aggregate)
+    on_a, on_b = draw(a), draw(b)
     for _ in range(resamples):
         idx = rng.integers(0, n, n)
         try:
-            diffs.append(aggregate([a[i] for i in idx]) - aggregate([b[i] for i in idx]))
+            diffs.append(on_a(idx) - on_b(idx))
         except ValueError:
             continue
     d = np.asarray([x for x in diffs if math.isfinite(x)])

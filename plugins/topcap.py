@@ -97,11 +97,11 @@ def make_classifier(seed: int = 0, **config):
     for the same samples under the same pipeline.
     """
     from bench.feature_cache import JsonDiskCache
-    from reference_models.topcap.classifier import TopCapClassifier
+    from plugins.topcap_shared import SharedFeatures
     from reference_models.topcap.features import FEATURES_VERSION
 
     cache = JsonDiskCache(f"topcap-features-{FEATURES_VERSION}", _encode, _decode)
-    return TopCapClassifier(feature_cache=cache, seed=seed, **config)
+    return SharedFeatures(feature_cache=cache, seed=seed, **config)
 
 
 @bench.hookimpl

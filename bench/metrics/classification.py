@@ -62,5 +62,20 @@ class ClassificationMetric:
     def per_sample(self, sample: Any, prediction: Mapping[str, Any]) -> Mapping[str, Any]:
         return {"y": int(sample.label), "p": float(prediction["proba"])}
 
+    def per_sample_batch(self, samples: Sequence[Any],
+                         predictions: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """``per_sample`` for a whole split in one pass (the runner's fast path)."""
+        n = len(samples)
+        y = np.fromiter((s.label for s in samples), dtype=np.int64, count=n)
+        p = np.fromiter((pr["proba"] for pr in predictions), dtype=float, count=n)
+        return [{"y": yi, "p": pi} for yi, pi in zip(y.tolist(), p.tolist())]
+
     def aggregate(self, values: Sequence[Mapping[str, Any]]) -> float:
         return self._fn(*_arrays(values))
+
+    def columns(self, values: Sequence[Mapping[str, Any]]) -> Mapping[str, np.ndarray]:
+        y, p = _arrays(values)
+        return {"y": y, "p": p}
+
+    def aggregate_columns(self, columns: Mapping[str, np.ndarray]) -> float:
+        return self._fn(columns["y"], columns["p"])

@@ -115,6 +115,9 @@ class FidMetric:
 
     def __init__(self, crop: str = "face", batch_size: int = 50, device: str = "cpu",
                  weights: WeightsSpec = FID_INCEPTION, bootstrap_resamples: int = 0) -> None:
+        # the weights first: when they are absent the metric is unavailable without importing
+        # torchvision and pytorch-fid (seconds in every run that lacks them)
+        registry.verify(weights)
         from bench.metrics.inception import FidFeatureExtractor  # torch only when used
 
         self.crop = check_region(crop)

@@ -70,15 +70,15 @@ def build_lpips(net: str = "alex", backbone=None, lin=None):
 
     ``backbone``/``lin`` override the default specs (tests use generated files).
     """
-    import lpips
-    import torch
-
     if net not in LPIPS_WEIGHTS:
         raise ValueError(f"LPIPS net must be one of {sorted(LPIPS_WEIGHTS)}, got {net!r}")
     backbone = backbone or LPIPS_WEIGHTS[net][0]
     lin = lin or LPIPS_WEIGHTS[net][1]
     backbone_state = registry.load_state_dict(backbone)
     lin_state = registry.load_state_dict(lin)
+    import lpips  # after the weights: absent weights cost no torchvision import
+    import torch
+
     with warnings.catch_warnings():  # lpips passes torchvision's deprecated pretrained=; cosmetic
         warnings.filterwarnings("ignore", message=".*deprecated since 0.13", category=UserWarning)
         model = lpips.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=True, verbose=False)

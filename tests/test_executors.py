@@ -1,0 +1,82 @@
+"""The process-pool executor: units come back in order, each worker uses its share of the
+cores, and the records equal an in-process run's."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from bench.executors import THREAD_VARIABLES, InProcessExecutor, PoolExecutor
+
+
+def _probe(item: int) -> tuple[int, str | None, int]:
+    return item, os.environ.get("OMP_NUM_THREADS"), os.getpid()
+
+
+def test_pool_returns_units_in_order_with_a_share_of_the_cores(monkeypatch):
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    out = list(PoolExecutor(2).map(_probe, range(6)))
+    assert [item for item, _, _ in out] == list(range(6))
+    share = str(max(1, (os.cpu_count() or 1) // 2))
+    assert {threads for _, threads, _ in out} == {share}
+    assert os.getpid() not in {pid for _, _, pid in out}
+
+
+def test_pool_runs_a_single_unit_in_process():
+    assert [pid for _, _, pid in PoolExecutor(2).map(_probe, [0])] == [os.getpid()]
+    assert list(InProcessExecutor().map(_probe, [])) == []
+
+
+def _records(runs: Path) -> dict[str, object]:
+    """Every record and per-sample file, less what differs between two honest runs."""
+    out: dict[str, object] = {}
+    for path in sorted((runs / "records").rglob("*")):
+        if path.name.endswith(".json"):
+            rec = json.loads(path.read_text())
+            for key in ("timing", "created", "environment", "sha256", "command"):
+                rec.pop(key, None)
+            out[str(path.relative_to(runs))] = rec
+        elif path.name.endswith(".jsonl"):
+            out[str(path.relative_to(runs))] = path.read_text()
+    return out
+
+
+@pytest.mark.slow
+def test_pool_records_equal_in_process_records(tmp_path, monkeypatch):
+    from bench.cli import main
+
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["run", "--task", "talking-face", "--method", "ground-truth", "--method",
+            "static-reference", "--metric", "psnr", "--metric", "ssim", "--split", "test",
+            "--limit", "2"]
+    for executor in ("inprocess", "pool"):
+        res = CliRunner().invoke(main, [*args, "--executor", executor, "--runs-dir",
+                                        str(tmp_path / executor)])
+        assert res.exit_code == 0, res.output
+    inprocess, pool = _records(tmp_path / "inprocess"), _records(tmp_path / "pool")
+    assert len(inprocess) == 4 and inprocess == pool
+
+
+def test_topcap_feature_pass_is_shared_under_a_lock(tmp_path):
+    from plugins.topcap import _decode, _encode
+    from plugins.topcap_shared import SharedFeatures
+    from reference_models.topcap.classifier import TopCapClassifier
+    from reference_models.topcap.synthetic import make_segments
+
+    from bench.feature_cache import JsonDiskCache
+
+    signals, _ = make_segments(2, seed=0)
+    cache = JsonDiskCache("topcap-test", _encode, _decode, root=tmp_path)
+    shared = SharedFeatures(feature_cache=cache).features(signals)
+    assert (tmp_path / "topcap-test.lock").exists()
+    again = SharedFeatures(feature_cache=JsonDiskCache("topcap-test", _encode, _decode,
+                                                       root=tmp_path))
+    assert all(k in again._cache for k in cache._memory)  # the second pass only reads
+    np.testing.assert_array_equal(again.features(signals), shared)
+    np.testing.assert_array_equal(TopCapClassifier().features(signals), shared)
