@@ -129,7 +129,8 @@ def test_check_writes_its_own_records(toy_runs, toy_registries, monkeypatch):
     monkeypatch.setitem(toy_registries.methods._items, "toy-zcr",
                         dataclasses.replace(spec, reference=True))
     before = snapshot(toy_runs)
-    res = cli(["check", "--leaderboards-dir", toy_runs / "leaderboards", "--runs-dir", toy_runs])
+    res = cli(["check", "--method", "toy-zcr", "--leaderboards-dir", toy_runs / "leaderboards",
+               "--runs-dir", toy_runs])
     expect(res, 0, "[holds] toy-zcr")
     assert snapshot(toy_runs) == before
     rec = json.loads(next((toy_runs / "check" / "records").rglob("toy-zcr.json")).read_text())
