@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from bench import hookspecs
-from bench.errors import UnknownNameError
+from bench.errors import UnknownNameError, did_you_mean
 from bench.registry import Origin, Registry
 from bench.specs import (
     DatasetSpec,
@@ -177,14 +177,12 @@ def _unknown_hooks(pm: pluggy.PluginManager) -> str:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError:
-        from difflib import get_close_matches
-
         names = sorted(n for n in vars(pm.hook) if not n.startswith("_")
                        and not getattr(pm.hook, n).has_spec())
         hints = []
         for n in names:
-            close = get_close_matches(n, list(HOOKS), n=1)
-            hints.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            close = did_you_mean(n, HOOKS)
+            hints.append(f"{n!r}" + (f" (did you mean {close!r}?)" if close else ""))
         return f"unknown hook {', '.join(hints)}; known hooks: {', '.join(HOOKS)}"
     return ""
 

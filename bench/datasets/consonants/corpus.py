@@ -23,7 +23,6 @@ import soundfile as sf
 from bench.datasets.base import LazySplit
 from bench.interfaces import SampleError
 from bench.samples import SPEECH_SAMPLE_RATE, Segment
-from bench.hashing import sha256_file
 
 
 @dataclass(frozen=True)
@@ -84,11 +83,6 @@ def resolve_root(root: str | os.PathLike[str] | None, env_var: str, dataset: str
     if not path.is_dir():
         raise FileNotFoundError(f"dataset {dataset!r}: corpus root {str(path)!r} is not a directory")
     return path
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    return sha256_file(path)
 
 
 def audio_duration(path: Path) -> float:

@@ -27,10 +27,10 @@ from bench.datasets.consonants.corpus import (
     Problem,
     SkipFile,
     audio_duration,
-    file_sha256,
     make_split,
     resolve_root,
 )
+from bench.hashing import sha256_file
 from bench.datasets.consonants.phones import IPA_TO_ARPABET, voicing_label
 
 ENV_VAR = "BENCH_TEXTGRID_ROOT"
@@ -167,7 +167,7 @@ def _entries(
         last = max(end for _, end, _ in rows)
         raise SkipFile(grid, f"phones run to {last:.4f} s but the audio lasts {duration:.4f} s",
                        "phones past the end of the audio")
-    sha = file_sha256(wav)
+    sha = sha256_file(wav)
     rel = wav.relative_to(base).with_suffix("").as_posix()
     speaker = speaker_of(wav.stem, pattern)
     out = []

@@ -19,10 +19,10 @@ from bench.datasets.consonants.corpus import (
     Problem,
     SkipFile,
     audio_duration,
-    file_sha256,
     make_split,
     resolve_root,
 )
+from bench.hashing import sha256_file
 from bench.datasets.consonants.phones import TIMIT_TO_ARPABET, voicing_label
 
 ENV_VAR = "BENCH_TIMIT_ROOT"
@@ -103,7 +103,7 @@ def _entries(split: str, wav: Path, phn: Path) -> list[PhoneEntry]:
     if last > duration + TOLERANCE_S:
         raise SkipFile(phn, f"phones run to {last:.4f} s but the audio lasts {duration:.4f} s",
                        "phones past the end of the audio")
-    sha = file_sha256(wav)
+    sha = sha256_file(wav)
     speaker = wav.parent.name.upper()
     region = wav.parent.parent.name.upper()
     utt = wav.name.split(".")[0].upper()
