@@ -262,6 +262,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     tr.add_argument("--resume", action="store_true",
                     help="continue from <out>/last.pt (the default; kept for clarity)")
     tr.add_argument("--no-resume", action="store_true")
+    tr.add_argument("--init-from", type=Path, default=None, metavar="LAST_PT",
+                    help="start stage 2 from the selected aligner of another run's last.pt")
+    tr.add_argument("--init-generator", action="store_true",
+                    help="with --init-from: also start from that run's selected generator")
     ev = sub.add_parser("eval", help="mouth-region PSNR of a checkpoint vs its reference frames")
     ev.add_argument("--checkpoint", default=EMBEDDED_CHECKPOINT)
     ev.add_argument("--split", default="val")
@@ -289,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     cfg = get_config(args.config, **overrides)
     weights = train(cfg, load_split("train", args.max_train_clips),
                     load_split("val", args.max_val_clips), args.out, resume=not args.no_resume,
-                    snapshots=True)
+                    snapshots=True, init_from=args.init_from, init_generator=args.init_generator)
     if args.export:
         args.export.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(weights, args.export)

@@ -357,6 +357,35 @@ def test_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
         Trainer(replace(TINY, seed=5), tr, va, tmp_path / "full", progress=False).run()
 
 
+def test_warm_start_takes_the_selected_aligner_and_optionally_the_generator(tmp_path):
+    tr, va = _tiny_sets()
+    Trainer(TINY, tr, va, tmp_path / "src", progress=False).run()
+    src = torch.load(tmp_path / "src" / "last.pt", weights_only=True)["best"]
+    # a wider generator with a cosine schedule, stage 1 taken from the source run
+    wide = replace(TINY, width=6, gen_cosine=True)
+    t = Trainer(wide, tr, va, tmp_path / "wide", progress=False)
+    t.warm_start(tmp_path / "src" / "last.pt")
+    assert (t.stage, t.step) == (2, 0)
+    for k, v in src["align"].items():
+        torch.testing.assert_close(t.model.aligner.state_dict()[k], v, msg=k)
+    lrs = []
+    real = t._gen_lr
+    t._gen_lr = lambda: lrs.append(real()) or lrs[-1]  # type: ignore[method-assign]
+    t.run()
+    assert lrs[0] == pytest.approx(wide.gen_lr) and lrs[-1] < lrs[0]
+    src_history = torch.load(tmp_path / "src" / "last.pt", weights_only=True)["history"]
+    assert t.history["align_val"] == src_history["align_val"] and t.history["gen_val"]
+    assert "warm start from" in (tmp_path / "wide" / "train.log").read_text()
+    # the generator too: same config only; another width is refused naming the file
+    same = Trainer(TINY, tr, va, tmp_path / "same", progress=False)
+    same.warm_start(tmp_path / "src" / "last.pt", generator=True)
+    for k, v in src["generator"].items():
+        torch.testing.assert_close(same.model.generator.state_dict()[k], v, msg=k)
+    with pytest.raises(ValueError, match="src.*does not match"):
+        Trainer(wide, tr, va, tmp_path / "bad", progress=False).warm_start(
+            tmp_path / "src" / "last.pt", generator=True)
+
+
 # -- checkpoints ----------------------------------------------------------------------------
 
 def test_weights_round_trip_and_bad_files(tmp_path):

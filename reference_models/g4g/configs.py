@@ -67,6 +67,8 @@ class G4GConfig:
     gen_steps: int = 700
     gen_batch: int = 3
     gen_lr: float = 5e-4
+    # cosine decay of the generator's learning rate to 0 over gen_steps (sharper late steps)
+    gen_cosine: bool = False
     # steps of generator training before the sync loss is switched on (reconstruction first)
     sync_start: int = 0
     # drop the reference face from the output mix inside the mouth region, so the mouth must be

@@ -35,7 +35,8 @@ LOG = logging.getLogger("reference_models.g4g.train")
 # keys that may differ on resume: the schedule (lengths, validation and checkpoint cadence, when
 # and how strongly the sync loss acts: changing them changes the run from the resumed step on)
 # always; the other generator settings until stage 2 starts
-SCHEDULE_KEYS = ("align_steps", "gen_steps", "val_every", "ckpt_every", "sync_start", "w_sync")
+SCHEDULE_KEYS = ("align_steps", "gen_steps", "val_every", "ckpt_every", "sync_start", "w_sync",
+                 "gen_cosine")
 GENERATOR_KEYS = frozenset({"gen_batch", "gen_lr", "w_l1", "w_perceptual", "w_mouth",
                             "w_fusion", "ref_out_of_mouth", "loss_scales"})
 
@@ -102,6 +103,7 @@ class Trainer:
         # snapshots: inference weights at every generator validation (out/snapshots/), so that
         # candidates can be compared on whole val videos afterwards
         self.snapshots = snapshots
+        self.pending_log: list[str] = []
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.model = G4GModel(cfg)
@@ -158,6 +160,34 @@ class Trainer:
             self.stage = 2  # a longer generator schedule: go on from where it ended
         self.history, self.best = ckpt["history"], ckpt["best"]
         LOG.info("resumed from %s at stage %d step %d", path, self.stage, self.step)
+
+    def warm_start(self, path: Path, generator: bool = False) -> None:
+        """Start stage 2 from another run's ``last.pt``: its selected aligner (and, with
+        ``generator``, its selected generator and fusion), so that generator recipes can be
+        compared on the same frozen training expert without re-running stage 1."""
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        best = ckpt["best"]
+        if best.get("align") is None:
+            raise ValueError(f"{path}: has no selected aligner (stage 1 not finished)")
+        self.model.aligner.load_state_dict(best["align"])
+        keep = ("align_loss", "align_step", "align")
+        self.best.update({k: best[k] for k in keep})
+        for key in ("align_train", "align_val"):
+            self.history[key] = list(ckpt["history"].get(key, []))
+        if generator:
+            if best.get("generator") is None:
+                raise ValueError(f"{path}: has no selected generator")
+            try:
+                self.model.generator.load_state_dict(best["generator"])
+                self.model.fusion.load_state_dict(best["fusion"])
+            except RuntimeError as exc:
+                raise ValueError(f"{path}: generator does not match this config ({exc})") from exc
+        self.stage, self.step = 2, 0
+        # logged by run(), once train.log is open
+        self.pending_log.append(f"warm start from {path} (aligner of step {best['align_step']}"
+                                + (f", generator of step {best['gen_step']})" if generator
+                                   else ")"))
+        self.save()
 
     # -- stage 1 -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -258,6 +288,12 @@ class Trainer:
         out["loss"] = out.pop("total")
         return out
 
+    def _gen_lr(self) -> float:
+        cfg = self.cfg
+        if not cfg.gen_cosine:
+            return cfg.gen_lr
+        return 0.5 * cfg.gen_lr * (1.0 + float(np.cos(np.pi * self.step / cfg.gen_steps)))
+
     def train_gen(self) -> None:
         cfg, m = self.cfg, self.model
         self._freeze_aligner()
@@ -267,6 +303,8 @@ class Trainer:
                    disable=not self.progress)
         while self.step < cfg.gen_steps:
             batch = self.train_data.gen_batch(self.rng, cfg.gen_batch)
+            for group in self.opt_gen.param_groups:
+                group["lr"] = self._gen_lr()
             losses = m.generator_losses(batch, self.perceptual,
                                         sync_on=self.step >= cfg.sync_start)
             self.opt_gen.zero_grad()
@@ -302,6 +340,8 @@ class Trainer:
         """Train both stages (resuming from ``last.pt`` if present); return the weights path."""
         handler = _setup_log(self.out)
         try:
+            for line in self.pending_log:
+                LOG.info(line)
             last = self.out / "last.pt"
             if resume and last.is_file():
                 self.load(last)
@@ -345,11 +385,17 @@ class Trainer:
 
 def train(cfg: G4GConfig, train_videos: Sequence[VideoArrays], val_videos: Sequence[VideoArrays],
           out: str | Path, resume: bool = True, progress: bool = True,
-          snapshots: bool = False) -> Path:
-    """Train G4G on ``train_videos``, select on ``val_videos``; return the weights file."""
+          snapshots: bool = False, init_from: Path | None = None,
+          init_generator: bool = False) -> Path:
+    """Train G4G on ``train_videos``, select on ``val_videos``; return the weights file.
+
+    ``init_from``: a finished stage 1 in another run's ``last.pt`` to start stage 2 from (used
+    only when ``out`` has no ``last.pt`` yet, so that a resumed run is not re-initialised)."""
     torch.set_num_threads(1)
     trainer = Trainer(cfg, TalkingFaceArrays(train_videos, cfg),
                       TalkingFaceArrays(val_videos, cfg), out, progress, snapshots)
+    if init_from is not None and not (resume and (Path(out) / "last.pt").is_file()):
+        trainer.warm_start(Path(init_from), init_generator)
     return trainer.run(resume)
 
 
