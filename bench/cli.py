@@ -138,10 +138,11 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
 @click.option("--metric", "metrics", multiple=True, help="Metric(s) (default: the task's).")
 @click.option("--seed", type=int, default=None)
 @click.option("--resume", is_flag=True, default=None, help="Continue an interrupted run.")
-@click.option("--executor", type=click.Choice(["inprocess", "pool", "ray"]), default=None,
-              help="Where units run (ray: see docs/distributed.md).")
+@click.option("--executor", type=click.Choice(["overlap", "inprocess", "pool", "ray"]),
+              default=None, help="Where units run (ray: see docs/distributed.md).")
 @click.option("--workers", type=int, default=None,
-              help="Pool processes (default 2), or CPUs of a local Ray instance (default: all).")
+              help="Pool processes, or pinned processes of overlap (default 2), or CPUs of a "
+                   "local Ray instance (default: all).")
 @click.option("--address", default=None,
               help="Ray cluster to use (auto, HOST:PORT or ray://HOST:PORT); default: local.")
 @click.option("--shard-size", type=int, default=None,
@@ -172,7 +173,7 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
     from bench.executors import make_executor
     from bench.integrity import check_writable, exit_status
     from bench.planning import plan_units
-    from bench.runner import run_unit
+    from bench.runner import run_unit, runs_pinned
 
     regs = _regs()
     cfg = load_config(config_path, {
@@ -194,7 +195,7 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
         raise BenchError("--publish with --limit: the committed baseline holds full runs only")
     # a local Ray instance takes the whole machine unless --workers says otherwise
     executor_ = make_executor(cfg.executor, (workers or 0) if cfg.executor == "ray" else cfg.workers,
-                              cfg.address, cfg.shard_size)
+                              cfg.address, cfg.shard_size, pinned=runs_pinned)
     units = plan_units(cfg, regs, command=provenance.command_line())
     if strict:
         units = [dataclasses.replace(u, strict=True) for u in units]

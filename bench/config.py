@@ -35,8 +35,8 @@ class RunConfig:
     bootstrap: int = 1000
     runs_dir: str = field(default_factory=lambda: default_runs_dir())
     leaderboards_dir: str = ""  # default: RUNS_DIR/leaderboards
-    executor: str = "inprocess"  # inprocess | pool | ray
-    workers: int = 2  # pool processes
+    executor: str = "inprocess"  # overlap | inprocess | pool | ray
+    workers: int = 2  # pool processes, or overlap's pinned processes
     address: str = ""  # ray: an existing cluster ("auto", "HOST:PORT", "ray://HOST:PORT")
     shard_size: int = 0  # ray: samples per task (0: the task's choice)
     resume: bool = False
@@ -130,6 +130,7 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
 
 
 # Lower bounds of numeric run options; below them a run would silently do something else.
+EXECUTORS = ("overlap", "inprocess", "pool", "ray")
 MINIMUM = {"bootstrap": 0, "limit": 0, "workers": 1, "seed": 0, "shard_size": 0}
 
 
@@ -146,8 +147,9 @@ def _set(cfg: RunConfig, key: str, value: Any, where: str) -> None:
         raise BenchError(f"{where}: {key} must be {expected.__name__}, got {value!r}")
     if key in MINIMUM and value < MINIMUM[key]:
         raise BenchError(f"{where}: {key} must be >= {MINIMUM[key]}, got {value}")
-    if key == "executor" and value not in ("inprocess", "pool", "ray"):
-        raise BenchError(f"{where}: executor must be 'inprocess', 'pool' or 'ray', got {value!r}")
+    if key == "executor" and value not in EXECUTORS:
+        raise BenchError(f"{where}: executor must be one of {', '.join(EXECUTORS)}, "
+                         f"got {value!r}")
     if isinstance(value, list) and not all(isinstance(v, str) for v in value):
         raise BenchError(f"{where}: {key} must be a list of names, got {value!r}")
     setattr(cfg, key, value)

@@ -22,7 +22,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 import pickle
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -79,8 +79,22 @@ def run_pinned(fn: Callable[[T], Any], arg: T) -> Any:
     The process is started once and kept for the next pinned units of this run: a fresh one per
     unit cost a spawn and the numeric libraries' imports every time (seconds per unit).
     """
+    return pinned_result(submit_pinned(fn, arg))
+
+
+def submit_pinned(fn: Callable[[T], Any], arg: T, workers: int = 1) -> Future:
+    """Start ``fn(arg)`` in one of ``workers`` pinned processes; read it with :func:`pinned_result`.
+
+    The processes are kept for the rest of the run; asking for more than are running replaces
+    them (between runs of units, never while one is in flight).
+    """
+    return _pinned_pool(workers).submit(_call, fn, arg)
+
+
+def pinned_result(future: Future) -> Any:
+    """The result of :func:`submit_pinned`; a pinned process that died is a clear error."""
     try:
-        return _pinned_pool().submit(_call, fn, arg).result()
+        return future.result()
     except BrokenProcessPool as exc:
         stop_pinned_worker()
         raise BenchError(f"the process started with pinned CPU kernels ended without a "
@@ -89,28 +103,40 @@ def run_pinned(fn: Callable[[T], Any], arg: T) -> Any:
 
 
 _PINNED_POOL: ProcessPoolExecutor | None = None
+_PINNED_WORKERS = 0
 
 
-def _pinned_pool() -> ProcessPoolExecutor:
-    global _PINNED_POOL
+def _pinned_pool(workers: int = 1) -> ProcessPoolExecutor:
+    global _PINNED_POOL, _PINNED_WORKERS
+    if _PINNED_POOL is not None and _PINNED_WORKERS < workers:
+        stop_pinned_worker()
     if _PINNED_POOL is None:
         saved = {k: os.environ.get(k) for k in PINNED_KERNELS}
-        os.environ.update(PINNED_KERNELS)  # the child copies the environment when it starts
+        os.environ.update(PINNED_KERNELS)  # each child copies the environment when it starts
         try:
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
-            pool.submit(os.getpid).result()  # start the worker now, while the variables are set
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+            # each submit finds no idle worker yet and spawns one: all start now, while the
+            # variables are set (a process started later would not be pinned)
+            started = [pool.submit(_started_pinned) for _ in range(workers)]
+            if not all(f.result() for f in started):  # pragma: no cover - a broken spawn
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise BenchError("a process started for pinned CPU kernels did not see them")
         finally:
             _restore(saved)
-        _PINNED_POOL = pool
+        _PINNED_POOL, _PINNED_WORKERS = pool, workers
         atexit.register(stop_pinned_worker)
     return _PINNED_POOL
+
+
+def _started_pinned() -> bool:
+    return kernels_pinned()
 
 
 def stop_pinned_worker() -> None:
     """Stop the pinned worker. Its results are all back by now, so a worker that does not exit
     (joblib's worker processes can hang at interpreter exit) is killed rather than waited for."""
-    global _PINNED_POOL
-    pool, _PINNED_POOL = _PINNED_POOL, None
+    global _PINNED_POOL, _PINNED_WORKERS
+    pool, _PINNED_POOL, _PINNED_WORKERS = _PINNED_POOL, None, 0
     if pool is None:
         return
     workers = list(getattr(pool, "_processes", {}).values())  # private, but the only handle

@@ -55,15 +55,58 @@ class PoolExecutor:
             yield from pool.map(fn, items)
 
 
-def make_executor(name: str, workers: int, address: str = "", shard_size: int = 0) -> Executor:
+class OverlapExecutor:
+    """Units that run in a process with pinned CPU kernels (``pinned(unit)``) go to ``workers``
+    such processes, started at once, while the other units run here one after another, so the
+    consonant units (one thread each) and the talking-face units (torch's threads here) overlap.
+
+    Every unit runs in the same kind of process as with :class:`InProcessExecutor` (there the
+    pinned units queue for one pinned process), so the records are the same. Results come back
+    in the order of the units.
+    """
+
+    def __init__(self, pinned: Callable[[Any], bool], workers: int = 2):
+        if workers < 1:
+            raise BenchError("workers must be at least 1")
+        self.pinned, self.workers = pinned, workers
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        from bench import determinism
+
+        items = list(items)
+        remote = [i for i, item in enumerate(items) if self.pinned(item)]
+        if not remote:
+            yield from InProcessExecutor().map(fn, items)
+            return
+        workers = min(self.workers, len(remote))
+        futures = {i: determinism.submit_pinned(fn, items[i], workers) for i in remote}
+        done: dict[int, Any] = {}
+        next_out = 0
+        for i, item in enumerate(items):
+            if i not in futures:
+                done[i] = fn(item)
+            while next_out < len(items) and (next_out in done or (
+                    next_out in futures and futures[next_out].done())):
+                yield done.pop(next_out) if next_out in done else \
+                    determinism.pinned_result(futures.pop(next_out))
+                next_out += 1
+        for i in range(next_out, len(items)):
+            yield done.pop(i) if i in done else determinism.pinned_result(futures.pop(i))
+
+
+def make_executor(name: str, workers: int, address: str = "", shard_size: int = 0,
+                  pinned: Callable[[Any], bool] | None = None) -> Executor:
     """``address`` and ``shard_size`` apply to the ray executor only, where ``workers`` is the
-    CPU count of a local instance (0: all cores)."""
+    CPU count of a local instance (0: all cores). ``pinned`` says which units the overlap
+    executor sends to pinned processes (none without it)."""
     if name == "inprocess":
         return InProcessExecutor()
+    if name == "overlap":
+        return OverlapExecutor(pinned or (lambda _: False), workers)
     if name == "pool":
         return PoolExecutor(workers)
     if name == "ray":
         from bench.distributed import RayExecutor
 
         return RayExecutor(address=address, workers=workers, shard_size=shard_size)
-    raise BenchError(f"unknown executor {name!r}; use 'inprocess', 'pool' or 'ray'")
+    raise BenchError(f"unknown executor {name!r}; use 'overlap', 'inprocess', 'pool' or 'ray'")

@@ -209,6 +209,13 @@ def compute_backend(backend: ComputeBackend | None) -> Iterator[None]:
         _backend.value = previous
 
 
+def runs_pinned(unit: Unit) -> bool:
+    """Whether :func:`run_unit` moves this unit to a process with pinned CPU kernels."""
+    mspec = registries().methods.get(unit.method)
+    return (bool(mspec.pin_kernels) and determinism.pinning_enabled()
+            and not determinism.kernels_pinned() and getattr(_backend, "value", None) is None)
+
+
 def run_unit(unit: Unit) -> str:
     """Predict and score one unit; write its record; return the record path."""
     regs = registries()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bench.executors import THREAD_VARIABLES, InProcessExecutor, PoolExecutor
+from bench.executors import THREAD_VARIABLES, InProcessExecutor, OverlapExecutor, PoolExecutor
 
 
 def _probe(item: int) -> tuple[int, str | None, int]:
@@ -31,6 +31,35 @@ def test_pool_returns_units_in_order_with_a_share_of_the_cores(monkeypatch):
 def test_pool_runs_a_single_unit_in_process():
     assert [pid for _, _, pid in PoolExecutor(2).map(_probe, [0])] == [os.getpid()]
     assert list(InProcessExecutor().map(_probe, [])) == []
+
+
+def _where(item: int) -> tuple[int, int, bool]:
+    from bench import determinism
+
+    return item, os.getpid(), determinism.kernels_pinned()
+
+
+@pytest.mark.slow  # starts two processes
+def test_overlap_sends_pinned_units_to_pinned_processes_and_keeps_the_order():
+    from bench import determinism
+
+    try:
+        out = list(OverlapExecutor(lambda item: item % 3 == 0, workers=2).map(_where, range(7)))
+    finally:
+        determinism.stop_pinned_worker()
+    assert [item for item, _, _ in out] == list(range(7))
+    here = {(pid, pinned) for item, pid, pinned in out if item % 3}
+    assert here == {(os.getpid(), False)}
+    away = [(pid, pinned) for item, pid, pinned in out if item % 3 == 0]
+    assert all(pinned and pid != os.getpid() for pid, pinned in away)
+    assert 1 <= len({pid for pid, _ in away}) <= 2
+
+
+def test_overlap_without_pinned_units_runs_everything_here():
+    out = list(OverlapExecutor(lambda item: False).map(_probe, range(3)))
+    assert [pid for _, _, pid in out] == [os.getpid()] * 3
+    with pytest.raises(Exception, match="at least 1"):
+        OverlapExecutor(lambda item: False, workers=0)
 
 
 def _records(runs: Path) -> dict[str, object]:
