@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.figure_cache import array_digest, write_figure
 from bench.leaderboard import Table
 from bench.records import read_record
 from bench.strips import _first_common_sample, _frames_of
@@ -94,36 +95,43 @@ def write_mouth_plot(table: Table, runs_dir: str | Path, out_dir: str | Path,
     target = getattr(sample, "target", None)
     target_curve = mouth_opening(target[:n], boxes) if target is not None else None
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     t = np.arange(n) / float(getattr(sample, "fps", 25.0) or 25.0)
-    fig, axes = plt.subplots(len(curves), 1, figsize=(7.5, 1.05 * len(curves) + 0.9),
-                             sharex=True, squeeze=False)
-    for ax, (method, curve) in zip(axes[:, 0], curves):
-        if truth is not None:
-            # the renderer's parameter, scaled onto the estimate's range of the target frames
-            ref = target_curve if target_curve is not None else curve
-            lo, hi = np.nanmin(ref), np.nanmax(ref)
-            ax.plot(t, lo + truth * (hi - lo), color="0.6", lw=2.5, label="ground-truth 'open'")
-        elif target_curve is not None:
-            ax.plot(t, target_curve, color="0.6", lw=2.5, label="target frames")
-        label = method
-        if truth is not None and np.nanstd(curve) > 0:
-            ok = ~np.isnan(curve)
-            label += f"  (r = {np.corrcoef(curve[ok], truth[:len(curve)][ok])[0, 1]:.2f})"
-        ax.plot(t[:len(curve)], curve, color="tab:blue", lw=1.2, label=label)
-        ax.legend(loc="upper right", fontsize=7, frameon=False)
-        ax.set_yticks([])
-    axes[-1, 0].set_xlabel("time (s)")
-    fig.suptitle(f"{table.dataset} / {table.split}: mouth opening, clip {sample_id}\n"
-                 "(estimated from frames; r = correlation with the renderer's parameter)",
-                 fontsize=8)
-    fig.tight_layout()
-    name = f"{table.task}-{table.split}-mouth.png"
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    fig.savefig(Path(out_dir) / name, dpi=100)
-    plt.close(fig)
-    return name
+    title = (f"{table.dataset} / {table.split}: mouth opening, clip {sample_id}\n"
+             "(estimated from frames; r = correlation with the renderer's parameter)")
+
+    def draw(path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(len(curves), 1, figsize=(7.5, 1.05 * len(curves) + 0.9),
+                                 sharex=True, squeeze=False)
+        for ax, (method, curve) in zip(axes[:, 0], curves):
+            if truth is not None:
+                # the renderer's parameter, scaled onto the estimate's range of the target frames
+                ref = target_curve if target_curve is not None else curve
+                lo, hi = np.nanmin(ref), np.nanmax(ref)
+                ax.plot(t, lo + truth * (hi - lo), color="0.6", lw=2.5,
+                        label="ground-truth 'open'")
+            elif target_curve is not None:
+                ax.plot(t, target_curve, color="0.6", lw=2.5, label="target frames")
+            label = method
+            if truth is not None and np.nanstd(curve) > 0:
+                ok = ~np.isnan(curve)
+                label += f"  (r = {np.corrcoef(curve[ok], truth[:len(curve)][ok])[0, 1]:.2f})"
+            ax.plot(t[:len(curve)], curve, color="tab:blue", lw=1.2, label=label)
+            ax.legend(loc="upper right", fontsize=7, frameon=False)
+            ax.set_yticks([])
+        axes[-1, 0].set_xlabel("time (s)")
+        fig.suptitle(title, fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+
+    def digest(arr: np.ndarray | None) -> str | None:
+        return None if arr is None else array_digest(arr)
+
+    inputs = {"title": title, "curves": [[label, digest(c)] for label, c in curves],
+              "truth": digest(truth), "target": digest(target_curve), "t": digest(t)}
+    return write_figure(out_dir, f"{table.task}-{table.split}-mouth.png", inputs, draw)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.figure_cache import array_digest, write_figure
 from bench.leaderboard import Table
 from bench.records import read_record
 from bench.store import ArtifactStore, SampleLog
@@ -44,11 +45,6 @@ def _first_common_sample(runs_dir: Path, table: Table) -> str | None:
 
 def write_strip(table: Table, runs_dir: str | Path, out_dir: str | Path) -> str | None:
     """Write ``<task>-<split>-samples.png`` and return its file name, or None if no videos."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     runs = Path(runs_dir)
     sample_id = _first_common_sample(runs, table)
     if sample_id is None:
@@ -63,20 +59,28 @@ def write_strip(table: Table, runs_dir: str | Path, out_dir: str | Path) -> str 
             rows.append((row.label, frames[idx]))
     if not rows:
         return None
-    fig, axes = plt.subplots(len(rows), N_FRAMES, figsize=(N_FRAMES * 1.4, len(rows) * 1.5),
-                             squeeze=False)
-    for r, (method, frames) in enumerate(rows):
-        for c in range(N_FRAMES):
-            ax = axes[r][c]
-            ax.imshow(frames[c])
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(method, fontsize=8, rotation=0, ha="right", va="center")
-    fig.suptitle(f"{table.dataset} / {table.split}: clip {sample_id}", fontsize=9)
-    fig.tight_layout()
-    name = f"{table.task}-{table.split}-samples.png"
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    fig.savefig(Path(out_dir) / name, dpi=100)
-    plt.close(fig)
-    return name
+    title = f"{table.dataset} / {table.split}: clip {sample_id}"
+
+    def draw(path: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(len(rows), N_FRAMES, figsize=(N_FRAMES * 1.4, len(rows) * 1.5),
+                                 squeeze=False)
+        for r, (method, frames) in enumerate(rows):
+            for c in range(N_FRAMES):
+                ax = axes[r][c]
+                ax.imshow(frames[c])
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if c == 0:
+                    ax.set_ylabel(method, fontsize=8, rotation=0, ha="right", va="center")
+        fig.suptitle(title, fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+
+    inputs = {"title": title, "rows": [[label, array_digest(f)] for label, f in rows]}
+    return write_figure(out_dir, f"{table.task}-{table.split}-samples.png", inputs, draw)
