@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-from scipy import stats as sps
 
 from bench.interfaces import ColumnAggregate
 
@@ -134,4 +133,6 @@ def mcnemar_pvalue(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> floa
     only_b = int(np.sum(~a & b))
     if only_a + only_b == 0:
         return 1.0
+    from scipy import stats as sps  # here: scipy.stats takes about a second to import
+
     return float(sps.binomtest(only_a, only_a + only_b, 0.5).pvalue)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from scipy.stats import rankdata
 
 THRESHOLD = 0.5
 
@@ -39,6 +38,8 @@ def roc_auc(y: np.ndarray, p: np.ndarray) -> float:
     n0 = len(y) - n1
     if n1 == 0 or n0 == 0:
         raise ValueError("ROC-AUC needs both classes")
+    from scipy.stats import rankdata  # here: scipy.stats takes about a second to import
+
     ranks = rankdata(p)
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
