@@ -107,7 +107,19 @@ def _letter(i: int) -> str:
     return string.ascii_lowercase[i] if i < 26 else f"g{i}"
 
 
-SIGNIFICANCE_VERSION = 1  # bump when the tests or their inputs change
+SIGNIFICANCE_VERSION = 2  # bump when the tests or their inputs change
+
+
+def declared_tests(metric_registry: Any, names: Iterable[str]) -> list[str]:
+    """``name:test:sample keys`` of each named, registered metric whose spec names a paired
+    test (read from the specs alone: no metric is built)."""
+    out = set()
+    for name in names:
+        if name in metric_registry:
+            spec = metric_registry.get(name)
+            if spec.paired_test != "none":
+                out.add(f"{name}:{spec.paired_test}:{','.join(spec.sample_keys)}")
+    return sorted(out)
 
 
 def _table_key(table: Table, metrics: list[str], resamples: int) -> str:
@@ -127,22 +139,38 @@ def add_significance(tables: list[Table], metric_registry: Any, resamples: int =
 
     With ``cache``, a table whose rows, per-sample scores and settings were seen before gets
     its groups and rank intervals from it (a warm re-run does not redo thousands of paired
-    bootstraps)."""
-    tests = paired_tests(metric_registry, [m for t in tables for m, _ in t.metrics])
-    tested = sorted(f"{m}:{t.kind}:{','.join(t.sample_keys)}" for m, t in tests.items())
+    bootstraps), and no metric is built for it: the entry says which metrics were tested, and
+    only a declared metric that could not be built then (weights absent) is tried again."""
+    names = [m for t in tables for m, _ in t.metrics]
+    built: dict[str, PairedTest] | None = None
+
+    def tests() -> dict[str, PairedTest]:
+        nonlocal built
+        if built is None:
+            built = paired_tests(metric_registry, names)
+        return built
+
+    declared = declared_tests(metric_registry, names)
     for table in tables:
-        key = _table_key(table, tested, resamples) if cache is not None else ""
-        if cache is not None and key in cache:
-            for row in table.rows:
-                found = cache[key].get(row.label, {})
-                row.groups = dict(found.get("groups", {}))
-                row.ranks = {m: (lo, hi) for m, (lo, hi) in found.get("ranks", {}).items()}
-            continue
-        assign_groups(table, tests, resamples)
-        assign_rank_intervals(table, {m: t.aggregate for m, t in tests.items()},
+        key = _table_key(table, declared, resamples) if cache is not None else ""
+        found = cache.get(key) if cache is not None else None
+        if found is not None:
+            untested = {m for m, _ in table.metrics if m in metric_registry
+                        and metric_registry.get(m).paired_test != "none"} - set(found["tested"])
+            # usable only if none of them can be built now
+            if not (untested and paired_tests(metric_registry, sorted(untested))):
+                for row in table.rows:
+                    marks = found["rows"].get(row.label, {})
+                    row.groups = dict(marks.get("groups", {}))
+                    row.ranks = {m: (lo, hi) for m, (lo, hi) in marks.get("ranks", {}).items()}
+                continue
+        assign_groups(table, tests(), resamples)
+        assign_rank_intervals(table, {m: t.aggregate for m, t in tests().items()},
                               max(50, resamples // 5))
         if cache is not None:
-            cache[key] = {r.label: {"groups": r.groups, "ranks": r.ranks} for r in table.rows}
+            cache[key] = {"tested": sorted(m for m, _ in table.metrics if m in tests()),
+                          "rows": {r.label: {"groups": r.groups, "ranks": r.ranks}
+                                   for r in table.rows}}
 
 
 def assign_rank_intervals(table: Table, aggregates: Mapping[str, Callable],
