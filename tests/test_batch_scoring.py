@@ -84,3 +84,31 @@ def test_paired_tests_and_rank_draws_are_unchanged_by_columns(name):
     assert paired_bootstrap_pvalue(a, b, metric.aggregate, 200, seed=5) == plain
     idx = rng.integers(0, 80, 80)
     assert resampler(metric.aggregate)(a)(idx) == metric.aggregate([a[i] for i in idx])
+
+
+def _mean_metrics():
+    from bench.metrics.image_quality import PsnrMetric, SsimMetric
+    from bench.metrics.lse_metric import LseMetric
+
+    return [(PsnrMetric(), "psnr"), (SsimMetric(region="frame"), "ssim"),
+            (LseMetric.__new__(LseMetric), "lse_d")]
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_talking_face_means_bootstrap_on_columns_with_the_same_numbers(index):
+    from bench.interfaces import ColumnAggregate
+    from bench.stats import bootstrap_ci, bootstrap_ci_columns, resampler
+
+    metric, key = _mean_metrics()[index]
+    if key == "lse_d":
+        metric.key = key  # the aggregate reads only the chosen score (no SyncNet needed)
+    assert isinstance(metric, ColumnAggregate)
+    rng = np.random.default_rng(3)
+    values = [{key: float(rng.normal(7.0, 2.0)), "n_frames": 25} for _ in range(36)]
+    assert metric.aggregate_columns(metric.columns(values)) == metric.aggregate(values)
+    plain = bootstrap_ci(values, lambda v: metric.aggregate(v), 300, seed=4)
+    assert plain is not None
+    assert bootstrap_ci_columns(metric.columns(values), metric.aggregate_columns, 300,
+                                seed=4) == plain
+    idx = rng.integers(0, 36, 36)
+    assert resampler(metric.aggregate)(values)(idx) == metric.aggregate([values[i] for i in idx])

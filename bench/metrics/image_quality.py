@@ -83,6 +83,13 @@ class _FramewiseMetric:
             raise ValueError(f"{self.name} of an empty set of videos")
         return float(np.mean([v[self.name] for v in values]))
 
+    # ColumnAggregate: the bootstrap draws index one array (the same numbers as ``aggregate``)
+    def columns(self, values: Sequence[Mapping[str, Any]]) -> Mapping[str, np.ndarray]:
+        return {self.name: np.array([v[self.name] for v in values], dtype=float)}
+
+    def aggregate_columns(self, columns: Mapping[str, np.ndarray]) -> float:
+        return float(np.mean(columns[self.name]))
+
 
 class SsimMetric(_FramewiseMetric):
     """Structural similarity against ground truth (higher is better)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.signal import resample_poly
 
 from bench.interfaces import SampleError
 
@@ -105,6 +104,8 @@ def prepare_audio(audio: np.ndarray, sample_rate: int = SYNC_RATE,
     if sample_rate != SYNC_RATE:
         if sample_rate <= 0:
             raise SampleError(f"{name}: invalid sample rate {sample_rate}")
+        from scipy.signal import resample_poly  # here: scipy.signal takes a second to import
+
         g = np.gcd(int(sample_rate), SYNC_RATE)
         x = resample_poly(x, SYNC_RATE // g, int(sample_rate) // g)
         notes.append(f"audio resampled from {sample_rate} Hz to 16000 Hz")

@@ -224,3 +224,10 @@ class LseMetric:
         if not values:
             raise ValueError(f"{self.which}: no scored samples to aggregate")
         return float(np.mean([v[self.key] for v in values]))
+
+    # ColumnAggregate: the bootstrap draws index one array (the same numbers as ``aggregate``)
+    def columns(self, values: Sequence[Mapping[str, Any]]) -> Mapping[str, np.ndarray]:
+        return {self.key: np.array([v[self.key] for v in values], dtype=float)}
+
+    def aggregate_columns(self, columns: Mapping[str, np.ndarray]) -> float:
+        return float(np.mean(columns[self.key]))
