@@ -112,3 +112,18 @@ def test_talking_face_means_bootstrap_on_columns_with_the_same_numbers(index):
                                 seed=4) == plain
     idx = rng.integers(0, 36, 36)
     assert resampler(metric.aggregate)(values)(idx) == metric.aggregate([values[i] for i in idx])
+
+
+def test_average_ranks_equal_scipy_rankdata_with_ties_and_nan():
+    from scipy.stats import rankdata
+
+    from bench.metrics.classification import average_ranks
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 7, 695):
+        for p in (rng.random(n), np.round(rng.random(n), 1), rng.integers(0, 3, n),
+                  rng.integers(0, 3, n).astype(float)):
+            got, want = average_ranks(p), rankdata(p)
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+    with_nan = np.array([0.2, np.nan, 0.1])
+    np.testing.assert_array_equal(average_ranks(with_nan), rankdata(with_nan))
