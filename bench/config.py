@@ -35,7 +35,8 @@ class RunConfig:
     bootstrap: int = 1000
     runs_dir: str = field(default_factory=lambda: default_runs_dir())
     leaderboards_dir: str = ""  # default: RUNS_DIR/leaderboards
-    executor: str = "inprocess"  # overlap | inprocess | pool | ray
+    # overlap: pinned units in pinned processes beside the others (README, "The main job")
+    executor: str = "overlap"  # overlap | inprocess | pool | ray
     workers: int = 2  # pool processes, or overlap's pinned processes
     address: str = ""  # ray: an existing cluster ("auto", "HOST:PORT", "ray://HOST:PORT")
     shard_size: int = 0  # ray: samples per task (0: the task's choice)

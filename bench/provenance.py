@@ -49,15 +49,17 @@ def hardware() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "gpu": None,
     }
-    try:
-        import torch
+    if "torch" not in sys.modules:
+        # nothing in this process ran torch (e.g. a unit read entirely from the cache):
+        # importing it only to report its threads and GPU would cost seconds
+        info["torch_loaded"] = False
+        return info
+    import torch
 
-        info["torch_threads"] = torch.get_num_threads()
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-            info["cuda"] = torch.version.cuda
-    except ImportError:
-        pass
+    info["torch_threads"] = torch.get_num_threads()
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["cuda"] = torch.version.cuda
     return info
 
 

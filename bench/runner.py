@@ -371,6 +371,8 @@ def finish_unit(plan: UnitPlan, computed: Computed) -> str:
         for sample_id, v in values.items():
             per_sample[sample_id][metric_name] = v
     record["timing"] = plan.timing
+    # after the stages: whether torch was loaded (and its threads) is known only now
+    record["environment"]["hardware"] = provenance.hardware()
     if computed.execution is not None:
         record["execution"] = computed.execution
 
