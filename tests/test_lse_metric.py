@@ -146,3 +146,14 @@ def test_plugin_registers_metrics_and_weights():
     assert w["syncnet-embedded"].shipped_path.endswith("syncnet_embedded.pt")
     assert registry.expected_keys(w["syncnet-v2"]) == set(expected_keys(1.0))
     assert len(registry.expected_keys(w["s3fd"])) == 65
+
+
+def test_the_fingerprint_needs_no_syncnet_once_its_width_is_known(tmp_path, monkeypatch):
+    from bench.metrics import lse_metric
+
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path))
+    first = lse_metric.LseMetric("lse-c")  # reads the width from the weights file once
+    monkeypatch.setattr(lse_metric, "shared_scorer", lambda *a, **k: pytest.fail("loaded"))
+    again = lse_metric.LseMetric("lse-d")
+    assert again._scorer is None and again.width == first.width == first.scorer.width
+    assert again.fingerprint()["weights_sha256"] == first.scorer.weights_sha256

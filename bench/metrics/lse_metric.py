@@ -17,12 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from bench.hashing import sha256_file
 from bench.interfaces import SampleError
-from bench.metrics.lse import SAMPLES_PER_FRAME, evaluate_sync
-from bench.metrics.lse_inputs import prepare_audio, prepare_frames
-from bench.metrics.syncnet import WeightsUnavailable, load_syncnet, sha256_file
-from bench.metrics.syncnet_infer import FrozenSyncNet
+from bench.metrics.lse_inputs import SYNC_RATE, prepare_audio, prepare_frames
 from bench.weights import registry
+
+# torch (SyncNet, the scoring) is imported where a clip is scored: a run whose scores are all
+# cached builds these metrics only for their fingerprints and never loads it
+SAMPLES_PER_FRAME = SYNC_RATE // 25
 
 __all__ = ["EMBEDDED_SYNCNET", "PROTOCOLS", "LseMetric", "SyncScorer", "resolve_weights",
            "shared_scorer"]
@@ -44,6 +46,8 @@ def resolve_weights(ref: str | os.PathLike[str]) -> Path:
         return registry.verify(SPECS[ref])
     path = Path(ref).expanduser()
     if not path.is_file():
+        from bench.metrics.syncnet import WeightsUnavailable
+
         raise WeightsUnavailable(f"SyncNet weights file {path} not found; pass a registry name "
                                  f"({', '.join(SPECS)}) or an existing file")
     return path
@@ -59,6 +63,9 @@ class SyncScorer:
 
     def __init__(self, protocol: str, weights: str, vshift: int, detector: str,
                  track_opts: Mapping[str, Any], batch_size: int) -> None:
+        from bench.metrics.syncnet import load_syncnet
+        from bench.metrics.syncnet_infer import FrozenSyncNet
+
         self.protocol, self.vshift, self.batch_size = protocol, int(vshift), int(batch_size)
         self.weights_path = resolve_weights(weights)
         self.weights_name = str(weights)
@@ -96,6 +103,8 @@ class SyncScorer:
             self._results.move_to_end(key)
             return self._results[key]
         self.passes += 1
+        from bench.metrics.lse import evaluate_sync
+
         if self.protocol == "whole-frame":
             r = evaluate_sync(self.net, frames, audio, fps=fps, sample_rate=rate,
                               vshift=self.vshift, resize=True, batch_size=self.batch_size,
@@ -112,6 +121,7 @@ class SyncScorer:
 
     def _face_track(self, frames: np.ndarray, audio: np.ndarray, fps: float, rate: int,
                     name: str) -> Mapping[str, Any]:
+        from bench.metrics.lse import evaluate_sync
         from bench.video.facetrack import face_tracks
 
         frames, notes = prepare_frames(frames, fps, resize=None, name=name)
@@ -158,6 +168,20 @@ def shared_scorer(protocol: str, weights: str, vshift: int, detector: str,
     return _SCORERS[key]
 
 
+def _syncnet_width(weights_sha256: str, load: Any) -> float:
+    """The width of the SyncNet in a weights file, by the file's checksum: read from the file
+    (``load()``) once, then remembered in the cache directory (``syncnet-width/``)."""
+    from bench.feature_cache import JsonDiskCache
+
+    known = JsonDiskCache("syncnet-width", float, float)
+    try:
+        return known[weights_sha256]
+    except KeyError:
+        width = float(load())
+        known[weights_sha256] = width
+        return width
+
+
 class LseMetric:
     """``per_sample`` -> {"lse_c", "lse_d", "offset", ...}; ``aggregate`` = mean of ``which``.
 
@@ -180,12 +204,22 @@ class LseMetric:
         self.track_opts: dict[str, Any] = {"min_track": int(min_track),
                                            "min_face_size": float(min_face_size),
                                            "num_failed_det": int(num_failed_det)}
-        self.scorer = shared_scorer(protocol, weights, vshift, detector, self.track_opts,
-                                    batch_size)
-        self.weights_name = self.scorer.weights_name
-        self.weights_sha256 = self.scorer.weights_sha256
-        self.width = self.scorer.width
+        self._settings = (protocol, str(weights), int(vshift), detector, self.track_opts,
+                          int(batch_size))
+        self._scorer: SyncScorer | None = None
+        self.weights_name = str(weights)
+        self.weights_sha256 = sha256_file(resolve_weights(weights))
         self.detector_name = detector
+        if protocol == "face-track":  # the detector's checksum is part of the fingerprint
+            self._scorer = shared_scorer(*self._settings)
+        self.width = _syncnet_width(self.weights_sha256, lambda: self.scorer.width)
+
+    @property
+    def scorer(self) -> SyncScorer:
+        """The shared SyncNet scorer, loaded when first needed."""
+        if self._scorer is None:
+            self._scorer = shared_scorer(*self._settings)
+        return self._scorer
 
     def fingerprint(self) -> Mapping[str, Any]:
         """Everything that changes the number."""
