@@ -254,3 +254,18 @@ def test_fetch_without_url_says_to_import():
                        cache_dir="hub/bench-test-nonexistent")
     with pytest.raises(WeightsUnavailable, match="bench weights import no-url FILE"):
         fetch(spec)
+
+
+@pytest.mark.parametrize("env", [{}, {"XDG_CACHE_HOME": "/x/cache"}, {"TORCH_HOME": "~/th"}])
+def test_the_hub_directory_without_torch_is_torchs(env, monkeypatch):
+    import torch.hub
+
+    from bench.weights import registry
+
+    for name in ("TORCH_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with_torch = registry._hub_dir()
+    monkeypatch.delitem(__import__("sys").modules, "torch")  # as in a process without torch
+    assert registry._hub_dir() == with_torch == torch.hub.get_dir()

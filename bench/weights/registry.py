@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -91,13 +92,25 @@ def _shipped_file(shipped_path: str) -> Path:
     return Path(next(iter(found.submodule_search_locations))) / rel
 
 
+def _hub_dir() -> str:
+    """``torch.hub.get_dir()``, without importing torch when it is not loaded yet (then nothing
+    can have called ``torch.hub.set_dir``, and the directory follows from the environment as
+    torch documents it: ``$TORCH_HOME/hub``, ``$TORCH_HOME`` defaulting to
+    ``$XDG_CACHE_HOME/torch``, that to ``~/.cache/torch``)."""
+    if "torch" in sys.modules:
+        import torch.hub
+
+        return torch.hub.get_dir()
+    home = os.path.expanduser(os.getenv(
+        "TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch")))
+    return os.path.join(home, "hub")
+
+
 def weights_path(spec: WeightsSpec) -> Path:
     """Where the file of ``spec`` lives (whether or not it is there yet)."""
     if spec.shipped_path:
         return _shipped_file(spec.shipped_path)
-    import torch.hub  # imported here so that listing specs stays light
-
-    hub = Path(torch.hub.get_dir())
+    hub = Path(_hub_dir())
     rel = Path(spec.cache_dir)
     if rel.parts[:1] == ("hub",):
         base = hub.joinpath(*rel.parts[1:])
