@@ -400,9 +400,9 @@ def _describe(keys: Iterable[str], limit: int = 8) -> str:
 
 def load_state_dict(spec: WeightsSpec) -> dict[str, Any]:
     """Load the verified file with ``weights_only=True`` and check its key set."""
+    path = verify(spec)  # first: absent weights cost no torch import
     import torch
 
-    path = verify(spec)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling, zip and format errors all mean the same to the user
