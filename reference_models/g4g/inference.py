@@ -22,7 +22,8 @@ def reference_indices(n_source: int, source_idx: np.ndarray) -> np.ndarray:
 
 
 class G4GInference:
-    """Runs a trained :class:`G4GModel` over whole videos in batches (deterministic, eval mode)."""
+    """Runs a trained :class:`G4GModel` over whole videos in batches (deterministic, eval mode),
+    on the device its model is on (see :meth:`to`); frames come back as numpy arrays."""
 
     def __init__(self, model: G4GModel, batch_size: int = 32) -> None:
         self.model = model.eval()
@@ -34,6 +35,11 @@ class G4GInference:
         """Load a weights file written by training."""
         model, _ = load_weights(path)
         return cls(model, batch_size)
+
+    def to(self, device: str | torch.device) -> G4GInference:
+        """Move the model to ``device`` (a no-op where it already is)."""
+        self.model.to(device)
+        return self
 
     @torch.no_grad()
     def generate(self, frames: np.ndarray, boxes: np.ndarray, audio: np.ndarray,
@@ -56,19 +62,20 @@ class G4GInference:
         audio = prepare_audio(audio, self.cfg)
         if audio.ndim != 1 or not np.isfinite(audio).all():
             raise ValueError("audio must be finite mono samples")
+        device = next(self.model.parameters()).device
         mels = torch.from_numpy(frame_windows(melspectrogram(audio), n_out, self.cfg.fps,
-                                              self.cfg.mel_steps))[:, None]
+                                              self.cfg.mel_steps))[:, None].to(device)
         src = pingpong_indices(t, n_out)
         ref = reference_indices(t, src)
-        faces = face_crops(frames, boxes, self.cfg.face_size)  # (T,3,S,S) uint8
+        faces = face_crops(frames, boxes, self.cfg.face_size).to(device)  # (T,3,S,S) uint8
         out = np.empty((n_out, h, w, 3), dtype=np.uint8)
         for i in range(0, n_out, self.batch_size):
             j = slice(i, min(n_out, i + self.batch_size))
             target = faces[src[j]].float() / 255.0
             refs = faces[ref[j]].float() / 255.0
             gen = self.model.faces(mask_lower_half(target), refs, mels[j].float())
-            full = frames_to_tensor(frames[src[j]])
-            fused = self.model.fusion(gen, full, torch.from_numpy(boxes[src[j]]))
+            full = frames_to_tensor(frames[src[j]]).to(device)
+            fused = self.model.fusion(gen, full, torch.from_numpy(boxes[src[j]]).to(device))
             out[j] = (fused * 255.0).round().clamp(0, 255).to(torch.uint8) \
-                .permute(0, 2, 3, 1).numpy()
+                .permute(0, 2, 3, 1).cpu().numpy()
         return out
