@@ -93,18 +93,13 @@ def cluster(tmp_path):
 @pytest.fixture
 def client_head(tmp_path):
     """A head node with a Ray Client server, in its own temporary directory; yields its
-    ``ray://`` address.
-
-    The runtime-env agent gets a fixed port: with the default (0, any free port) Ray 2.60's
-    client server is told port 0 and cannot start the server process of a client.
-    """
+    ``ray://`` address."""
     pytest.importorskip("grpc", reason="the ray:// client needs 'ray[client]' (grpcio)")
-    port, client, agent = _free_port(), _free_port(), _free_port()
+    port, client = _free_port(), _free_port()
     temp = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths must stay short
     try:
         with _nodes(tmp_path, port, [*HEAD, "--port", str(port), "--ray-client-server-port",
-                                     str(client), "--runtime-env-agent-port", str(agent),
-                                     "--temp-dir", temp]) as env:
+                                     str(client), "--temp-dir", temp]) as env:
             yield f"ray://127.0.0.1:{client}", env
     finally:
         shutil.rmtree(temp, ignore_errors=True)
@@ -137,6 +132,7 @@ def test_two_node_cluster_gives_the_in_process_result(cluster, tmp_path):
     assert a["metrics"] == b["metrics"] and a["coverage"] == b["coverage"]
 
 
+@pytest.mark.slow  # about 20 s with the head's start-up; runs in CI
 def test_ray_client_address_gives_the_in_process_result(client_head, tmp_path):
     address, env = client_head
     a, b, stderr = _in_process_and_on(address, env, tmp_path)
