@@ -125,7 +125,7 @@ class FidMetric:
         self.batch_size = int(batch_size)
         self.device = device or devices.current()  # CPU unless a cluster task got a GPU
         self.weights = weights
-        self.extractor = FidFeatureExtractor.from_registry(weights).to(device)
+        self.extractor = FidFeatureExtractor.from_registry(weights).to(self.device)
         self.weights_sha256 = registry.sha256_file(registry.weights_path(weights))
         # each aggregate is a 2048-d sqrtm (tens of CPU seconds); the runner caps its bootstrap
         # at this many resamples, none by default
