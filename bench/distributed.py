@@ -240,8 +240,13 @@ class RayBackend:
         self.startup_s = time.perf_counter() - t0
         self.resources = ray.cluster_resources()
         self.n_nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
-        self._prepare = ray.remote(max_retries=0)(prepare_task)
-        self._shard = ray.remote(max_retries=0)(shard_task)
+        # Tasks given a GPU run in a fresh worker each, as Ray does by default for functions
+        # declared with GPUs: torch binds a process to the GPUs visible when it first touches
+        # CUDA, and a reused worker would keep the previous task's GPU (and its memory).
+        self._prepare = {False: ray.remote(max_retries=0)(prepare_task),
+                         True: ray.remote(max_retries=0, max_calls=1)(prepare_task)}
+        self._shard = {False: ray.remote(max_retries=0)(shard_task),
+                       True: ray.remote(max_retries=0, max_calls=1)(shard_task)}
 
     def stop(self) -> None:
         if self.owned:
@@ -260,6 +265,11 @@ class RayBackend:
         if res.memory_mb:
             opts["memory"] = res.memory_mb * 2**20
         return opts
+
+    @staticmethod
+    def _call(functions: dict[bool, Any], opts: dict[str, Any], *args: Any) -> Any:
+        """Submit the task with these options; one given a GPU to a fresh worker."""
+        return functions["num_gpus" in opts].options(**opts).remote(*args)
 
     def _is_system_failure(self, exc: BaseException) -> bool:
         """A worker or node that died, or an object lost with it: worth sending again."""
@@ -298,8 +308,8 @@ class RayBackend:
         if to_predict:
             try:
                 method, prep = self._run_with_retries(
-                    lambda: self._prepare.options(**self._options(
-                        unit_resources(plan, False))).remote(unit), execution)
+                    lambda: self._call(self._prepare, self._options(
+                        unit_resources(plan, False)), unit), execution)
             except Exception as exc:
                 status = method_failure(exc, plan)
                 out, _ = metric_states(plan, status)
@@ -316,7 +326,7 @@ class RayBackend:
         jobs: dict[Any, tuple[ShardJob, int]] = {}
 
         def submit(job: ShardJob, attempt: int) -> None:
-            ref = self._shard.options(**opts).remote(unit, method_ref, job)
+            ref = self._call(self._shard, opts, unit, method_ref, job)
             jobs[ref] = (job, attempt)
 
         for shard in shards:

@@ -35,7 +35,7 @@ def ray_with_a_gpu(tmp_path_factory):
     os.environ.update(saved)
 
 
-@pytest.mark.slow  # about 25 s with the instance's start-up; runs in CI
+@pytest.mark.slow  # about 30 s with the instance's start-up; runs in CI
 def test_gpu_capable_units_are_given_the_gpu_and_compute_on_cpu_without_cuda(ray_with_a_gpu,
                                                                             tmp_path):
     if torch.cuda.is_available():
