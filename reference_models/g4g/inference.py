@@ -51,8 +51,8 @@ def aligner_references(model: G4GModel, faces: torch.Tensor, mels: torch.Tensor,
         vis.append(al.embed_visual(lower_half_stack(stack)))
     cos = a @ torch.cat(vis).t()  # (n_out, T)
     dist = np.abs(np.arange(t)[None, :] - src[:, None])
-    far = dist >= min(exclude, int(dist.max(initial=0)))
-    cos = cos.masked_fill(torch.from_numpy(~far), float("-inf"))
+    far = dist >= np.minimum(exclude, dist.max(axis=1, keepdims=True))
+    cos = cos.cpu().masked_fill(torch.from_numpy(~far), float("-inf"))
     if continuity <= 0:
         return cos.argmax(dim=1).numpy()
     return _best_path(cos.double().numpy(), continuity)
@@ -78,7 +78,8 @@ def _best_path(score: np.ndarray, bonus: float) -> np.ndarray:
 
 
 class G4GInference:
-    """Runs a trained :class:`G4GModel` over whole videos in batches (deterministic, eval mode)."""
+    """Runs a trained :class:`G4GModel` over whole videos in batches (deterministic, eval mode),
+    on the device its model is on (see :meth:`to`); frames come back as numpy arrays."""
 
     def __init__(self, model: G4GModel, batch_size: int = 32) -> None:
         self.model = model.eval()
@@ -90,6 +91,11 @@ class G4GInference:
         """Load a weights file written by training."""
         model, _ = load_weights(path)
         return cls(model, batch_size)
+
+    def to(self, device: str | torch.device) -> G4GInference:
+        """Move the model to ``device`` (a no-op where it already is)."""
+        self.model.to(device)
+        return self
 
     @torch.no_grad()
     def generate(self, frames: np.ndarray, boxes: np.ndarray, audio: np.ndarray,
@@ -112,13 +118,14 @@ class G4GInference:
         audio = prepare_audio(audio, self.cfg)
         if audio.ndim != 1 or not np.isfinite(audio).all():
             raise ValueError("audio must be finite mono samples")
+        device = next(self.model.parameters()).device
         mels = torch.from_numpy(frame_windows(melspectrogram(audio), n_out, self.cfg.fps,
-                                              self.cfg.mel_steps))[:, None]
+                                              self.cfg.mel_steps))[:, None].to(device)
         src = pingpong_indices(t, n_out)
-        faces = face_crops(frames, boxes, self.cfg.face_size)  # (T,3,S,S) uint8
+        faces = face_crops(frames, boxes, self.cfg.face_size).to(device)  # (T,3,S,S) uint8
         if self.cfg.reference_select == "aligner" and t > 1:
-            ref = aligner_references(self.model, faces, mels, src, self.cfg.reference_exclude,
-                                     self.cfg.reference_continuity)
+            ref = aligner_references(self.model, faces, mels, src,
+                                     self.cfg.reference_exclude, self.cfg.reference_continuity)
         else:
             ref = reference_indices(t, src)
         out = np.empty((n_out, h, w, 3), dtype=np.uint8)
@@ -127,8 +134,8 @@ class G4GInference:
             target = faces[src[j]].float() / 255.0
             refs = faces[ref[j]].float() / 255.0
             gen = self.model.faces(mask_lower_half(target), refs, mels[j].float())
-            full = frames_to_tensor(frames[src[j]])
-            fused = self.model.fusion(gen, full, torch.from_numpy(boxes[src[j]]))
+            full = frames_to_tensor(frames[src[j]]).to(device)
+            fused = self.model.fusion(gen, full, torch.from_numpy(boxes[src[j]]).to(device))
             out[j] = (fused * 255.0).round().clamp(0, 255).to(torch.uint8) \
-                .permute(0, 2, 3, 1).numpy()
+                .permute(0, 2, 3, 1).cpu().numpy()
         return out
