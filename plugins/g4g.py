@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 
 import bench
+from bench import devices
 from bench.interfaces import SampleError
 from bench.samples import SPEECH_SAMPLE_RATE, Clip
-from bench.specs import FLOAT32_INFERENCE, MethodSpec, WeightsSpec
+from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, WeightsSpec
 
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
@@ -68,6 +69,7 @@ def bench_register_methods(register) -> None:  # type: ignore[no-untyped-def]
         tolerance={"*": FLOAT32_INFERENCE},
         paper="arXiv:2402.18122",
         trainer="plugins.g4g:train_command",
+        resources=GPU_IF_AVAILABLE,
     ))
 
 
@@ -145,8 +147,9 @@ class G4GMethod:
                               "video frame")
         if len(clip.frames) == 0:
             raise SampleError(f"{where}: identity video has no frames")
-        try:
-            return self.inference.generate(clip.frames, clip.face_boxes, audio, n_out)
+        try:  # on the task's device: CPU unless a cluster task was given a GPU
+            return self.inference.to(devices.current()).generate(clip.frames, clip.face_boxes,
+                                                                  audio, n_out)
         except ValueError as exc:
             raise SampleError(f"{where}: {exc}") from exc
 

@@ -357,6 +357,42 @@ def test_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
         Trainer(replace(TINY, seed=5), tr, va, tmp_path / "full", progress=False).run()
 
 
+def test_adversarial_term_trains_the_critic_and_resumes_exactly(tmp_path, monkeypatch):
+    tr, va = _tiny_sets()
+    cfg = replace(TINY, w_gan=0.1, gan_start=1, disc_width=4)
+    full = Trainer(cfg, tr, va, tmp_path / "full", progress=False)
+    d0 = {k: v.clone() for k, v in full.disc.state_dict().items()}
+    full.run()
+    rows = full.history["gen_train"] + full.history["gen_val"]
+    assert any("mouth_sharpness" in r for r in full.history["gen_val"]) and rows
+    assert any(not torch.equal(d0[k], v) for k, v in full.disc.state_dict().items())
+    # the critic is training-only: not in the inference weights
+    assert not any("disc" in k for k in torch.load(tmp_path / "full" / "g4g_embedded.pt",
+                                                   weights_only=True))
+    calls = {"n": 0}
+    real = TalkingFaceArrays.gen_batch
+
+    def crash(self, rng, n):
+        if self is tr:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt
+        return real(self, rng, n)
+
+    monkeypatch.setattr(TalkingFaceArrays, "gen_batch", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg, tr, va, tmp_path / "crash", progress=False).run()
+    monkeypatch.setattr(TalkingFaceArrays, "gen_batch", real)
+    resumed = Trainer(cfg, tr, va, tmp_path / "crash", progress=False)
+    resumed.run()
+    for k, v in full.disc.state_dict().items():
+        torch.testing.assert_close(resumed.disc.state_dict()[k], v, msg=k)
+    a, _ = load_weights(tmp_path / "full" / "g4g_embedded.pt")
+    b, _ = load_weights(tmp_path / "crash" / "g4g_embedded.pt")
+    for (k, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        torch.testing.assert_close(x, y, msg=k)
+
+
 def test_warm_start_takes_the_selected_aligner_and_optionally_the_generator(tmp_path):
     tr, va = _tiny_sets()
     Trainer(TINY, tr, va, tmp_path / "src", progress=False).run()
@@ -533,3 +569,48 @@ def test_batched_inference_equals_frame_by_frame(tiny_method):
     for batch in (7, 32):
         batched = G4GInference(tiny_method.inference.model, batch_size=batch).generate(*args)
         np.testing.assert_array_equal(batched, per_frame)
+
+
+def test_reference_path_prefers_runs_and_respects_the_exclusion():
+    from reference_models.g4g.inference import _best_path
+
+    score = np.array([[0.0, 1.0, 0.9, 0.0],
+                      [0.0, 0.0, 0.0, 0.95],
+                      [0.0, 1.0, 0.0, 0.0]])
+    assert _best_path(score, 0.0).tolist() == [1, 3, 1]  # the per-frame argmax
+    # a bonus for continuing with the next frame: the run 2 -> 3 (0.9 + 0.95 + 0.2) then 1
+    # beats 1 -> 3 -> 1 (2.95); with a small bonus it does not
+    assert _best_path(score, 0.2).tolist() == [2, 3, 1]
+    assert _best_path(score, 0.05).tolist() == [1, 3, 1]
+
+
+def test_aligner_references_never_pick_frames_near_the_target(tiny_method):
+    from reference_models.g4g.inference import aligner_references
+
+    model = tiny_method.inference.model
+    cfg = model.cfg
+    faces = torch.randint(0, 255, (30, 3, cfg.face_size, cfg.face_size), dtype=torch.uint8)
+    mels = torch.randn(30, 1, cfg.n_mels, cfg.mel_steps)
+    src = np.arange(30)
+    for cont in (0.0, 0.3):
+        ref = aligner_references(model, faces, mels, src, exclude=8, continuity=cont)
+        assert ref.shape == (30,) and (np.abs(ref - src) >= 8).all()
+
+
+def test_export_sets_inference_keys_only(tmp_path):
+    from reference_models.g4g.model import export_weights
+
+    torch.manual_seed(0)
+    save_weights(tmp_path / "w.pt", G4GModel(TINY), {"gen_step": 3})
+    out = export_weights(tmp_path / "w.pt", tmp_path / "e.pt", reference_select="aligner",
+                         reference_continuity=0.15)
+    model, meta = load_weights(out)
+    assert model.cfg.reference_select == "aligner" and model.cfg.reference_continuity == 0.15
+    assert meta["gen_step"] == 3 and meta["exported_from"] == "w.pt"
+    a, _ = load_weights(tmp_path / "w.pt")
+    for (k, x), (_, y) in zip(a.state_dict().items(), model.state_dict().items()):
+        torch.testing.assert_close(x, y, msg=k)
+    with pytest.raises(ValueError, match="only inference keys.*width"):
+        export_weights(tmp_path / "w.pt", tmp_path / "x.pt", width=16)
+    with pytest.raises(ValueError, match="reference_select"):
+        export_weights(tmp_path / "w.pt", tmp_path / "x.pt", reference_select="nearest")

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import devices
 from bench.hashing import sha256_file
 from bench.interfaces import SampleError
 from bench.metrics.lse_inputs import SYNC_RATE, prepare_audio, prepare_frames
@@ -62,7 +63,7 @@ class SyncScorer:
     """
 
     def __init__(self, protocol: str, weights: str, vshift: int, detector: str,
-                 track_opts: Mapping[str, Any], batch_size: int) -> None:
+                 track_opts: Mapping[str, Any], batch_size: int, device: str = "cpu") -> None:
         from bench.metrics.syncnet import load_syncnet
         from bench.metrics.syncnet_infer import FrozenSyncNet
 
@@ -72,7 +73,8 @@ class SyncScorer:
         self.weights_sha256 = sha256_file(self.weights_path)
         model = load_syncnet(self.weights_path)
         self.width = model.width
-        self.net = FrozenSyncNet(model)
+        self.device = device
+        self.net = FrozenSyncNet(model, device)
         self.track_opts = dict(track_opts)
         self.detector_name = detector
         self.detector: Any = None
@@ -92,7 +94,7 @@ class SyncScorer:
         if name == "s3fd":
             path = resolve_weights("s3fd")
             self.detector_sha256 = sha256_file(path)
-            return load_s3fd(path)
+            return load_s3fd(path, device=self.device)
         raise ValueError(f"detector must be 's3fd' or 'haar', got {name!r}")
 
     def score(self, name: str, frames: np.ndarray, audio: np.ndarray, fps: float,
@@ -158,13 +160,17 @@ def _content_key(frames: np.ndarray, audio: np.ndarray, fps: float, rate: int) -
 
 
 def shared_scorer(protocol: str, weights: str, vshift: int, detector: str,
-                  track_opts: Mapping[str, Any], batch_size: int) -> SyncScorer:
-    """The process-wide scorer for these settings (weights identified by their sha256)."""
+                  track_opts: Mapping[str, Any], batch_size: int,
+                  device: str | None = None) -> SyncScorer:
+    """The process-wide scorer for these settings (weights identified by their sha256), on
+    ``device`` (default: the task's, :func:`bench.devices.current`)."""
     sha = sha256_file(resolve_weights(weights))
+    device = device or devices.current()
     key = (protocol, str(weights), sha, int(vshift), detector if protocol == "face-track" else "",
-           tuple(sorted(track_opts.items())), int(batch_size))
+           tuple(sorted(track_opts.items())), int(batch_size), device)
     if key not in _SCORERS:
-        _SCORERS[key] = SyncScorer(protocol, weights, vshift, detector, track_opts, batch_size)
+        _SCORERS[key] = SyncScorer(protocol, weights, vshift, detector, track_opts, batch_size,
+                                   device)
     return _SCORERS[key]
 
 
@@ -204,8 +210,9 @@ class LseMetric:
         self.track_opts: dict[str, Any] = {"min_track": int(min_track),
                                            "min_face_size": float(min_face_size),
                                            "num_failed_det": int(num_failed_det)}
+        # the device of the task that builds the metric, for the scorer loaded later
         self._settings = (protocol, str(weights), int(vshift), detector, self.track_opts,
-                          int(batch_size))
+                          int(batch_size), devices.current())
         self._scorer: SyncScorer | None = None
         self.weights_name = str(weights)
         self.weights_sha256 = sha256_file(resolve_weights(weights))

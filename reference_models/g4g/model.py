@@ -10,6 +10,7 @@ from torch import nn
 
 from reference_models.g4g.alignment import AVAligner, diagonal_alignment_loss, lower_half_stack
 from reference_models.g4g.configs import G4GConfig
+from reference_models.g4g.discriminator import MouthDiscriminator, g_loss, lower_half
 from reference_models.g4g.fusion import FaceFusion
 from reference_models.g4g.generator import G4GGenerator, mask_lower_half
 from reference_models.g4g.geometry import region_masks
@@ -36,12 +37,15 @@ class G4GModel(nn.Module):
         return self.generator(masked, refs, self.aligner.embed_audio(frame_mels))
 
     def generator_losses(self, batch: dict[str, torch.Tensor], perceptual: nn.Module | None,
-                         sync_on: bool = True, diagnostics: bool = False
+                         sync_on: bool = True, diagnostics: bool = False,
+                         disc: MouthDiscriminator | None = None, w_gan: float = 0.0
                          ) -> dict[str, torch.Tensor]:
         """Stage-2 losses of one batch from :meth:`TalkingFaceArrays.gen_batch`.
 
         ``sync_on=False`` leaves the sync term out of ``total`` (it is still reported);
-        ``diagnostics`` adds the validation numbers of :meth:`_diagnostics`.
+        ``diagnostics`` adds the validation numbers of :meth:`_diagnostics`. With ``disc``, the
+        adversarial term ``gan`` (weighted by ``w_gan`` in ``total``) is added, and
+        ``fake_lower`` / ``real_lower`` (detached) return the discriminator's inputs.
         """
         cfg = self.cfg
         b, t = batch["faces"].shape[:2]
@@ -66,6 +70,11 @@ class G4GModel(nn.Module):
         total = face["total"] + w_sync * sync + cfg.w_fusion * fusion["total"]
         out = {"total": total, "l1": face["l1"], "perceptual": face["perceptual"],
                "sync": sync, "fusion": fusion["total"]}
+        if disc is not None:
+            adv = g_loss(disc, lower_half(faces))
+            out["total"] = total + w_gan * adv
+            out.update(gan=adv, fake_lower=lower_half(faces).detach(),
+                       real_lower=lower_half(target))
         if diagnostics:
             out.update(self._diagnostics(batch, faces, target))
         return out
@@ -86,7 +95,16 @@ class G4GModel(nn.Module):
         v = self.aligner.embed_visual(lower_half_stack(shuffled.view(b, t, *faces.shape[1:])))
         sync_sh = diagonal_alignment_loss(a, v, self.cfg.align_loss, self.aligner.log_tau.exp())
         return {"mouth_l1": l1(faces), "mouth_l1_shuffled": l1(shuffled),
-                "sync_shuffled": sync_sh}
+                "sync_shuffled": sync_sh,
+                "mouth_sharpness": _edge_energy(faces, m) / _edge_energy(target, m)}
+
+
+def _edge_energy(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute image gradient inside ``mask``: 1.0 for generated / real means as sharp as
+    the real mouth, below 1 blurrier (a blur the evaluation SyncNet is very sensitive to)."""
+    gx = (x[..., :, 1:] - x[..., :, :-1]).abs() * mask[..., :, 1:]
+    gy = (x[..., 1:, :] - x[..., :-1, :]).abs() * mask[..., 1:, :]
+    return gx.mean() + gy.mean()
 
 
 def _state(module: nn.Module, half: bool) -> dict[str, torch.Tensor]:
@@ -103,6 +121,27 @@ def save_weights(path: str | Path, model: G4GModel, meta: dict[str, Any] | None 
                 "aligner": _state(model.aligner, half),
                 "generator": _state(model.generator, half),
                 "fusion": _state(model.fusion, half), "meta": dict(meta or {})}, str(path))
+
+
+# config keys that only change how inference runs, not what was trained: a weights file may be
+# re-exported with other values (``export_weights``), and a run may resume with them changed
+INFERENCE_KEYS = frozenset({"reference_select", "reference_exclude", "reference_continuity"})
+
+
+def export_weights(src: str | Path, dst: str | Path, **inference: Any) -> Path:
+    """Copy a weights file with inference-only config keys set (e.g. the reference selection
+    chosen on val after training); any other key is refused, since the weights depend on it."""
+    bad = set(inference) - INFERENCE_KEYS
+    if bad:
+        raise ValueError(f"only inference keys can be set on trained weights "
+                         f"({', '.join(sorted(INFERENCE_KEYS))}), not {sorted(bad)}")
+    model, meta = load_weights(src)  # a readable weights file
+    cfg = G4GConfig.from_dict({**model.cfg.to_dict(), **inference})
+    ckpt = torch.load(str(src), map_location="cpu", weights_only=True)
+    ckpt["config"] = cfg.to_dict()
+    ckpt["meta"] = {**meta, "exported_from": Path(src).name, "inference_keys": inference}
+    torch.save(ckpt, str(dst))
+    return Path(dst)
 
 
 def load_weights(path: str | Path, map_location: str = "cpu") -> tuple[G4GModel, dict[str, Any]]:
