@@ -56,9 +56,11 @@ class PoolExecutor:
 
 
 class OverlapExecutor:
-    """Units that run in a process with pinned CPU kernels (``pinned(unit)``) go to ``workers``
-    such processes, started at once, while the other units run here one after another, so the
+    """Units that run in a process with pinned CPU kernels (``pinned(unit)``) go to such
+    processes, started at once, while the other units run here one after another, so the
     consonant units (one thread each) and the talking-face units (torch's threads here) overlap.
+    ``workers`` counts this process while it has units of its own: 2 means one pinned process
+    beside this one, or two when every unit is pinned.
 
     Every unit runs in the same kind of process as with :class:`InProcessExecutor` (there the
     pinned units queue for one pinned process), so the records are the same. Results come back
@@ -78,7 +80,9 @@ class OverlapExecutor:
         if not remote:
             yield from InProcessExecutor().map(fn, items)
             return
-        workers = min(self.workers, len(remote))
+        # this process is one of the workers while it has units of its own to run
+        local = len(items) - len(remote)
+        workers = max(1, min(self.workers - 1 if local else self.workers, len(remote)))
         futures = {i: determinism.submit_pinned(fn, items[i], workers) for i in remote}
         done: dict[int, Any] = {}
         next_out = 0

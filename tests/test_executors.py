@@ -45,6 +45,7 @@ def test_overlap_sends_pinned_units_to_pinned_processes_and_keeps_the_order():
 
     try:
         out = list(OverlapExecutor(lambda item: item % 3 == 0, workers=2).map(_where, range(7)))
+        only_pinned = list(OverlapExecutor(lambda item: True, workers=2).map(_where, range(4)))
     finally:
         determinism.stop_pinned_worker()
     assert [item for item, _, _ in out] == list(range(7))
@@ -52,7 +53,10 @@ def test_overlap_sends_pinned_units_to_pinned_processes_and_keeps_the_order():
     assert here == {(os.getpid(), False)}
     away = [(pid, pinned) for item, pid, pinned in out if item % 3 == 0]
     assert all(pinned and pid != os.getpid() for pid, pinned in away)
-    assert 1 <= len({pid for pid, _ in away}) <= 2
+    assert len({pid for pid, _ in away}) == 1  # this process is the other worker
+    assert [item for item, _, _ in only_pinned] == list(range(4))
+    assert all(pinned and pid != os.getpid() for _, pid, pinned in only_pinned)
+    assert 1 <= len({pid for _, pid, _ in only_pinned}) <= 2
 
 
 def test_overlap_without_pinned_units_runs_everything_here():
