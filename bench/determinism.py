@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import multiprocessing as mp
+import multiprocessing.util as mp_util
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -125,6 +126,9 @@ def _pinned_pool(workers: int = 1) -> ProcessPoolExecutor:
             _restore(saved)
         _PINNED_POOL, _PINNED_WORKERS = pool, workers
         atexit.register(stop_pinned_worker)
+        # a process started by multiprocessing (a --executor pool worker) does not run atexit
+        # handlers: it joins its children first, and would wait forever on this idle one
+        mp_util.Finalize(None, stop_pinned_worker, exitpriority=10)
     return _PINNED_POOL
 
 
