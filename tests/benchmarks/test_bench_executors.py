@@ -33,10 +33,12 @@ def _run(executor: str, tmp: Path) -> dict[str, object]:
     runs, cache = tmp / executor / "runs", tmp / executor / "cache"
     env = {**os.environ, "BENCH_CACHE_DIR": str(cache), "BENCH_PIN_KERNELS": "1",
            "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-m", "bench.cli", "run", *SELECTION, "--executor",
-                          executor, "--runs-dir", str(runs)],
-                         env=env, capture_output=True, text=True, check=False, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-2000:]
+    log = tmp / f"{executor}.log"
+    with open(log, "w") as f:  # a file, not a pipe: joblib's idle workers may outlive the run
+        out = subprocess.run([sys.executable, "-m", "bench.cli", "run", *SELECTION, "--executor",
+                              executor, "--runs-dir", str(runs)],
+                             env=env, stdout=f, stderr=subprocess.STDOUT, check=False, cwd=ROOT)
+    assert out.returncode == 0, log.read_text()[-2000:]
     values = {}
     for path in sorted((runs / "records").rglob("*.json")):
         rec = json.loads(path.read_text())
