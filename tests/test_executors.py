@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bench.executors import THREAD_VARIABLES, InProcessExecutor, PoolExecutor
+from bench.execution.executors import THREAD_VARIABLES, InProcessExecutor, PoolExecutor
 
 
 def _probe(item: int) -> tuple[int, str | None, int]:

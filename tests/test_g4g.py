@@ -514,7 +514,7 @@ def test_shipped_checkpoint_matches_registry_and_generates():
 def test_registered_method_passes_the_harness_validator():
     import plugins.g4g as plugin
     from bench.protocols import TalkingFaceMethod
-    from bench.validate import validate_method
+    from bench.devtools.validate import validate_method
 
     methods = []
     plugin.bench_register_methods(register=methods.append)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from bench import baseline
+from bench.reporting import baseline
 from bench.errors import BenchError
-from bench.records import RunRecord, find_records, is_leaderboard_record, read_record
-from bench.significance import ALPHA, PairedTest, load_sample_scores
+from bench.execution.records import RunRecord, find_records, is_leaderboard_record, read_record
+from bench.reporting.significance import ALPHA, PairedTest, load_sample_scores
 from bench.status import direction_of
-from bench.layout import RunsLayout
+from bench.execution.layout import RunsLayout
 
 COMMITTED = "committed:"
 

@@ -24,7 +24,7 @@ from typing import Any, Mapping, TypedDict
 from bench.errors import BenchError
 from bench.hashing import canonical_json, sha256_bytes
 from bench.status import Direction
-from bench.layout import RunsLayout
+from bench.execution.layout import RunsLayout
 
 SCHEMA_VERSION = 2
 

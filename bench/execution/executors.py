@@ -1,5 +1,5 @@
 """Executors run independent units of work (one method on one split) in-process, in a pool of
-local processes, or on a Ray cluster (``bench.distributed``)."""
+local processes, or on a Ray cluster (``bench.execution.distributed``)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def make_executor(name: str, workers: int, address: str = "", shard_size: int = 
     if name == "pool":
         return PoolExecutor(workers)
     if name == "ray":
-        from bench.distributed import RayExecutor
+        from bench.execution.distributed import RayExecutor
 
         return RayExecutor(address=address, workers=workers, shard_size=shard_size)
     raise BenchError(f"unknown executor {name!r}; use 'inprocess', 'pool' or 'ray'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bench.leaderboard import Table
+from bench.reporting.leaderboard import Table
 
 FIELDS = ["task", "dataset", "split", "method", "reference", "metric", "direction", "value",
           "ci_low", "ci_high", "n_scored", "n_total", "status", "group", "best", "reproduce", "producer",

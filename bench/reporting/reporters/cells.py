@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.leaderboard import Cell
+from bench.reporting.leaderboard import Cell
 from bench.status import Direction, Status
 
 ARROWS = {d.value: d.arrow for d in Direction}

@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.errors import BenchError
 from bench.hashing import sha256_bytes, sha256_file
-from bench.records import (
+from bench.execution.records import (
     RunRecord,
     _digest,
     find_records,
@@ -32,13 +32,13 @@ from bench.records import (
     migrate,
     read_record,
 )
-from bench.store import SampleLog
-from bench.layout import RunsLayout
+from bench.execution.store import SampleLog
+from bench.execution.layout import RunsLayout
 
 FORMAT = 1
 MANIFEST = "manifest.json"
 ENV = "BENCH_BASELINE_DIR"
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / "baseline"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "baseline"
 
 
 class BaselineError(BenchError):

@@ -28,10 +28,10 @@ import filelock
 from bench.errors import BenchError
 from bench.hashing import hash_json
 from bench.interfaces import SplitMeta
-from bench.records import RecordError, RunRecord, read_record, write_record
+from bench.execution.records import RecordError, RunRecord, read_record, write_record
 from bench.status import Status
-from bench.store import SampleLog
-from bench.layout import RunsLayout
+from bench.execution.store import SampleLog
+from bench.execution.layout import RunsLayout
 
 log = logging.getLogger(__name__)
 LOCK_WAIT_ENV = "BENCH_LOCK_TIMEOUT"  # seconds a second run of a unit waits (default: 1 hour)

@@ -16,7 +16,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 def method_template(task: str) -> str:
     """The text of ``task``'s method template (its spec's ``method_template``)."""
-    from bench.plugins import registries
+    from bench.discovery.loader import registries
 
     tasks = registries().tasks
     with_template = sorted(t.name for t in tasks if t.method_template)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.leaderboard import Table
+from bench.reporting.leaderboard import Table
 from bench.status import direction_of
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench.leaderboard import Table
-from bench.reporters.cells import ARROWS, fmt_cell
+from bench.reporting.leaderboard import Table
+from bench.reporting.reporters.cells import ARROWS, fmt_cell
 
 
 def _escape(text: str) -> str:

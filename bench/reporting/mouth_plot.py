@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.leaderboard import Table
-from bench.records import read_record
-from bench.strips import _first_common_sample, _frames_of
+from bench.reporting.leaderboard import Table
+from bench.execution.records import read_record
+from bench.reporting.strips import _first_common_sample, _frames_of
 
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 

@@ -6,11 +6,11 @@ import inspect
 import logging
 from typing import Any, Callable, Mapping
 
-from bench.config import RunConfig
+from bench.execution.config import RunConfig
 from bench.errors import BenchError, did_you_mean
 from bench.lazy import resolve
-from bench.plugins import Registries
-from bench.runner import Unit
+from bench.discovery.loader import Registries
+from bench.execution.runner import Unit
 
 log = logging.getLogger(__name__)
 

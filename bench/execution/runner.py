@@ -23,9 +23,9 @@ from typing import Any, Iterator, Mapping, Protocol
 
 import numpy as np
 
-from bench import determinism, progress, provenance
+from bench.execution import determinism, progress, provenance
 from bench.errors import BenchError, Unavailable
-from bench.code_identity import source_identity
+from bench.execution.code_identity import source_identity
 from bench.hashing import hash_json
 from bench.interfaces import BatchScoring, ColumnAggregate, NotApplicable, SampleError
 from bench.lazy import resolve
@@ -39,8 +39,8 @@ from bench.interfaces import (
     Split,
     TaskRunner,
 )
-from bench.plugins import Registries, registries
-from bench.integrity import (
+from bench.discovery.loader import Registries, registries
+from bench.execution.integrity import (
     EmptySplitError,
     UnusableFileError,
     report_load_failures,
@@ -49,13 +49,13 @@ from bench.integrity import (
     unit_lock,
     unusable_files,
 )
-from bench.records import MetricResult, RunRecord
+from bench.execution.records import MetricResult, RunRecord
 from bench.specs import DatasetSpec, MethodSpec, MetricSpec, TaskSpec
 from bench.status import MethodStatus, Status
-from bench.stats import bootstrap_ci, bootstrap_ci_columns
-from bench.store import ArtifactStore, SampleLog, split_arrays
+from bench.execution.stats import bootstrap_ci, bootstrap_ci_columns
+from bench.execution.store import ArtifactStore, SampleLog, split_arrays
 from bench.weights.registry import weights_identity
-from bench.layout import RunsLayout
+from bench.execution.layout import RunsLayout
 
 log = logging.getLogger(__name__)
 HARNESS_CACHE_VERSION = 1
@@ -479,7 +479,7 @@ def _predict(plan: UnitPlan) -> Entries:
 def _warn_if_stale(mspec: MethodSpec, meta: Mapping[str, Any], code: dict[str, Any],
                    pred_dir: Path, reused: bool) -> None:
     """Cached predictions from other source under the same version: warn, and mark the record
-    (see bench.code_identity for why this is a warning and not part of the cache key)."""
+    (see bench.execution.code_identity for why this is a warning and not part of the cache key)."""
     cached = meta.get("code")
     if not reused or not cached or not code["sha256"] or cached == code["sha256"]:
         return

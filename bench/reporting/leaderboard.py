@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lazy import resolve
-from bench.records import find_records, is_leaderboard_record, read_record
+from bench.execution.records import find_records, is_leaderboard_record, read_record
 from bench.status import Direction, Status, direction_of
 
 
@@ -59,7 +59,7 @@ class Row:
         """Per-sample scores (id -> metric -> values): shipped with a committed row, else read
         from the ``.samples.jsonl`` beside the record."""
         if self.samples is None:
-            from bench.significance import load_sample_scores
+            from bench.reporting.significance import load_sample_scores
 
             self.samples = load_sample_scores(self.record)
         return self.samples

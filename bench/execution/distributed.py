@@ -23,11 +23,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from bench import progress
+from bench.execution import progress
 from bench.errors import BenchError
 from bench.interfaces import ShardedRunner
 from bench.lazy import resolve
-from bench.runner import (
+from bench.execution.runner import (
     Computed,
     Computed1,
     Unit,
@@ -94,7 +94,7 @@ _worker_cache: dict[str, Any] = {}
 
 def _worker_split(unit: Unit) -> tuple[Any, Any, Any]:
     """(task runner, dataset, split) of a unit, loaded once per worker process."""
-    from bench.plugins import registries
+    from bench.discovery.loader import registries
 
     key = json.dumps([unit.task, unit.dataset, unit.split, dict(unit.dataset_options)],
                      sort_keys=True, default=str)
@@ -111,7 +111,7 @@ _worker_metrics: dict[str, Any] = {}
 
 
 def _worker_metric(name: str) -> Any:
-    from bench.plugins import registries
+    from bench.discovery.loader import registries
 
     if name not in _worker_metrics:
         spec = registries().metrics.get(name)
@@ -121,7 +121,7 @@ def _worker_metric(name: str) -> Any:
 
 def prepare_task(unit: Unit) -> tuple[Any, Mapping[str, Any]]:
     """Build and prepare (fit) the method of a unit; the driver shares it with the shards."""
-    from bench.plugins import registries
+    from bench.discovery.loader import registries
 
     regs = registries()
     _, dataset, split = _worker_split(unit)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, did_you_mean
-from bench.layout import RunsLayout
+from bench.execution.layout import RunsLayout
 
 if sys.version_info >= (3, 11):
     import tomllib

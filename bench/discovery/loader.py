@@ -22,7 +22,7 @@ import pluggy
 
 from bench import hookspecs
 from bench.errors import UnknownNameError, did_you_mean
-from bench.registry import Origin, Registry
+from bench.discovery.registry import Origin, Registry
 from bench.specs import (
     DatasetSpec,
     MethodSpec,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 
-from bench.leaderboard import Table
-from bench.reporters.cells import ARROWS, fmt_number
+from bench.reporting.leaderboard import Table
+from bench.reporting.reporters.cells import ARROWS, fmt_number
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.plugins import Registries
+from bench.discovery.loader import Registries
 
 
 @dataclass
@@ -28,12 +28,12 @@ def build_leaderboards(regs: Registries, runs_dir: str, out_dir: str, publish: b
 
     ``source`` is the command recorded in the baseline's manifest when publishing.
     """
-    from bench import baseline
-    from bench.leaderboard import build_tables, write_leaderboards
-    from bench.mouth_plot import write_mouth_plot
-    from bench.plots import write_interval_plot
-    from bench.significance import add_significance
-    from bench.strips import write_strip
+    from bench.reporting import baseline
+    from bench.reporting.leaderboard import build_tables, write_leaderboards
+    from bench.reporting.mouth_plot import write_mouth_plot
+    from bench.reporting.plots import write_interval_plot
+    from bench.reporting.significance import add_significance
+    from bench.reporting.strips import write_strip
 
     manifest: Path | None = None
     if publish:

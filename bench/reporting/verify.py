@@ -93,7 +93,7 @@ def _claim_problems(raw: Any) -> list[str]:
 def load_claims(path: str | Path) -> list[Claim]:
     """Every claim of the file, checked completely: all problems reported at once, each with the
     file and the claim's number, before anything runs."""
-    from bench.config import read_toml
+    from bench.execution.config import read_toml
 
     path = Path(path)
     data = read_toml(path, "claims file")

@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from bench.lazy import resolve
-from bench.runner import method_config, seed_everything
+from bench.execution.runner import method_config, seed_everything
 from bench.samples import SPEECH_SAMPLE_RATE, VIDEO_FPS, Clip, Segment
 from bench.interfaces import (
     CAPABILITIES,
@@ -212,7 +212,7 @@ def validate_method(spec: MethodSpec, protocol: Any, seed: int = 0,
     if not checks[0].ok:
         return checks
     if task is None:
-        from bench.plugins import registries
+        from bench.discovery.loader import registries
 
         task = registries().tasks.get(spec.task)
     checks.append(_run("task runner and its declared capabilities", lambda: runner_check(task)))

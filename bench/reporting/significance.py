@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, MutableMapping, Sequence
 
-from bench.leaderboard import Table
-from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue, resampler
-from bench.store import SampleLog
+from bench.reporting.leaderboard import Table
+from bench.execution.stats import mcnemar_pvalue, paired_bootstrap_pvalue, resampler
+from bench.execution.store import SampleLog
 from bench.status import direction_of
-from bench.layout import RunsLayout
+from bench.execution.layout import RunsLayout
 
 ALPHA = 0.05
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.leaderboard import Table
-from bench.records import read_record
-from bench.store import ArtifactStore, SampleLog
-from bench.layout import RunsLayout
+from bench.reporting.leaderboard import Table
+from bench.execution.records import read_record
+from bench.execution.store import ArtifactStore, SampleLog
+from bench.execution.layout import RunsLayout
 
 N_FRAMES = 6
 
