@@ -65,7 +65,7 @@ def test_pool_records_equal_in_process_records(tmp_path, monkeypatch):
 
 def test_topcap_feature_pass_is_shared_under_a_lock(tmp_path):
     from plugins.topcap import _decode, _encode
-    from plugins.topcap_shared import SharedFeatures
+    from reference_models.topcap.shared_features import SharedFeatures
     from reference_models.topcap.classifier import TopCapClassifier
     from reference_models.topcap.synthetic import make_segments
 

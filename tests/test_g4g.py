@@ -533,3 +533,43 @@ def test_batched_inference_equals_frame_by_frame(tiny_method):
     for batch in (7, 32):
         batched = G4GInference(tiny_method.inference.model, batch_size=batch).generate(*args)
         np.testing.assert_array_equal(batched, per_frame)
+
+
+def test_mouth_psnr_pools_the_lower_face_halves():
+    from reference_models.g4g.evaluation import mouth_psnr
+
+    target = np.zeros((2, 8, 8, 3), np.uint8)
+    out = target.copy()
+    out[:, 4:8, 2:6] = 5  # the lower halves of the boxes below, off by 5 everywhere
+    boxes = np.array([[2, 0, 6, 8], [2, 0, 6, 8]], np.float32)
+    assert mouth_psnr(out, target, boxes) == pytest.approx(10 * np.log10(255.0**2 / 25))
+    out[:, :4] = 255  # the upper halves are not the method's
+    assert mouth_psnr(out, target, boxes) == pytest.approx(10 * np.log10(255.0**2 / 25))
+
+
+def test_command_line_parses_overrides_and_dispatches(capsys):
+    from reference_models.g4g.cli import build_parser, config_overrides, main
+
+    args = build_parser("g4g", "ckpt.pt").parse_args(
+        ["train", "--out", "o", "--gen-steps", "3", "--set", "w_mouth=8", "--set", "fusion=unet",
+         "--set", 'mask_scales=["face"]', "--init-from", "a/last.pt", "--init-generator"])
+    assert config_overrides(args) == {"gen_steps": 3, "w_mouth": 8, "fusion": "unet",
+                                      "mask_scales": ("face",)}
+    assert str(args.init_from) == "a/last.pt" and args.init_generator
+    with pytest.raises(SystemExit):
+        main(["train", "--out", "o", "--set", "w_mouth"], load_split=None, evaluate=None)
+    assert "--set needs KEY=VALUE" in capsys.readouterr().err
+    calls = []
+    main(["eval", "--max-clips", "2"], load_split=None,
+         evaluate=lambda *a: calls.append(a) or {"clips": 2})
+    assert calls == [("g4g_embedded.pt", "val", 2, None)]
+    assert '"clips": 2' in capsys.readouterr().out
+
+
+def test_plugin_module_keeps_its_training_command(capsys):
+    import plugins.g4g as plugin
+
+    with pytest.raises(SystemExit):
+        plugin.main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "python -m plugins.g4g train" in out and "--init-from" in out

@@ -37,15 +37,31 @@ class G4GInference:
 
     @torch.no_grad()
     def generate(self, frames: np.ndarray, boxes: np.ndarray, audio: np.ndarray,
-                 n_out: int) -> np.ndarray:
-        """(T,H,W,3) uint8 identity frames, (T,4) boxes, 16 kHz mono audio -> (n_out,H,W,3) uint8.
+                 n_out: int, sample_rate: int | None = None,
+                 fps: float | None = None) -> np.ndarray:
+        """(T,H,W,3) uint8 identity frames, (T,4) boxes, mono audio -> (n_out,H,W,3) uint8.
 
-        Identity frames shorter than ``n_out`` loop ping-pong; audio windows follow Wav2Lip's
-        inference timing (the window of frame i starts at mel frame int(80 i / fps)).
+        Audio at another ``sample_rate`` than the config's (16 kHz) is resampled; ``fps``, when given, must be
+        the config's (the audio windows follow Wav2Lip's inference timing: the window of frame i
+        starts at mel frame int(80 i / fps)). Identity frames shorter than ``n_out`` loop
+        ping-pong. Unusable inputs raise ValueError saying what is wrong.
         """
+        if fps is not None and abs(float(fps) - self.cfg.fps) > 1e-3:
+            raise ValueError(f"G4G uses Wav2Lip timing at {self.cfg.fps:g} fps; got {float(fps):g} "
+                             "fps (resample the video first)")
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(f"frames must be uint8 (T,H,W,3), got {frames.dtype} {frames.shape}")
+        if len(frames) == 0:
+            raise ValueError("identity video has no frames")
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim != 1:
+            raise ValueError(f"audio must be mono, got shape {audio.shape}")
+        if sample_rate is not None and sample_rate != self.cfg.sample_rate:
+            import librosa
+
+            audio = librosa.resample(audio, orig_sr=sample_rate,
+                                     target_sr=self.cfg.sample_rate).astype(np.float32)
         t, h, w = frames.shape[:3]
         boxes = np.asarray(boxes, dtype=np.float32)
         if len(boxes) != t:

@@ -1,4 +1,5 @@
-"""TopCap classifiers that share one on-disk feature cache across worker processes."""
+"""A TopCap classifier whose on-disk feature cache is shared safely by worker processes: the
+feature pass holds a file lock beside the cache, so concurrent units compute each feature once."""
 
 from __future__ import annotations
 
