@@ -357,6 +357,42 @@ def test_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
         Trainer(replace(TINY, seed=5), tr, va, tmp_path / "full", progress=False).run()
 
 
+def test_adversarial_term_trains_the_critic_and_resumes_exactly(tmp_path, monkeypatch):
+    tr, va = _tiny_sets()
+    cfg = replace(TINY, w_gan=0.1, gan_start=1, disc_width=4)
+    full = Trainer(cfg, tr, va, tmp_path / "full", progress=False)
+    d0 = {k: v.clone() for k, v in full.disc.state_dict().items()}
+    full.run()
+    rows = full.history["gen_train"] + full.history["gen_val"]
+    assert any("mouth_sharpness" in r for r in full.history["gen_val"]) and rows
+    assert any(not torch.equal(d0[k], v) for k, v in full.disc.state_dict().items())
+    # the critic is training-only: not in the inference weights
+    assert not any("disc" in k for k in torch.load(tmp_path / "full" / "g4g_embedded.pt",
+                                                   weights_only=True))
+    calls = {"n": 0}
+    real = TalkingFaceArrays.gen_batch
+
+    def crash(self, rng, n):
+        if self is tr:
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise KeyboardInterrupt
+        return real(self, rng, n)
+
+    monkeypatch.setattr(TalkingFaceArrays, "gen_batch", crash)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg, tr, va, tmp_path / "crash", progress=False).run()
+    monkeypatch.setattr(TalkingFaceArrays, "gen_batch", real)
+    resumed = Trainer(cfg, tr, va, tmp_path / "crash", progress=False)
+    resumed.run()
+    for k, v in full.disc.state_dict().items():
+        torch.testing.assert_close(resumed.disc.state_dict()[k], v, msg=k)
+    a, _ = load_weights(tmp_path / "full" / "g4g_embedded.pt")
+    b, _ = load_weights(tmp_path / "crash" / "g4g_embedded.pt")
+    for (k, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        torch.testing.assert_close(x, y, msg=k)
+
+
 def test_warm_start_takes_the_selected_aligner_and_optionally_the_generator(tmp_path):
     tr, va = _tiny_sets()
     Trainer(TINY, tr, va, tmp_path / "src", progress=False).run()

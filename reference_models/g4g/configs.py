@@ -47,6 +47,12 @@ class G4GConfig:
     w_mouth: float = 2.0
     w_sync: float = 0.03
     w_fusion: float = 1.0
+    # adversarial term on the lower face (0: off), from generator step gan_start; the
+    # discriminator is a training-only network (not in the inference weights)
+    w_gan: float = 0.0
+    gan_start: int = 0
+    disc_width: int = 16
+    disc_lr: float = 2e-4
     perceptual: str = "random"
     vgg19_weights: str = ""
     # schedule

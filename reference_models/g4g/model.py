@@ -10,6 +10,7 @@ from torch import nn
 
 from reference_models.g4g.alignment import AVAligner, diagonal_alignment_loss, lower_half_stack
 from reference_models.g4g.configs import G4GConfig
+from reference_models.g4g.discriminator import MouthDiscriminator, g_loss, lower_half
 from reference_models.g4g.fusion import FaceFusion
 from reference_models.g4g.generator import G4GGenerator, mask_lower_half
 from reference_models.g4g.geometry import region_masks
@@ -36,12 +37,15 @@ class G4GModel(nn.Module):
         return self.generator(masked, refs, self.aligner.embed_audio(frame_mels))
 
     def generator_losses(self, batch: dict[str, torch.Tensor], perceptual: nn.Module | None,
-                         sync_on: bool = True, diagnostics: bool = False
+                         sync_on: bool = True, diagnostics: bool = False,
+                         disc: MouthDiscriminator | None = None, w_gan: float = 0.0
                          ) -> dict[str, torch.Tensor]:
         """Stage-2 losses of one batch from :meth:`TalkingFaceArrays.gen_batch`.
 
         ``sync_on=False`` leaves the sync term out of ``total`` (it is still reported);
-        ``diagnostics`` adds the validation numbers of :meth:`_diagnostics`.
+        ``diagnostics`` adds the validation numbers of :meth:`_diagnostics`. With ``disc``, the
+        adversarial term ``gan`` (weighted by ``w_gan`` in ``total``) is added, and
+        ``fake_lower`` / ``real_lower`` (detached) return the discriminator's inputs.
         """
         cfg = self.cfg
         b, t = batch["faces"].shape[:2]
@@ -66,6 +70,11 @@ class G4GModel(nn.Module):
         total = face["total"] + w_sync * sync + cfg.w_fusion * fusion["total"]
         out = {"total": total, "l1": face["l1"], "perceptual": face["perceptual"],
                "sync": sync, "fusion": fusion["total"]}
+        if disc is not None:
+            adv = g_loss(disc, lower_half(faces))
+            out["total"] = total + w_gan * adv
+            out.update(gan=adv, fake_lower=lower_half(faces).detach(),
+                       real_lower=lower_half(target))
         if diagnostics:
             out.update(self._diagnostics(batch, faces, target))
         return out
@@ -86,7 +95,16 @@ class G4GModel(nn.Module):
         v = self.aligner.embed_visual(lower_half_stack(shuffled.view(b, t, *faces.shape[1:])))
         sync_sh = diagonal_alignment_loss(a, v, self.cfg.align_loss, self.aligner.log_tau.exp())
         return {"mouth_l1": l1(faces), "mouth_l1_shuffled": l1(shuffled),
-                "sync_shuffled": sync_sh}
+                "sync_shuffled": sync_sh,
+                "mouth_sharpness": _edge_energy(faces, m) / _edge_energy(target, m)}
+
+
+def _edge_energy(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean absolute image gradient inside ``mask``: 1.0 for generated / real means as sharp as
+    the real mouth, below 1 blurrier (a blur the evaluation SyncNet is very sensitive to)."""
+    gx = (x[..., :, 1:] - x[..., :, :-1]).abs() * mask[..., :, 1:]
+    gy = (x[..., 1:, :] - x[..., :-1, :]).abs() * mask[..., 1:, :]
+    return gx.mean() + gy.mean()
 
 
 def _state(module: nn.Module, half: bool) -> dict[str, torch.Tensor]:

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from reference_models.g4g.alignment import offset_scores
 from reference_models.g4g.configs import G4GConfig, get_config
 from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
+from reference_models.g4g.discriminator import MouthDiscriminator, d_loss
 from reference_models.g4g.losses import build_perceptual
 from reference_models.g4g.model import G4GModel, save_weights
 
@@ -36,7 +37,7 @@ LOG = logging.getLogger("reference_models.g4g.train")
 # and how strongly the sync loss acts: changing them changes the run from the resumed step on)
 # always; the other generator settings until stage 2 starts
 SCHEDULE_KEYS = ("align_steps", "gen_steps", "val_every", "ckpt_every", "sync_start", "w_sync",
-                 "gen_cosine")
+                 "gen_cosine", "w_gan", "gan_start")
 GENERATOR_KEYS = frozenset({"gen_batch", "gen_lr", "w_l1", "w_perceptual", "w_mouth",
                             "w_fusion", "ref_out_of_mouth", "loss_scales"})
 
@@ -112,6 +113,10 @@ class Trainer:
                                           weight_decay=cfg.align_weight_decay)
         gen_params = list(self.model.generator.parameters()) + list(self.model.fusion.parameters())
         self.opt_gen = torch.optim.Adam(gen_params, lr=cfg.gen_lr, betas=(0.5, 0.999))
+        # training-only critic of the lower face; built always so checkpoints have one shape
+        self.disc = MouthDiscriminator(cfg.disc_width)
+        self.opt_disc = torch.optim.Adam(self.disc.parameters(), lr=cfg.disc_lr,
+                                         betas=(0.5, 0.999))
         self.stage, self.step = 1, 0
         self.history: dict[str, list[dict[str, float]]] = {
             "align_train": [], "align_val": [], "gen_train": [], "gen_val": []}
@@ -130,7 +135,8 @@ class Trainer:
     def state(self) -> dict[str, Any]:
         return {"config": self.cfg.to_dict(), "stage": self.stage, "step": self.step,
                 "model": self.model.state_dict(), "opt_align": self.opt_align.state_dict(),
-                "opt_gen": self.opt_gen.state_dict(), "rng_numpy": self.rng.bit_generator.state,
+                "opt_gen": self.opt_gen.state_dict(), "disc": self.disc.state_dict(),
+                "opt_disc": self.opt_disc.state_dict(), "rng_numpy": self.rng.bit_generator.state,
                 "rng_torch": torch.get_rng_state(), "history": self.history, "best": self.best}
 
     def save(self) -> None:
@@ -153,6 +159,9 @@ class Trainer:
         self.model.load_state_dict(ckpt["model"])
         self.opt_align.load_state_dict(ckpt["opt_align"])
         self.opt_gen.load_state_dict(ckpt["opt_gen"])
+        if "disc" in ckpt:  # checkpoints written before the adversarial term have none
+            self.disc.load_state_dict(ckpt["disc"])
+            self.opt_disc.load_state_dict(ckpt["opt_disc"])
         self.rng.bit_generator.state = ckpt["rng_numpy"]
         torch.set_rng_state(ckpt["rng_torch"])
         self.stage, self.step = ckpt["stage"], ckpt["step"]
@@ -305,11 +314,21 @@ class Trainer:
             batch = self.train_data.gen_batch(self.rng, cfg.gen_batch)
             for group in self.opt_gen.param_groups:
                 group["lr"] = self._gen_lr()
+            gan_on = cfg.w_gan > 0 and self.step >= cfg.gan_start
             losses = m.generator_losses(batch, self.perceptual,
-                                        sync_on=self.step >= cfg.sync_start)
+                                        sync_on=self.step >= cfg.sync_start,
+                                        disc=self.disc if gan_on else None, w_gan=cfg.w_gan)
             self.opt_gen.zero_grad()
             losses["total"].backward()
             self.opt_gen.step()
+            if gan_on:
+                # the critic's step after the generator's (its gradients from the generator
+                # loss are discarded by this zero_grad)
+                dl = d_loss(self.disc, losses.pop("real_lower"), losses.pop("fake_lower"))
+                self.opt_disc.zero_grad()
+                dl.backward()
+                self.opt_disc.step()
+                losses["disc"] = dl.detach()
             self.step += 1
             bar.update(1)
             if self.step % 10 == 0:
