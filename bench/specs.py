@@ -36,6 +36,11 @@ class Resources:
             raise ValueError(f"resources must be positive (cpus) or non-negative, got {self}")
 
 
+# Torch models that run on whatever device bench.devices.current() gives them: one GPU on a
+# cluster that has GPUs, the CPU otherwise.
+GPU_IF_AVAILABLE = Resources(gpus=1)
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """A task: what methods must do (``protocol``) and how the harness runs them (``runner``).

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 import bench
+from bench import devices
 from bench.interfaces import SampleError
 from bench.samples import SPEECH_SAMPLE_RATE, Clip
-from bench.specs import FLOAT32_INFERENCE, MethodSpec, WeightsSpec
+from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, WeightsSpec
 
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
@@ -67,6 +68,7 @@ def bench_register_methods(register) -> None:  # type: ignore[no-untyped-def]
         tolerance={"*": FLOAT32_INFERENCE},
         paper="arXiv:2402.18122",
         trainer="plugins.g4g:train_command",
+        resources=GPU_IF_AVAILABLE,
     ))
 
 
@@ -125,10 +127,10 @@ class G4GMethod:
 
     def generate(self, clip: Clip) -> np.ndarray:
         """Lip-synced uint8 RGB frames (clip.n_output_frames, H, W, 3)."""
-        try:
-            return self.inference.generate(clip.frames, clip.face_boxes, clip.audio,
-                                           clip.n_output_frames, sample_rate=clip.sample_rate,
-                                           fps=clip.fps)
+        try:  # on the task's device: CPU unless a cluster task was given a GPU
+            return self.inference.to(devices.current()).generate(
+                clip.frames, clip.face_boxes, clip.audio, clip.n_output_frames,
+                sample_rate=clip.sample_rate, fps=clip.fps)
         except ValueError as exc:
             raise SampleError(f"clip {clip.id!r}: {exc}") from exc
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import bench
-from bench.specs import MetricSpec
+from bench.specs import GPU_IF_AVAILABLE, MetricSpec
 from bench.weights.catalog import IMAGE_METRIC_WEIGHTS
 
 TASK = "talking-face"
@@ -15,10 +15,10 @@ METRICS = (
     MetricSpec("fid", TASK, "lower", "bench.metrics.fid:FidMetric",
                "FID (pytorch-fid Inception, 2048-d) of generated vs real face crops, all frames "
                "pooled over the split; the real set is the ground truth, or the identity video "
-               "under cross-dub", {"crop": "face"}),
+               "under cross-dub", {"crop": "face"}, resources=GPU_IF_AVAILABLE),
     MetricSpec("lpips", TASK, "lower", "bench.metrics.lpips_metric:LpipsMetric",
                "LPIPS v0.1 alex on face crops vs ground truth; frames -> video mean -> mean",
-               {"region": "face", "net": "alex"}),
+               {"region": "face", "net": "alex"}, resources=GPU_IF_AVAILABLE),
     MetricSpec("ssim", TASK, "higher", f"{_IQ}:SsimMetric",
                "SSIM (Gaussian sigma 1.5, data range 255) on face crops vs ground truth",
                {"region": "face"}),

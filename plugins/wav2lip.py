@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 import bench
+from bench import devices
 from bench.errors import Unavailable
 from bench.interfaces import SampleError
 from bench.samples import Clip, check_clip
-from bench.specs import FLOAT32_INFERENCE, MethodSpec, WeightsSpec
+from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, WeightsSpec
 
 PAPER = "Prajwal et al., A Lip Sync Expert Is All You Need for Speech to Lip Generation In the Wild, ACM MM 2020"
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "reference_models" / "wav2lip" / "checkpoints"
@@ -83,6 +84,7 @@ class Wav2LipMethod:
         from reference_models.wav2lip.inference import lip_sync
 
         check_clip(clip)
+        self.model.to(devices.current())  # CPU unless a cluster task was given a GPU
         try:
             return lip_sync(
                 self.model, clip.frames, np.asarray(clip.face_boxes), clip.audio, clip.n_output_frames,
@@ -112,11 +114,13 @@ def bench_register_methods(register) -> None:
         description="Wav2Lip (width 1/8) trained here on the embedded talking-face train split",
         config={}, weights=(EMBEDDED_WEIGHTS,), reference=True, paper=PAPER,
         tolerance={"*": FLOAT32_INFERENCE}, trainer="plugins.wav2lip:train_command",
+        resources=GPU_IF_AVAILABLE,
     ))
     register(MethodSpec(
         name="wav2lip-official", task="talking-face", version="1.0", factory="plugins.wav2lip:official_wav2lip",
         description="Wav2Lip with the authors' LRS2 weights (wav2lip.pth); needs `bench weights import`",
         config={"weights": "wav2lip"}, weights=("wav2lip",), paper=PAPER,
+        resources=GPU_IF_AVAILABLE,
     ))
 
 

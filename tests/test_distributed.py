@@ -86,10 +86,18 @@ def test_ray_run_equals_the_in_process_run(ray_local, toy_registries, tmp_path):
     topcap = read_record(on_ray[0])
     assert topcap["metrics"]["accuracy"]["value"] is not None
     assert topcap["execution"] == {"executor": "ray", "shard_size": 7, "shards": 4,
-                                   "nodes": 1, "retries": 0, "lost_shards": 0}
+                                   "nodes": 1, "retries": 0, "lost_shards": 0,
+                                   "gpus_per_shard": 0, "shards_with_gpu": 0,
+                                   "devices": {"cpu": 4}}
     assert topcap["coverage"]["n_ok"] > 0 and read_record(on_ray[1])["coverage"]["n_ok"] == 24
     assert read_record(on_ray[2])["coverage"]["n_failed"] == 1  # toy-flaky fails on one sample
-    assert read_record(on_ray[3])["metrics"]["lse-c"]["value"] is not None
+    faces = read_record(on_ray[3])
+    assert faces["metrics"]["lse-c"]["value"] is not None
+    # LSE-C can use a GPU, but this instance has none: none is asked for (the shard would wait
+    # for one forever), and the shard ran on the CPU
+    assert ray.cluster_resources().get("GPU", 0) == 0
+    assert faces["execution"]["gpus_per_shard"] == 0 and faces["execution"]["shards_with_gpu"] == 0
+    assert faces["execution"]["devices"] == {"cpu": 1}
 
 
 def test_shard_sizes_give_identical_results(ray_local, toy_registries, tmp_path):

@@ -1,5 +1,6 @@
-"""A two-node Ray cluster on this machine (`ray start --head` plus `ray start --address`), each
-node in its own process group, driven by `bench run --executor ray --address`."""
+"""Ray clusters on this machine, started with `ray start`, each node in its own process group,
+driven by `bench run --executor ray --address`: two nodes (a head and a worker) reached by the
+head's address, and a head reached through its Ray Client server (`ray://`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,29 +47,28 @@ def _kill_group(group: int) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    """Head and worker node, one CPU each; both process groups are killed at the end."""
+@contextmanager
+def _nodes(tmp_path, port, *nodes):
+    """Nodes started with `ray start ARGS` (one CPU each), in order; yields the environment
+    that finds the toy plugin. Every node's process group is killed at the end."""
     if RAY is None:
         pytest.skip("the ray command is not installed")
     site = toy_plugin.install_as_distribution(tmp_path / "site")
     env = dict(os.environ, RAY_AUTH_MODE="token", BENCH_CACHE_DIR=str(tmp_path / "cache"),
                PYTHONPATH=os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH"))
                                           if p))
-    port = _free_port()
     common = ["--num-cpus", "1", "--node-ip-address", "127.0.0.1", "--disable-usage-stats",
               "--object-store-memory", str(100 * 2**20)]
     groups: list[int] = []
     try:
-        for extra in (["--head", "--port", str(port), "--include-dashboard", "false"],
-                      ["--address", f"127.0.0.1:{port}"]):
+        for extra in nodes:
             proc = subprocess.Popen([RAY, "start", *extra, *common], env=env,
                                     start_new_session=True, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True)
             groups.append(proc.pid)  # the node's daemons stay in this process group
             out, _ = proc.communicate(timeout=120)
             assert proc.returncode == 0, out
-        yield f"127.0.0.1:{port}", env
+        yield env
     finally:
         for group in groups:
             _kill_group(group)
@@ -77,22 +78,64 @@ def cluster(tmp_path):
             note.unlink()
 
 
-def test_two_node_cluster_gives_the_in_process_result(cluster, tmp_path):
-    address, env = cluster
-    # a fifth of a second per sample, so that both nodes get shards
-    args = ["run", "--task", "consonant-voicing", "--method", "toy-zcr", "--method-config",
-            "toy-zcr.sleep=0.2", "--dataset", "toy-segments", "--bootstrap", "100",
-            "--no-leaderboard"]
+HEAD = ["--head", "--include-dashboard", "false"]
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """Head and worker node, one CPU each."""
+    port = _free_port()
+    with _nodes(tmp_path, port, [*HEAD, "--port", str(port)],
+                ["--address", f"127.0.0.1:{port}"]) as env:
+        yield f"127.0.0.1:{port}", env
+
+
+@pytest.fixture
+def client_head(tmp_path):
+    """A head node with a Ray Client server, in its own temporary directory; yields its
+    ``ray://`` address."""
+    pytest.importorskip("grpc", reason="the ray:// client needs 'ray[client]' (grpcio)")
+    port, client = _free_port(), _free_port()
+    temp = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths must stay short
+    try:
+        with _nodes(tmp_path, port, [*HEAD, "--port", str(port), "--ray-client-server-port",
+                                     str(client), "--temp-dir", temp]) as env:
+            yield f"ray://127.0.0.1:{client}", env
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _in_process_and_on(address, env, tmp_path, *extra):
+    """The toy-zcr records (and per-sample files) of an in-process run and of one on
+    ``address``, and the latter's stderr."""
+    args = ["run", "--task", "consonant-voicing", "--method", "toy-zcr", "--dataset",
+            "toy-segments", "--bootstrap", "100", "--no-leaderboard", *extra]
     local = _bench([*args, "--runs-dir", str(tmp_path / "a")], env, tmp_path)
     assert local.returncode == 0, local.stderr
     remote = _bench([*args, "--runs-dir", str(tmp_path / "b"), "--executor", "ray",
                      "--address", address, "--shard-size", "5"], env, tmp_path)
     assert remote.returncode == 0, remote.stderr
-    assert "2 node(s), 2 CPU" in remote.stderr
-    [path_a] = Path(tmp_path / "a").glob("records/**/toy-zcr*.json")  # a variant: sleep is set
+    [path_a] = Path(tmp_path / "a").glob("records/**/toy-zcr*.json")
     path_b = tmp_path / "b" / path_a.relative_to(tmp_path / "a")
-    a, b = read_record(path_a), read_record(path_b)
-    assert b["execution"]["shards"] == 6 and b["execution"]["nodes"] == 2
-    assert a["metrics"] == b["metrics"] and a["coverage"] == b["coverage"]
     samples = path_a.with_suffix(".samples.jsonl").relative_to(tmp_path / "a")
     assert (tmp_path / "a" / samples).read_text() == (tmp_path / "b" / samples).read_text()
+    return read_record(path_a), read_record(path_b), remote.stderr
+
+
+def test_two_node_cluster_gives_the_in_process_result(cluster, tmp_path):
+    address, env = cluster
+    # a fifth of a second per sample, so that both nodes get shards
+    a, b, stderr = _in_process_and_on(address, env, tmp_path, "--method-config",
+                                      "toy-zcr.sleep=0.2")
+    assert "2 node(s), 2 CPU" in stderr
+    assert b["execution"]["shards"] == 6 and b["execution"]["nodes"] == 2
+    assert a["metrics"] == b["metrics"] and a["coverage"] == b["coverage"]
+
+
+@pytest.mark.slow  # about 20 s with the head's start-up; runs in CI
+def test_ray_client_address_gives_the_in_process_result(client_head, tmp_path):
+    address, env = client_head
+    a, b, stderr = _in_process_and_on(address, env, tmp_path)
+    assert "1 node(s), 1 CPU" in stderr
+    assert b["execution"]["shards"] == 6 and b["execution"]["nodes"] == 1
+    assert a["metrics"] == b["metrics"] and a["coverage"] == b["coverage"]

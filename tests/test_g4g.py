@@ -609,3 +609,29 @@ def test_plugin_module_keeps_its_training_command(capsys):
         plugin.main(["train", "--help"])
     out = capsys.readouterr().out
     assert "python -m plugins.g4g train" in out and "--init-from" in out
+
+
+def test_reference_path_prefers_runs_and_respects_the_exclusion():
+    from reference_models.g4g.inference import _best_path
+
+    score = np.array([[0.0, 1.0, 0.9, 0.0],
+                      [0.0, 0.0, 0.0, 0.95],
+                      [0.0, 1.0, 0.0, 0.0]])
+    assert _best_path(score, 0.0).tolist() == [1, 3, 1]  # the per-frame argmax
+    # a bonus for continuing with the next frame: the run 2 -> 3 (0.9 + 0.95 + 0.2) then 1
+    # beats 1 -> 3 -> 1 (2.95); with a small bonus it does not
+    assert _best_path(score, 0.2).tolist() == [2, 3, 1]
+    assert _best_path(score, 0.05).tolist() == [1, 3, 1]
+
+
+def test_aligner_references_never_pick_frames_near_the_target(tiny_method):
+    from reference_models.g4g.inference import aligner_references
+
+    model = tiny_method.inference.model
+    cfg = model.cfg
+    faces = torch.randint(0, 255, (30, 3, cfg.face_size, cfg.face_size), dtype=torch.uint8)
+    mels = torch.randn(30, 1, cfg.n_mels, cfg.mel_steps)
+    src = np.arange(30)
+    for cont in (0.0, 0.3):
+        ref = aligner_references(model, faces, mels, src, exclude=8, continuity=cont)
+        assert ref.shape == (30,) and (np.abs(ref - src) >= 8).all()

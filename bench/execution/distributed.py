@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from bench import devices
 from bench.execution import progress
 from bench.errors import BenchError
 from bench.interfaces import ShardedRunner
@@ -87,6 +88,8 @@ class ShardResult:
     scores: dict[str, list[Computed1]] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     node: str = ""  # the Ray node that computed it
+    device: str = devices.CPU  # where its torch code ran (bench.devices.describe)
+    gpu_ids: list[Any] = field(default_factory=list)  # the GPUs Ray gave the task
 
 
 _worker_cache: dict[str, Any] = {}
@@ -107,16 +110,26 @@ def _worker_split(unit: Unit) -> tuple[Any, Any, Any]:
     return _worker_cache[key]
 
 
-_worker_metrics: dict[str, Any] = {}
+_worker_metrics: dict[tuple[str, str], Any] = {}
 
 
 def _worker_metric(name: str) -> Any:
+    """The metric, built once per worker process and device (it builds its networks there)."""
     from bench.discovery.loader import registries
 
-    if name not in _worker_metrics:
+    key = (name, devices.current())
+    if key not in _worker_metrics:
         spec = registries().metrics.get(name)
-        _worker_metrics[name] = resolve(spec.factory)(**dict(spec.options))
-    return _worker_metrics[name]
+        _worker_metrics[key] = resolve(spec.factory)(**dict(spec.options))
+    return _worker_metrics[key]
+
+
+def _task_device() -> tuple[str, list[Any]]:
+    """The device this Ray task computes on, and the GPU ids Ray gave it."""
+    import ray
+
+    gpu_ids = list(ray.get_gpu_ids())
+    return devices.for_assigned_gpus(gpu_ids), gpu_ids
 
 
 def prepare_task(unit: Unit) -> tuple[Any, Mapping[str, Any]]:
@@ -127,8 +140,9 @@ def prepare_task(unit: Unit) -> tuple[Any, Mapping[str, Any]]:
     _, dataset, split = _worker_split(unit)
     mspec = regs.methods.get(unit.method)
     config = {**dict(mspec.config), **dict(unit.method_config)}
-    _, method, prep = prepare_method(unit, regs.tasks.get(unit.task), mspec, config, dataset,
-                                     split)
+    with devices.using(_task_device()[0]):
+        _, method, prep = prepare_method(unit, regs.tasks.get(unit.task), mspec, config,
+                                         dataset, split)
     return method, prep
 
 
@@ -139,17 +153,24 @@ def _writable(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def shard_task(unit: Unit, method_bytes: bytes | None, job: ShardJob) -> ShardResult:
-    """Predict and score one shard; return the entries and arrays, write nothing.
+    """Predict and score one shard on the task's device; return the entries and arrays, write
+    nothing."""
+    device, gpu_ids = _task_device()
+    with devices.using(device):
+        return _shard(unit, method_bytes, job, device, gpu_ids)
 
-    The method comes pickled: unpickling gives this task its own writable copy (objects taken
-    from Ray's store share read-only buffers, which e.g. libsvm refuses).
-    """
+
+def _shard(unit: Unit, method_bytes: bytes | None, job: ShardJob, device: str,
+           gpu_ids: list[Any]) -> ShardResult:
+    """The method comes pickled: unpickling gives this task its own writable copy (objects
+    taken from Ray's store share read-only buffers, which e.g. libsvm refuses)."""
     import ray
     from ray import cloudpickle
 
     method = cloudpickle.loads(method_bytes) if method_bytes is not None else None
     runner, _, split = _worker_split(unit)
-    out = ShardResult(node=ray.get_runtime_context().get_node_id())
+    out = ShardResult(node=ray.get_runtime_context().get_node_id(),
+                      device=devices.describe(device), gpu_ids=gpu_ids)
     predicted: dict[str, Computed1] = {}
     if job.predict:
         seed_everything(unit.seed)
@@ -220,8 +241,13 @@ class RayBackend:
         self.startup_s = time.perf_counter() - t0
         self.resources = ray.cluster_resources()
         self.n_nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
-        self._prepare = ray.remote(max_retries=0)(prepare_task)
-        self._shard = ray.remote(max_retries=0)(shard_task)
+        # Tasks given a GPU run in a fresh worker each, as Ray does by default for functions
+        # declared with GPUs: torch binds a process to the GPUs visible when it first touches
+        # CUDA, and a reused worker would keep the previous task's GPU (and its memory).
+        self._prepare = {False: ray.remote(max_retries=0)(prepare_task),
+                         True: ray.remote(max_retries=0, max_calls=1)(prepare_task)}
+        self._shard = {False: ray.remote(max_retries=0)(shard_task),
+                       True: ray.remote(max_retries=0, max_calls=1)(shard_task)}
 
     def stop(self) -> None:
         if self.owned:
@@ -241,6 +267,11 @@ class RayBackend:
             opts["memory"] = res.memory_mb * 2**20
         return opts
 
+    @staticmethod
+    def _call(functions: dict[bool, Any], opts: dict[str, Any], *args: Any) -> Any:
+        """Submit the task with these options; one given a GPU to a fresh worker."""
+        return functions["num_gpus" in opts].options(**opts).remote(*args)
+
     def _is_system_failure(self, exc: BaseException) -> bool:
         """A worker or node that died, or an object lost with it: worth sending again."""
         errors = self.ray.exceptions
@@ -257,7 +288,8 @@ class RayBackend:
         t0 = time.perf_counter()
         size = self.shard_size_for(plan)
         execution: dict[str, Any] = {"executor": "ray", "shard_size": size, "shards": 0,
-                                     "nodes": 0, "retries": 0, "lost_shards": 0}
+                                     "nodes": 0, "retries": 0, "lost_shards": 0,
+                                     "gpus_per_shard": 0, "shards_with_gpu": 0, "devices": {}}
         nodes: set[str] = set()
         artifacts = plan.artifacts
         if plan.method_status:
@@ -277,8 +309,8 @@ class RayBackend:
         if to_predict:
             try:
                 method, prep = self._run_with_retries(
-                    lambda: self._prepare.options(**self._options(
-                        unit_resources(plan, False))).remote(unit), execution)
+                    lambda: self._call(self._prepare, self._options(
+                        unit_resources(plan, False)), unit), execution)
             except Exception as exc:
                 status = method_failure(exc, plan)
                 out, _ = metric_states(plan, status)
@@ -291,10 +323,11 @@ class RayBackend:
         shards = [work[s:s + size] for s in range(0, len(work), size)]
         execution["shards"] = len(shards)
         opts = self._options(unit_resources(plan, True))
+        execution["gpus_per_shard"] = opts.get("num_gpus", 0)
         jobs: dict[Any, tuple[ShardJob, int]] = {}
 
         def submit(job: ShardJob, attempt: int) -> None:
-            ref = self._shard.options(**opts).remote(unit, method_ref, job)
+            ref = self._call(self._shard, opts, unit, method_ref, job)
             jobs[ref] = (job, attempt)
 
         for shard in shards:
@@ -342,6 +375,7 @@ class RayBackend:
                     continue
                 nodes.add(result.node)
                 execution["nodes"] = len(nodes)
+                self._count_device(execution, result, desc)
                 # one write per shard and log: the driver keeps up with many workers
                 stored = [store_arrays(e, arrays, artifacts) for e, arrays in result.predictions]
                 plog.extend(stored)
@@ -369,6 +403,16 @@ class RayBackend:
         results = finish_metrics(plan, states, out, predictions)
         plan.timing["score"] = time.perf_counter() - t0
         return Computed(predictions, None, results, execution)
+
+    @staticmethod
+    def _count_device(execution: dict[str, Any], result: ShardResult, desc: str) -> None:
+        """Shards per device, and how many Ray gave a GPU (torch may still not see it)."""
+        found = execution["devices"]
+        if result.gpu_ids and result.device == devices.CPU and not execution["shards_with_gpu"]:
+            log.warning("%s: Ray gave a shard GPU %s but torch sees no CUDA device; it "
+                        "computed on the CPU", desc, ",".join(map(str, result.gpu_ids)))
+        execution["shards_with_gpu"] += int(bool(result.gpu_ids))
+        found[result.device] = found.get(result.device, 0) + 1
 
     def _run_with_retries(self, make_ref: Callable[[], Any], execution: dict[str, Any]) -> Any:
         """ray.get of a task sent again (up to max_retries times) while its worker dies."""

@@ -56,7 +56,7 @@ class RunRecord(TypedDict, total=False):
     seeds: dict[str, int]
     keys: dict[str, str]  # prediction cache key, per-metric score keys
     timing: dict[str, float]  # seconds per stage
-    execution: dict[str, Any]  # distributed runs only: executor, shards, retries, cluster
+    execution: dict[str, Any]  # distributed runs only: executor, shards, retries, GPUs, devices
     environment: dict[str, Any]
     plugins: dict[str, str]
     command: str

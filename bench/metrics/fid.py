@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy import linalg
 
+from bench import devices
 from bench.metrics.frames import check_frames, check_region, generated_frames, region_frames
 from bench.samples import Clip
 from bench.specs import WeightsSpec
@@ -113,7 +114,7 @@ class FidMetric:
     ``last_details``. Each per-sample result holds two 2048x2048 float64 matrices (32 MiB each).
     """
 
-    def __init__(self, crop: str = "face", batch_size: int = 50, device: str = "cpu",
+    def __init__(self, crop: str = "face", batch_size: int = 50, device: str | None = None,
                  weights: WeightsSpec = FID_INCEPTION, bootstrap_resamples: int = 0) -> None:
         # the weights first: when they are absent the metric is unavailable without importing
         # torchvision and pytorch-fid (seconds in every run that lacks them)
@@ -122,9 +123,9 @@ class FidMetric:
 
         self.crop = check_region(crop)
         self.batch_size = int(batch_size)
-        self.device = device
+        self.device = device or devices.current()  # CPU unless a cluster task got a GPU
         self.weights = weights
-        self.extractor = FidFeatureExtractor.from_registry(weights).to(device)
+        self.extractor = FidFeatureExtractor.from_registry(weights).to(self.device)
         self.weights_sha256 = registry.sha256_file(registry.weights_path(weights))
         # each aggregate is a 2048-d sqrtm (tens of CPU seconds); the runner caps its bootstrap
         # at this many resamples, none by default

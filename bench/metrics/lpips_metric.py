@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import devices
 from bench.interfaces import SampleError
 from bench.metrics.frames import check_region, ground_truth_pair, region_frames
 from bench.samples import Clip
@@ -150,14 +151,19 @@ def _to_signed(frames: list[np.ndarray]):
 
 
 class LpipsMetric:
-    """LPIPS against ground truth: per-frame, video mean, then mean over videos (lower is better)."""
+    """LPIPS against ground truth: per-frame, video mean, then mean over videos (lower is better).
+
+    The network runs on the task's device (:func:`bench.devices.current`: CPU unless a cluster
+    task got a GPU).
+    """
 
     def __init__(self, region: str = "face", net: str = "alex", batch_size: int = 32,
                  backbone=None, lin=None) -> None:
         self.region = check_region(region)
         self.net = net
         self.batch_size = int(batch_size)
-        self.model = build_lpips(net, backbone, lin)
+        self.device = devices.current()
+        self.model = build_lpips(net, backbone, lin).to(self.device)
         self.backbone = backbone or LPIPS_WEIGHTS[net][0]
         self.lin = lin or LPIPS_WEIGHTS[net][1]
 
@@ -191,8 +197,8 @@ class LpipsMetric:
                    and gen_crops[stop].shape == gen_crops[start].shape):
                 stop += 1
             try:
-                d = _distance(self.model, _to_signed(gen_crops[start:stop]),
-                                   _to_signed(ref_crops[start:stop]))
+                d = _distance(self.model, _to_signed(gen_crops[start:stop]).to(self.device),
+                              _to_signed(ref_crops[start:stop]).to(self.device))
             except (ValueError, RuntimeError) as exc:
                 raise SampleError(f"clip {sample.id!r}: LPIPS failed on frames {start}-{stop - 1}: "
                                   f"{exc}") from exc

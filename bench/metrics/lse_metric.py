@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import devices
 from bench.interfaces import SampleError
 from bench.metrics.lse import SAMPLES_PER_FRAME, evaluate_sync
 from bench.metrics.lse_inputs import prepare_audio, prepare_frames
@@ -58,14 +59,15 @@ class SyncScorer:
     """
 
     def __init__(self, protocol: str, weights: str, vshift: int, detector: str,
-                 track_opts: Mapping[str, Any], batch_size: int) -> None:
+                 track_opts: Mapping[str, Any], batch_size: int, device: str = "cpu") -> None:
         self.protocol, self.vshift, self.batch_size = protocol, int(vshift), int(batch_size)
         self.weights_path = resolve_weights(weights)
         self.weights_name = str(weights)
         self.weights_sha256 = sha256_file(self.weights_path)
         model = load_syncnet(self.weights_path)
         self.width = model.width
-        self.net = FrozenSyncNet(model)
+        self.device = device
+        self.net = FrozenSyncNet(model, device)
         self.track_opts = dict(track_opts)
         self.detector_name = detector
         self.detector: Any = None
@@ -85,7 +87,7 @@ class SyncScorer:
         if name == "s3fd":
             path = resolve_weights("s3fd")
             self.detector_sha256 = sha256_file(path)
-            return load_s3fd(path)
+            return load_s3fd(path, device=self.device)
         raise ValueError(f"detector must be 's3fd' or 'haar', got {name!r}")
 
     def score(self, name: str, frames: np.ndarray, audio: np.ndarray, fps: float,
@@ -149,12 +151,15 @@ def _content_key(frames: np.ndarray, audio: np.ndarray, fps: float, rate: int) -
 
 def shared_scorer(protocol: str, weights: str, vshift: int, detector: str,
                   track_opts: Mapping[str, Any], batch_size: int) -> SyncScorer:
-    """The process-wide scorer for these settings (weights identified by their sha256)."""
+    """The process-wide scorer for these settings (weights identified by their sha256), on the
+    task's device (:func:`bench.devices.current`)."""
     sha = sha256_file(resolve_weights(weights))
+    device = devices.current()
     key = (protocol, str(weights), sha, int(vshift), detector if protocol == "face-track" else "",
-           tuple(sorted(track_opts.items())), int(batch_size))
+           tuple(sorted(track_opts.items())), int(batch_size), device)
     if key not in _SCORERS:
-        _SCORERS[key] = SyncScorer(protocol, weights, vshift, detector, track_opts, batch_size)
+        _SCORERS[key] = SyncScorer(protocol, weights, vshift, detector, track_opts, batch_size,
+                                   device)
     return _SCORERS[key]
 
 

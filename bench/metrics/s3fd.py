@@ -122,10 +122,15 @@ def _numpy_nms(boxes: np.ndarray, thresh: float) -> np.ndarray:
 
 
 class S3FD:
-    """Detector callable ``detect(frame_bgr) -> (n,5)`` boxes in pixels with scores."""
+    """Detector callable ``detect(frame_bgr) -> (n,5)`` boxes in pixels with scores.
 
-    def __init__(self, net: S3FDNet, scale: float = 0.25, conf_th: float = 0.9) -> None:
-        self.net = net.eval()
+    The network runs on ``device``; decoding and suppression on CPU.
+    """
+
+    def __init__(self, net: S3FDNet, scale: float = 0.25, conf_th: float = 0.9,
+                 device: str = "cpu") -> None:
+        self.device = torch.device(device)
+        self.net = net.eval().to(self.device)
         self.scale = scale
         self.conf_th = conf_th
 
@@ -134,7 +139,9 @@ class S3FD:
         img = cv2.resize(frame_bgr, (0, 0), fx=self.scale, fy=self.scale, interpolation=cv2.INTER_LINEAR)
         x = (img.astype(np.float32) - BGR_MEAN)[..., ::-1].transpose(2, 0, 1)  # mean-free RGB
         with torch.inference_mode():
-            loc, score, shapes = self.net(torch.from_numpy(np.ascontiguousarray(x))[None])
+            loc, score, shapes = self.net(torch.from_numpy(np.ascontiguousarray(x))[None]
+                                          .to(self.device))
+            loc, score = loc.cpu(), score.cpu()
             boxes = decode(loc[0], prior_boxes((img.shape[0], img.shape[1]), shapes))
             score = score[0]
             sel = score > 0.05
@@ -152,7 +159,8 @@ def official_keys() -> set[str]:
     return set(S3FDNet().state_dict())
 
 
-def load_s3fd(path: str | os.PathLike[str], scale: float = 0.25, conf_th: float = 0.9) -> S3FD:
+def load_s3fd(path: str | os.PathLike[str], scale: float = 0.25, conf_th: float = 0.9,
+              device: str = "cpu") -> S3FD:
     """S3FD detector from ``sfd_face.pth`` (strict keys; weights_only load)."""
     path = Path(path)
     if not path.is_file():
@@ -167,4 +175,4 @@ def load_s3fd(path: str | os.PathLike[str], scale: float = 0.25, conf_th: float 
         net.load_state_dict(state, strict=True)
     except RuntimeError as e:
         raise WeightsError(f"{path}: state dict does not match S3FD: {e}") from e
-    return S3FD(net, scale, conf_th)
+    return S3FD(net, scale, conf_th, device)

@@ -80,6 +80,15 @@ class G4GConfig:
     # drop the reference face from the output mix inside the mouth region, so the mouth must be
     # generated (copying the reference's mouth was a strong shortcut)
     ref_out_of_mouth: bool = False
+    # inference: which identity frame is each output frame's reference. "half-video": the
+    # frame half the video away; "aligner": the frame whose lip window the (training) aligner
+    # finds best synced with the output frame's audio window, at least reference_exclude frames
+    # away from the frame being replaced (so it never copies the target or its neighbours)
+    reference_select: str = "half-video"
+    reference_exclude: int = 12
+    # "aligner": bonus for continuing with the next identity frame (j_i = j_{i-1} + 1), so the
+    # chosen references form runs of real mouth motion rather than single jumping frames
+    reference_continuity: float = 0.0
     val_every: int = 100
     val_batches: int = 4
     ckpt_every: int = 100
@@ -101,6 +110,9 @@ class G4GConfig:
             raise ValueError(f"align_input_scale must be in (0, 1], got {self.align_input_scale}")
         if self.align_select not in ("loss", "sync"):
             raise ValueError(f"align_select must be 'loss' or 'sync', got {self.align_select!r}")
+        if self.reference_select not in ("half-video", "aligner"):
+            raise ValueError("reference_select must be 'half-video' or 'aligner', got "
+                             f"{self.reference_select!r}")
         if self.tau <= 0:
             raise ValueError(f"tau must be positive, got {self.tau}")
 

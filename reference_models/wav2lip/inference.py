@@ -46,7 +46,8 @@ def lip_sync(
     """Generate ``n_out`` lip-synced frames (n_out, H, W, 3) uint8 from identity frames and audio.
 
     Each output frame i uses identity frame ``ping_pong(T, n_out)[i]`` with its lower half
-    masked, a reference from another window of the video, and the mel window of frame i.
+    masked, a reference from another window of the video, and the mel window of frame i. The
+    model runs on the device its parameters are on.
     """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
@@ -61,15 +62,16 @@ def lip_sync(
     refs = faces[reference_indices(len(frames))]
     src = ping_pong(len(frames), n_out)
     model.eval()
+    device = next(model.parameters()).device
     out = frames[src].copy()
     for start in range(0, n_out, batch_size):
         idx = src[start : start + batch_size]
         target = faces[idx].astype(np.float32) / 255.0
         target[:, FACE_SIZE // 2 :] = 0.0
         x = np.concatenate([target, refs[idx].astype(np.float32) / 255.0], axis=-1)
-        x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
-        m = torch.from_numpy(mels[start : start + batch_size]).unsqueeze(1)
-        pred = model(m, x).permute(0, 2, 3, 1).numpy()
+        x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().to(device)
+        m = torch.from_numpy(mels[start : start + batch_size]).unsqueeze(1).to(device)
+        pred = model(m, x).permute(0, 2, 3, 1).cpu().numpy()
         pred = np.clip(np.rint(pred * 255.0), 0, 255).astype(np.uint8)
         for j, face in enumerate(pred):
             out[start + j] = paste_face(out[start + j], face, boxes[idx[j]])
