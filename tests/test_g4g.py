@@ -635,3 +635,22 @@ def test_aligner_references_never_pick_frames_near_the_target(tiny_method):
     for cont in (0.0, 0.3):
         ref = aligner_references(model, faces, mels, src, exclude=8, continuity=cont)
         assert ref.shape == (30,) and (np.abs(ref - src) >= 8).all()
+
+
+def test_export_sets_inference_keys_only(tmp_path):
+    from reference_models.g4g.model import export_weights
+
+    torch.manual_seed(0)
+    save_weights(tmp_path / "w.pt", G4GModel(TINY), {"gen_step": 3})
+    out = export_weights(tmp_path / "w.pt", tmp_path / "e.pt", reference_select="aligner",
+                         reference_continuity=0.15)
+    model, meta = load_weights(out)
+    assert model.cfg.reference_select == "aligner" and model.cfg.reference_continuity == 0.15
+    assert meta["gen_step"] == 3 and meta["exported_from"] == "w.pt"
+    a, _ = load_weights(tmp_path / "w.pt")
+    for (k, x), (_, y) in zip(a.state_dict().items(), model.state_dict().items()):
+        torch.testing.assert_close(x, y, msg=k)
+    with pytest.raises(ValueError, match="only inference keys.*width"):
+        export_weights(tmp_path / "w.pt", tmp_path / "x.pt", width=16)
+    with pytest.raises(ValueError, match="reference_select"):
+        export_weights(tmp_path / "w.pt", tmp_path / "x.pt", reference_select="nearest")

@@ -123,6 +123,27 @@ def save_weights(path: str | Path, model: G4GModel, meta: dict[str, Any] | None 
                 "fusion": _state(model.fusion, half), "meta": dict(meta or {})}, str(path))
 
 
+# config keys that only change how inference runs, not what was trained: a weights file may be
+# re-exported with other values (``export_weights``), and a run may resume with them changed
+INFERENCE_KEYS = frozenset({"reference_select", "reference_exclude", "reference_continuity"})
+
+
+def export_weights(src: str | Path, dst: str | Path, **inference: Any) -> Path:
+    """Copy a weights file with inference-only config keys set (e.g. the reference selection
+    chosen on val after training); any other key is refused, since the weights depend on it."""
+    bad = set(inference) - INFERENCE_KEYS
+    if bad:
+        raise ValueError(f"only inference keys can be set on trained weights "
+                         f"({', '.join(sorted(INFERENCE_KEYS))}), not {sorted(bad)}")
+    model, meta = load_weights(src)  # a readable weights file
+    cfg = G4GConfig.from_dict({**model.cfg.to_dict(), **inference})
+    ckpt = torch.load(str(src), map_location="cpu", weights_only=True)
+    ckpt["config"] = cfg.to_dict()
+    ckpt["meta"] = {**meta, "exported_from": Path(src).name, "inference_keys": inference}
+    torch.save(ckpt, str(dst))
+    return Path(dst)
+
+
 def load_weights(path: str | Path, map_location: str = "cpu") -> tuple[G4GModel, dict[str, Any]]:
     """Load a weights file written by :func:`save_weights` (``weights_only=True``)."""
     path = Path(path)

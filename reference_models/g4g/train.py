@@ -29,7 +29,7 @@ from reference_models.g4g.configs import G4GConfig, get_config
 from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
 from reference_models.g4g.discriminator import MouthDiscriminator, d_loss
 from reference_models.g4g.losses import build_perceptual
-from reference_models.g4g.model import G4GModel, save_weights
+from reference_models.g4g.model import INFERENCE_KEYS, G4GModel, save_weights
 
 LOG = logging.getLogger("reference_models.g4g.train")
 
@@ -147,7 +147,7 @@ class Trainer:
     def load(self, path: Path) -> None:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         # the schedule length may grow (to train longer); everything else must match
-        free = set(SCHEDULE_KEYS)
+        free = set(SCHEDULE_KEYS) | INFERENCE_KEYS
         if ckpt["stage"] >= 2 and ckpt["step"] == 0:
             free |= GENERATOR_KEYS  # the generator has not started: its settings may change
         defaults = G4GConfig().to_dict()  # keys added since the checkpoint was written
