@@ -654,3 +654,14 @@ def test_export_sets_inference_keys_only(tmp_path):
         export_weights(tmp_path / "w.pt", tmp_path / "x.pt", width=16)
     with pytest.raises(ValueError, match="reference_select"):
         export_weights(tmp_path / "w.pt", tmp_path / "x.pt", reference_select="nearest")
+
+
+def test_diagonal_mean_averages_the_pairs_along_each_diagonal():
+    from reference_models.g4g.inference import _diagonal_mean
+
+    c = torch.arange(20.0).reshape(4, 5)
+    m = _diagonal_mean(c, 1)
+    assert m[1, 1] == (c[0, 0] + c[1, 1] + c[2, 2]) / 3
+    assert m[0, 0] == (c[0, 0] + c[1, 1]) / 2  # (-1, -1) is outside
+    assert m[0, 4] == c[0, 4] and m[3, 0] == c[3, 0]  # corners have no neighbours inside
+    torch.testing.assert_close(_diagonal_mean(c, 0), c)

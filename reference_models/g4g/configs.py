@@ -89,6 +89,9 @@ class G4GConfig:
     # "aligner": bonus for continuing with the next identity frame (j_i = j_{i-1} + 1), so the
     # chosen references form runs of real mouth motion rather than single jumping frames
     reference_continuity: float = 0.0
+    # "aligner": score frame pairs (i, j) by the mean cosine of the pairs (i+d, j+d), |d| <= this
+    # many frames, so a reference is chosen for how well its neighbourhood matches, not one window
+    reference_context: int = 0
     val_every: int = 100
     val_batches: int = 4
     ckpt_every: int = 100

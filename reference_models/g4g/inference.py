@@ -29,7 +29,8 @@ def _centred(n: int, idx: np.ndarray, half: int) -> np.ndarray:
 
 @torch.no_grad()
 def aligner_references(model: G4GModel, faces: torch.Tensor, mels: torch.Tensor,
-                       src: np.ndarray, exclude: int, continuity: float = 0.0) -> np.ndarray:
+                       src: np.ndarray, exclude: int, continuity: float = 0.0,
+                       context: int = 0) -> np.ndarray:
     """Reference frame per output frame chosen by the inter-modal aligner.
 
     ``faces`` (T,3,S,S) uint8 identity crops, ``mels`` (n_out,1,n_mels,steps) the output frames'
@@ -38,7 +39,8 @@ def aligner_references(model: G4GModel, faces: torch.Tensor, mels: torch.Tensor,
     has the highest cosine with the audio window centred on i, among frames with
     |j - src[i]| >= ``exclude``; with no such frame, the farthest one. With ``continuity`` > 0
     the whole path is chosen at once (Viterbi): the summed cosine plus ``continuity`` for every
-    step that continues with the next identity frame.
+    step that continues with the next identity frame. ``context`` > 0 first averages each
+    pair's cosine with its diagonal neighbours (i+d, j+d), |d| <= ``context``.
     """
     al, t = model.aligner, len(faces)
     half = model.cfg.sync_frames // 2
@@ -50,12 +52,27 @@ def aligner_references(model: G4GModel, faces: torch.Tensor, mels: torch.Tensor,
         stack = faces[wins[i:i + 64]].float() / 255.0  # (b, 5, 3, S, S)
         vis.append(al.embed_visual(lower_half_stack(stack)))
     cos = a @ torch.cat(vis).t()  # (n_out, T)
+    if context > 0:
+        cos = _diagonal_mean(cos, context)
     dist = np.abs(np.arange(t)[None, :] - src[:, None])
     far = dist >= np.minimum(exclude, dist.max(axis=1, keepdims=True))
     cos = cos.cpu().masked_fill(torch.from_numpy(~far), float("-inf"))
     if continuity <= 0:
         return cos.argmax(dim=1).numpy()
     return _best_path(cos.double().numpy(), continuity)
+
+
+def _diagonal_mean(cos: torch.Tensor, k: int) -> torch.Tensor:
+    """Mean of cos[i+d, j+d] over |d| <= k (only the terms inside the matrix)."""
+    total, count = torch.zeros_like(cos), torch.zeros_like(cos)
+    n, t = cos.shape
+    for d in range(-k, k + 1):
+        i0, i1, j0, j1 = max(0, -d), n - max(0, d), max(0, -d), t - max(0, d)
+        if i1 <= i0 or j1 <= j0:
+            continue
+        total[i0:i1, j0:j1] += cos[i0 + d:i1 + d, j0 + d:j1 + d]
+        count[i0:i1, j0:j1] += 1
+    return total / count.clamp(min=1)
 
 
 def _best_path(score: np.ndarray, bonus: float) -> np.ndarray:
@@ -141,7 +158,8 @@ class G4GInference:
         faces = face_crops(frames, boxes, self.cfg.face_size).to(device)  # (T,3,S,S) uint8
         if self.cfg.reference_select == "aligner" and t > 1:
             ref = aligner_references(self.model, faces, mels, src,
-                                     self.cfg.reference_exclude, self.cfg.reference_continuity)
+                                     self.cfg.reference_exclude, self.cfg.reference_continuity,
+                                     self.cfg.reference_context)
         else:
             ref = reference_indices(t, src)
         out = np.empty((n_out, h, w, 3), dtype=np.uint8)
