@@ -26,8 +26,8 @@ from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, Weights
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "8a56d18265a8542c60924ba823187f046d6466fbaa3140f7496d9cdb31765841"
-EMBEDDED_SIZE = 4594582
+EMBEDDED_SHA256 = "cac2954432330b2a3831b7a4b37ee1515e6ded2eb5af4f863b508acd254b4acf"
+EMBEDDED_SIZE = 4595756
 
 PROVENANCE = {
     "diagonal_matrix_alignment": "abstract",
@@ -47,6 +47,7 @@ METHOD_CONFIG: dict[str, Any] = {
     "mask_scales": ["face", "lower", "mouth"],
     "fusion": "unet",
     "perceptual": "random",
+    "reference_select": "aligner",
     "batch_size": 32,
 }
 

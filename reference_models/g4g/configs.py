@@ -152,12 +152,19 @@ EMBEDDED = G4GConfig(
     align_augment=True,
     align_select="sync",
     align_steps=3000,
-    ref_out_of_mouth=True,
+    # the shipped generator: the reference may fill the mouth (it copies the reference's
+    # mouth), no sync loss; inference picks each frame's reference with the aligner, so the
+    # copied mouth is the one that matches the audio (model card: why)
+    ref_out_of_mouth=False,
     w_mouth=8.0,
     gen_batch=4,
     gen_steps=4000,
-    sync_start=600,
+    sync_start=100_000,
     w_sync=0.1,
+    reference_select="aligner",
+    reference_exclude=12,
+    reference_continuity=0.15,
+    reference_context=2,
     val_batches=12,
     val_every=150,
     ckpt_every=150,
