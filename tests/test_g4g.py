@@ -665,3 +665,21 @@ def test_diagonal_mean_averages_the_pairs_along_each_diagonal():
     assert m[0, 0] == (c[0, 0] + c[1, 1]) / 2  # (-1, -1) is outside
     assert m[0, 4] == c[0, 4] and m[3, 0] == c[3, 0]  # corners have no neighbours inside
     torch.testing.assert_close(_diagonal_mean(c, 0), c)
+
+
+def test_training_references_chosen_by_the_aligner(tmp_path):
+    tr, va = _tiny_sets()
+    cfg = replace(TINY, train_reference="aligner", reference_exclude=6, ref_out_of_mouth=False)
+    t = Trainer(cfg, tr, va, tmp_path / "a", progress=False)
+    t.run()
+    assert tr.ref_choice is not None and len(tr.ref_choice) == len(tr)
+    for v, choice in enumerate(tr.ref_choice):
+        n = len(tr.faces[v])
+        assert choice.shape == (n,) and (np.abs(choice - np.arange(n)) >= 6).all()
+    batch = tr.gen_batch(np.random.default_rng(0), 2)
+    vid = int(np.random.default_rng(0).choice(len(tr), size=2, replace=False)[0])
+    refs = {tuple(tr.faces[vid][j].flatten()[:8].tolist()) for j in tr.ref_choice[vid]}
+    assert tuple((batch["refs"][0, 0] * 255).round().to(torch.uint8).flatten()[:8].tolist()) \
+        in refs
+    with pytest.raises(ValueError, match="train_reference"):
+        replace(TINY, train_reference="nearest")

@@ -85,6 +85,10 @@ class G4GConfig:
     # finds best synced with the output frame's audio window, at least reference_exclude frames
     # away from the frame being replaced (so it never copies the target or its neighbours)
     reference_select: str = "half-video"
+    # training references: "random" (another window of the same video) or "aligner" (the frame
+    # the frozen aligner would pick at inference, so the generator learns to reshape a chosen
+    # mouth towards the audio rather than to copy a random one)
+    train_reference: str = "random"
     reference_exclude: int = 12
     # "aligner": bonus for continuing with the next identity frame (j_i = j_{i-1} + 1), so the
     # chosen references form runs of real mouth motion rather than single jumping frames
@@ -116,6 +120,9 @@ class G4GConfig:
         if self.reference_select not in ("half-video", "aligner"):
             raise ValueError("reference_select must be 'half-video' or 'aligner', got "
                              f"{self.reference_select!r}")
+        if self.train_reference not in ("random", "aligner"):
+            raise ValueError("train_reference must be 'random' or 'aligner', got "
+                             f"{self.train_reference!r}")
         if self.tau <= 0:
             raise ValueError(f"tau must be positive, got {self.tau}")
 
