@@ -11,10 +11,10 @@ from typing import Any, Mapping
 
 import click
 
-from bench import provenance
-from bench.config import tomllib
+from bench.execution import provenance
+from bench.execution.config import tomllib
 from bench.errors import BenchError
-from bench.layout import PUBLISHED_LEADERBOARDS, RunsLayout
+from bench.execution.layout import PUBLISHED_LEADERBOARDS, RunsLayout
 
 
 class BenchGroup(click.Group):
@@ -34,7 +34,7 @@ class BenchGroup(click.Group):
                 click.echo("(run with --debug for the traceback)", err=True)
             ctx.exit(getattr(exc, "exit_code", 2))
         finally:  # before interpreter exit, whose executor joins could wait on a hung worker
-            from bench.determinism import stop_pinned_worker
+            from bench.execution.determinism import stop_pinned_worker
 
             stop_pinned_worker()
 
@@ -55,7 +55,7 @@ def main(ctx: click.Context, debug: bool, verbose: bool, offline: bool) -> None:
 
 
 def _regs():
-    from bench.plugins import registries
+    from bench.discovery.loader import registries
 
     regs = registries()
     for p in regs.failed():
@@ -169,11 +169,11 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
     """
     import dataclasses
 
-    from bench.config import load_config
-    from bench.executors import make_executor
-    from bench.integrity import check_writable, exit_status
-    from bench.planning import plan_units
-    from bench.runner import run_unit, runs_pinned
+    from bench.execution.config import load_config
+    from bench.execution.executors import make_executor
+    from bench.execution.integrity import check_writable, exit_status
+    from bench.execution.planning import plan_units
+    from bench.execution.runner import run_unit, runs_pinned
 
     regs = _regs()
     cfg = load_config(config_path, {
@@ -230,8 +230,8 @@ def run(config_path, tasks, methods, dataset, splits, metrics, seed, resume, exe
 
 
 def _write_leaderboards(regs: Any, runs_dir: str, out_dir: str, publish: bool = False) -> None:
-    """Build the leaderboards (bench.reporting) and print what was written and the tables."""
-    from bench.reporting import build_leaderboards
+    """Build the leaderboards (bench.reporting.pipeline) and print what was written and the tables."""
+    from bench.reporting.pipeline import build_leaderboards
 
     written = build_leaderboards(regs, runs_dir, out_dir, publish,
                                  source=provenance.command_line())
@@ -250,8 +250,8 @@ def _write_leaderboards(regs: Any, runs_dir: str, out_dir: str, publish: bool = 
 @click.option("--publish", is_flag=True, help=PUBLISH_HELP)
 def leaderboard(runs_dir: str | None, out_dir: str | None, publish: bool) -> None:
     """Build the leaderboards: the committed rows and your runs' rows, marked as yours."""
-    from bench.config import leaderboards_dir_for
-    from bench.records import find_records
+    from bench.execution.config import leaderboards_dir_for
+    from bench.execution.records import find_records
 
     explicit = runs_dir is not None
     runs_dir = _runs_dir(runs_dir)
@@ -273,7 +273,7 @@ def leaderboard(runs_dir: str | None, out_dir: str | None, publish: bool) -> Non
 @click.option("--json", "as_json", is_flag=True, help="Print the whole record.")
 def show(run: str, runs_dir: str | None, as_json: bool) -> None:
     """Show a run record: a path, or TASK/DATASET/SPLIT/METHOD (yours, else the committed one)."""
-    from bench.compare import resolve
+    from bench.reporting.compare import resolve
 
     if run.count("/") != 3 and not run.endswith(".json"):
         raise BenchError(f"{run!r}: expected TASK/DATASET/SPLIT/METHOD or a record file (.json)")
@@ -318,7 +318,7 @@ def format_record(rec: Mapping[str, Any]) -> str:
 
 
 def _runs_dir(runs_dir: str | None) -> str:
-    from bench.config import default_runs_dir
+    from bench.execution.config import default_runs_dir
 
     return runs_dir or default_runs_dir()
 
@@ -339,8 +339,8 @@ def compare(run_a: str, run_b: str, runs_dir: str | None, task, dataset, split,
     looked up in the runs directory, then in the committed baseline; committed:NAME means the
     committed run only. A method on several splits is compared on each shared one.
     """
-    from bench.compare import compare_sides, format_comparison, pair, resolve
-    from bench.significance import paired_tests
+    from bench.reporting.compare import compare_sides, format_comparison, pair, resolve
+    from bench.reporting.significance import paired_tests
 
     regs = _regs()
     runs = _runs_dir(runs_dir)
@@ -357,9 +357,9 @@ def compare(run_a: str, run_b: str, runs_dir: str | None, task, dataset, split,
 
 def _judge_claims(claims, runs_dir: str, purpose: str, dataset_options=None) -> list:
     """One run per unit (all its claimed metrics at once), recorded under RUNS_DIR/PURPOSE."""
-    from bench.integrity import check_writable
-    from bench.runner import Unit, run_unit
-    from bench.verify import judge
+    from bench.execution.integrity import check_writable
+    from bench.execution.runner import Unit, run_unit
+    from bench.reporting.verify import judge
 
     check_writable(runs_dir, "runs directory")
     by_unit: dict[tuple[str, str, str, str], list] = {}
@@ -390,7 +390,7 @@ def verify(claims_file: str, runs_dir: str | None, dataset_option) -> None:
     A claim with tolerance = T holds when |measured - value| <= T; one with within = "ci" when
     the value lies in the measured 95% CI. Each verdict shows how many samples were scored.
     """
-    from bench.verify import check_claims, exit_code, load_claims
+    from bench.reporting.verify import check_claims, exit_code, load_claims
 
     regs = _regs()
     claims = load_claims(claims_file)
@@ -410,9 +410,9 @@ def verify(claims_file: str, runs_dir: str | None, dataset_option) -> None:
 def check(leaderboards_dir: str | None, runs_dir: str | None, tasks, methods) -> None:
     """Re-evaluate reference models; fail when a number strays from its committed value by more
     than the tolerance its method declares (exact unless declared)."""
-    from bench import baseline
+    from bench.reporting import baseline
     from bench.errors import UnknownNameError
-    from bench.verify import baseline_claims, committed_claims, exit_code
+    from bench.reporting.verify import baseline_claims, committed_claims, exit_code
 
     regs = _regs()
     refs = {m.name for m in regs.methods if m.reference}
@@ -447,7 +447,7 @@ def validate_plugin(name: str, seed: int) -> None:
     """Check a method (on tiny generated inputs) or a metric against its contract and declared
     capabilities, one line per check."""
     from bench.lazy import resolve
-    from bench.validate import validate_method, validate_metric
+    from bench.devtools.validate import validate_method, validate_metric
 
     regs = _regs()
     if name not in regs.methods and name in regs.metrics:
@@ -468,7 +468,7 @@ def validate_plugin(name: str, seed: int) -> None:
 @click.option("--out", "out_dir", default=".", help="Where to create bench-NAME/.")
 def new_method_cmd(name: str, task: str, out_dir: str) -> None:
     """Write a pip-installable plugin package skeleton for a new method."""
-    from bench.scaffold import bench_script, install_command, new_method
+    from bench.devtools.scaffold import bench_script, install_command, new_method
 
     root = new_method(name, task, out_dir)
     click.echo(f"created {root}; next: {install_command(root)} && "

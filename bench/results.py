@@ -5,7 +5,7 @@
 >>> per_sample = results.load("runs", level="sample")  # one row per sample, metric and field
 >>> df.pivot_table(index="method", columns="metric", values="value")
 
-Only records that verify are read (see :func:`bench.records.read_record`); a record that does
+Only records that verify are read (see :func:`bench.execution.records.read_record`); a record that does
 not is an error naming its file, as everywhere else.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.records import RunRecord, find_records, read_record
-from bench.layout import RunsLayout
+from bench.execution.records import RunRecord, find_records, read_record
+from bench.execution.layout import RunsLayout
 
 __all__ = ["RECORD_COLUMNS", "SAMPLE_COLUMNS", "load"]
 

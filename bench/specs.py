@@ -46,7 +46,7 @@ class TaskSpec:
     """A task: what methods must do (``protocol``) and how the harness runs them (``runner``).
 
     ``runner`` resolves to a class implementing :class:`bench.interfaces.TaskRunner`.
-    ``validator`` resolves to ``validate(build, seed) -> list[bench.validate.Check]``: the contract
+    ``validator`` resolves to ``validate(build, seed) -> list[bench.devtools.validate.Check]``: the contract
     checks ``bench validate-plugin`` runs on a method of this task (``build()`` makes one).
     ``method_template`` (``"package:file"``) is the ``string.Template`` of a method module that
     ``bench new-method --task NAME`` writes (``$cls`` is the class name). Both let a plugin add a
@@ -136,7 +136,7 @@ class MethodSpec:
     resources: Resources = Resources()  # per task on a cluster; see docs/distributed.md
     # Reproducibility (docs/reproducibility.md). ``threads``: torch/BLAS/OpenMP threads while the
     # method trains and predicts (None: left as they are). ``pin_kernels``: run in a process
-    # started with the AVX2 kernel paths of bench.determinism. ``tolerance``: metric name (or "*")
+    # started with the AVX2 kernel paths of bench.execution.determinism. ``tolerance``: metric name (or "*")
     # -> how far ``bench check`` lets a recomputed value stray from the committed one.
     threads: int | None = None
     pin_kernels: bool = False

@@ -19,7 +19,7 @@ class _StrEnum(str, enum.Enum):
 
 
 class Status(_StrEnum):
-    """Status of a sample, a metric result or a method (see :mod:`bench.records`).
+    """Status of a sample, a metric result or a method (see :mod:`bench.execution.records`).
 
     ``ok``: every sample scored. ``partial``: some samples failed or their files were unusable
     (coverage says which). ``failed``: nothing could be scored (the message says why).

@@ -16,8 +16,8 @@ def bench_register_tasks(register):
         protocol="bench.protocols:ConsonantVoicingMethod",
         runner="bench.tasks.consonant:ConsonantRunner",
         default_metrics=CLASSIFICATION, default_dataset="consonants-synthetic",
-        validator="bench.validate:validate_consonant",
-        method_template="bench.templates:consonant_method.py.tmpl"))
+        validator="bench.devtools.validate:validate_consonant",
+        method_template="bench.devtools.templates:consonant_method.py.tmpl"))
     register(TaskSpec(
         name="talking-face", version="1.0",
         description="Generate lip-synced frames from identity frames and driving audio (25 fps, "
@@ -27,8 +27,8 @@ def bench_register_tasks(register):
         default_metrics=("lse-c", "lse-d", "lse-c-v2", "lse-d-v2", "fid", "lpips", "ssim", "psnr",
                          "ssim-frame", "psnr-frame"),
         default_dataset="talking-faces-synthetic",
-        validator="bench.validate:validate_talking_face",
-        method_template="bench.templates:talking_face_method.py.tmpl"))
+        validator="bench.devtools.validate:validate_talking_face",
+        method_template="bench.devtools.templates:talking_face_method.py.tmpl"))
 
 
 @hookimpl
@@ -46,6 +46,6 @@ def bench_register_metrics(register):
 
 @hookimpl
 def bench_register_reporters(register):
-    register(ReporterSpec("markdown", "md", "bench.reporters.markdown:render", "Markdown tables"))
-    register(ReporterSpec("csv", "csv", "bench.reporters.csv:render", "one row per cell"))
-    register(ReporterSpec("html", "html", "bench.reporters.html:render", "standalone page"))
+    register(ReporterSpec("markdown", "md", "bench.reporting.reporters.markdown:render", "Markdown tables"))
+    register(ReporterSpec("csv", "csv", "bench.reporting.reporters.csv:render", "one row per cell"))
+    register(ReporterSpec("html", "html", "bench.reporting.reporters.html:render", "standalone page"))

@@ -1,4 +1,6 @@
-"""G4G (arXiv:2402.18122) as a bench talking-face method: registration, inference, training.
+"""G4G (arXiv:2402.18122) as a bench talking-face method: registration, and the adapters from
+the harness's clips and embedded dataset to the model (reference_models/g4g: inference, and the
+command line in ``reference_models.g4g.cli``).
 
 The model is a documented reconstruction (reference_models/g4g/MODEL_CARD.md). Train the shipped
 embedded checkpoint with::
@@ -9,9 +11,6 @@ embedded checkpoint with::
 
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,8 @@ from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, Weights
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "8a56d18265a8542c60924ba823187f046d6466fbaa3140f7496d9cdb31765841"
-EMBEDDED_SIZE = 4594582
+EMBEDDED_SHA256 = "cac2954432330b2a3831b7a4b37ee1515e6ded2eb5af4f863b508acd254b4acf"
+EMBEDDED_SIZE = 4595756
 
 PROVENANCE = {
     "diagonal_matrix_alignment": "abstract",
@@ -48,6 +47,7 @@ METHOD_CONFIG: dict[str, Any] = {
     "mask_scales": ["face", "lower", "mouth"],
     "fusion": "unet",
     "perceptual": "random",
+    "reference_select": "aligner",
     "batch_size": 32,
 }
 
@@ -128,30 +128,12 @@ class G4GMethod:
 
     def generate(self, clip: Clip) -> np.ndarray:
         """Lip-synced uint8 RGB frames (clip.n_output_frames, H, W, 3)."""
-        where = f"clip {clip.id!r}"
-        fps = float(clip.fps)
-        if abs(fps - self.inference.cfg.fps) > 1e-3:
-            raise SampleError(f"{where}: G4G uses Wav2Lip timing at {self.inference.cfg.fps:g} "
-                              f"fps; got {fps:g} fps (resample the video first)")
-        audio = np.asarray(clip.audio, dtype=np.float32)
-        if audio.ndim != 1:
-            raise SampleError(f"{where}: audio must be mono, got shape {audio.shape}")
-        if clip.sample_rate != SPEECH_SAMPLE_RATE:
-            import librosa
-
-            audio = librosa.resample(audio, orig_sr=clip.sample_rate,
-                                     target_sr=SPEECH_SAMPLE_RATE).astype(np.float32)
-        n_out = clip.n_output_frames
-        if n_out < 1:
-            raise SampleError(f"{where}: audio ({len(clip.audio)} samples) is shorter than one "
-                              "video frame")
-        if len(clip.frames) == 0:
-            raise SampleError(f"{where}: identity video has no frames")
         try:  # on the task's device: CPU unless a cluster task was given a GPU
-            return self.inference.to(devices.current()).generate(clip.frames, clip.face_boxes,
-                                                                  audio, n_out)
+            return self.inference.to(devices.current()).generate(
+                clip.frames, clip.face_boxes, clip.audio, clip.n_output_frames,
+                sample_rate=clip.sample_rate, fps=clip.fps)
         except ValueError as exc:
-            raise SampleError(f"{where}: {exc}") from exc
+            raise SampleError(f"clip {clip.id!r}: {exc}") from exc
 
 
 # -- training from the embedded dataset --------------------------------------------------------
@@ -176,66 +158,20 @@ def load_split(split: str, max_clips: int | None = None, **options: Any) -> list
     return [clip_arrays(ds.get(i)) for i in ids]
 
 
-def _mouth_psnr(out: np.ndarray, target: np.ndarray, boxes: np.ndarray) -> float:
-    """PSNR (dB) over the lower halves of the face boxes, where the method generates."""
-    err, n = 0.0, 0
-    for o, t, (x0, y0, x1, y1) in zip(out, target, np.round(boxes).astype(int)):
-        ym = (y0 + y1) // 2
-        d = o[ym:y1, x0:x1].astype(np.float64) - t[ym:y1, x0:x1].astype(np.float64)
-        err += float((d ** 2).sum())
-        n += d.size
-    return float(10 * np.log10(255.0 ** 2 / max(err / max(n, 1), 1e-10)))
-
-
-def aligner_sync(aligner: Any, frames: np.ndarray, boxes: np.ndarray, audio: np.ndarray,
-                 max_offset: int = 6) -> tuple[float, bool] | None:
-    """Sync of a video in the eyes of a G4G aligner (the TRAINING expert, not the evaluation
-    SyncNet): (confidence, offset hit). Confidence = mean cosine at offset 0 minus the median
-    over offsets -D..D, averaged over windows first; hit = offset 0 is the best offset."""
-    from reference_models.g4g.alignment import offset_similarities
-    from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
-
-    data = TalkingFaceArrays([VideoArrays("v", frames, boxes, audio)], aligner.cfg)
-    sims = offset_similarities(aligner, *data.clip_windows(0), max_offset)
-    if not len(sims):
-        return None
-    mean = sims.mean(0)
-    return float(mean[max_offset] - mean.median()), bool(mean.argmax() == max_offset)
-
-
 def evaluate(checkpoint: str | Path, split: str = "val", max_clips: int | None = None,
              expert: str | Path | None = None) -> dict[str, float]:
-    """Validation check of a checkpoint on the embedded data, for model selection: mouth-region
-    PSNR of G4G and of the "reference frame" baseline (the frame half the video away, i.e. the
-    model's own reference), and sync of G4G, the reference frames and the ground truth as the
-    aligner of ``expert`` (default: the checkpoint's own aligner) sees it."""
+    """Validation checks of a checkpoint on the embedded data, for model selection
+    (:func:`reference_models.g4g.evaluation.evaluate_clips`); sync as the aligner of ``expert``
+    (default: the checkpoint's own aligner) sees it."""
     from bench.datasets.talking_face.embedded import load_embedded_talking_faces
-    from reference_models.g4g.inference import reference_indices
+    from reference_models.g4g.evaluation import evaluate_clips
     from reference_models.g4g.model import load_weights
 
     method = G4GMethod(checkpoint)
     aligner = (load_weights(resolve_checkpoint(expert))[0] if expert else
                method.inference.model).aligner.eval()
     ds = load_embedded_talking_faces().split(split)
-    rows: dict[str, list[float]] = {}
-    for cid in list(ds.ids)[:max_clips]:
-        clip = ds.get(cid)
-        n = clip.n_output_frames
-        target, boxes = clip.target[:n], clip.face_boxes[:n]
-        r = reference_indices(len(clip.frames), np.arange(n))
-        videos = {"g4g": method.generate(clip), "reference_frame": clip.frames[r],
-                  "ground_truth": target}
-        for name, frames in videos.items():
-            if name != "ground_truth":
-                rows.setdefault(f"{name}_mouth_psnr_db", []).append(
-                    _mouth_psnr(frames, target, boxes))
-            got = aligner_sync(aligner, frames, boxes, clip.audio)
-            if got is not None:
-                rows.setdefault(f"{name}_sync_conf", []).append(got[0])
-                rows.setdefault(f"{name}_offset_hit", []).append(float(got[1]))
-    out: dict[str, float] = {"clips": len(rows["g4g_mouth_psnr_db"])}
-    out.update({k: float(np.mean(v)) for k, v in rows.items()})
-    return out
+    return evaluate_clips(method.generate, aligner, (ds.get(i) for i in list(ds.ids)[:max_clips]))
 
 
 def train_command(argv: Sequence[str] | None = None) -> None:
@@ -244,64 +180,11 @@ def train_command(argv: Sequence[str] | None = None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m plugins.g4g train ...``: train on the embedded TRAIN split, select on VAL."""
-    from reference_models.g4g.configs import get_config
-    from reference_models.g4g.train import train
+    """``python -m plugins.g4g train|eval ...`` (:mod:`reference_models.g4g.cli`): train on the
+    embedded TRAIN split, select on VAL."""
+    from reference_models.g4g.cli import main as cli_main
 
-    ap = argparse.ArgumentParser(prog="python -m plugins.g4g")
-    sub = ap.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train G4G on the embedded talking-face dataset")
-    tr.add_argument("--config", default="embedded")
-    tr.add_argument("--out", type=Path, required=True)
-    tr.add_argument("--max-train-clips", type=int, default=None)
-    tr.add_argument("--max-val-clips", type=int, default=None,
-                    help="validate on the first N val clips (default: all)")
-    tr.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
-                    help="override one config value, e.g. --set w_mouth=8 --set gen_batch=6")
-    tr.add_argument("--align-steps", type=int, default=None)
-    tr.add_argument("--gen-steps", type=int, default=None)
-    tr.add_argument("--export", type=Path, default=None,
-                    help="copy the selected weights here")
-    tr.add_argument("--resume", action="store_true",
-                    help="continue from <out>/last.pt (the default; kept for clarity)")
-    tr.add_argument("--no-resume", action="store_true")
-    tr.add_argument("--init-from", type=Path, default=None, metavar="LAST_PT",
-                    help="start stage 2 from the selected aligner of another run's last.pt")
-    tr.add_argument("--init-generator", action="store_true",
-                    help="with --init-from: also start from that run's selected generator")
-    ev = sub.add_parser("eval", help="mouth-region PSNR of a checkpoint vs its reference frames")
-    ev.add_argument("--checkpoint", default=EMBEDDED_CHECKPOINT)
-    ev.add_argument("--split", default="val")
-    ev.add_argument("--max-clips", type=int, default=None)
-    ev.add_argument("--expert", default=None,
-                    help="weights file whose aligner scores sync (default: the checkpoint's)")
-    args = ap.parse_args(argv)
-    if args.command == "eval":
-        print(json.dumps(evaluate(args.checkpoint, args.split, args.max_clips,
-                                         args.expert), indent=1))
-        return
-    overrides: dict[str, Any] = {k: v for k, v in (("align_steps", args.align_steps),
-                                                   ("gen_steps", args.gen_steps)) if v is not None}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep:
-            ap.error(f"--set needs KEY=VALUE, got {item!r}")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
-    for key in ("mask_scales", "loss_scales"):
-        if isinstance(overrides.get(key), list):
-            overrides[key] = tuple(overrides[key])
-    cfg = get_config(args.config, **overrides)
-    weights = train(cfg, load_split("train", args.max_train_clips),
-                    load_split("val", args.max_val_clips), args.out, resume=not args.no_resume,
-                    snapshots=True, init_from=args.init_from, init_generator=args.init_generator)
-    if args.export:
-        args.export.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(weights, args.export)
-        print(f"exported {args.export}")
-    print(weights)
+    cli_main(argv, load_split, evaluate, default_checkpoint=EMBEDDED_CHECKPOINT)
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def make_classifier(seed: int = 0, **config):
     for the same samples under the same pipeline.
     """
     from bench.feature_cache import JsonDiskCache
-    from plugins.topcap_shared import SharedFeatures
+    from reference_models.topcap.shared_features import SharedFeatures
     from reference_models.topcap.features import FEATURES_VERSION
 
     cache = JsonDiskCache(f"topcap-features-{FEATURES_VERSION}", _encode, _decode)

@@ -1,7 +1,8 @@
 """Wav2Lip as a talking-face method: the small embedded model and the official weights.
 
 Also the training entry point: ``python -m plugins.wav2lip train`` fits the expert and then the
-generator on the embedded talking-face dataset's train split, selecting on val.
+generator on the embedded talking-face dataset's train split, selecting on val (the command is
+``reference_models.wav2lip.cli``; this module feeds it the dataset's face videos).
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ import bench
 from bench import devices
 from bench.errors import Unavailable
 from bench.interfaces import SampleError
-from bench.samples import Clip
+from bench.samples import Clip, check_clip
 from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, WeightsSpec
-from plugins.talking_face_inputs import check_clip
 
 PAPER = "Prajwal et al., A Lip Sync Expert Is All You Need for Speech to Lip Generation In the Wild, ACM MM 2020"
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "reference_models" / "wav2lip" / "checkpoints"
@@ -161,52 +161,24 @@ def load_videos(split: Any, limit: int | None = None, progress: bool = True) -> 
     return videos
 
 
+def load_embedded(train_clips: int | None = None) -> tuple[list, list, dict[str, Any]]:
+    """The embedded talking-face dataset's train (first ``train_clips``) and val face videos,
+    and what ``training.json`` records of the dataset."""
+    from bench.datasets.talking_face.embedded import load_embedded_talking_faces
+
+    dataset = load_embedded_talking_faces()
+    info = {"name": dataset.name, "version": dataset.version,
+            "train_manifest": dataset.split("train").manifest_hash,
+            "val_manifest": dataset.split("val").manifest_hash}
+    return load_videos(dataset.split("train"), train_clips), load_videos(dataset.split("val")), info
+
+
 def train_command(argv: Iterable[str] | None = None) -> None:
-    """``python -m plugins.wav2lip train``: expert then generator on the embedded dataset."""
-    import json
-    import shlex
-    import sys
+    """``python -m plugins.wav2lip train`` (:mod:`reference_models.wav2lip.cli`): expert then
+    generator on the embedded dataset."""
+    from reference_models.wav2lip.cli import train_command as cli_train
 
-    import click
-
-    @click.command("train")
-    @click.option("--out", type=click.Path(file_okay=False), default=str(CHECKPOINT_DIR), show_default=True)
-    @click.option("--width", type=float, default=0.125, show_default=True)
-    @click.option("--expert-steps", type=int, default=500, show_default=True)
-    @click.option("--gen-steps", type=int, default=400, show_default=True)
-    @click.option("--batch", type=int, default=8, show_default=True, help="expert batch size")
-    @click.option("--gen-batch", type=int, default=4, show_default=True, help="generator batch (x5 frames)")
-    @click.option("--lr", type=float, default=1e-4, show_default=True)
-    @click.option("--eval-every", type=int, default=50, show_default=True)
-    @click.option("--train-clips", type=int, default=None, help="use only the first N train clips")
-    @click.option("--gan/--no-gan", default=False, show_default=True)
-    @click.option("--seed", type=int, default=0, show_default=True)
-    def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, train_clips, gan, seed):
-        from bench.datasets.talking_face.embedded import load_embedded_talking_faces
-        from reference_models.wav2lip.data import WindowSampler
-        from reference_models.wav2lip.train import TrainConfig, timed, train_expert, train_generator
-
-        out_dir = Path(out)
-        dataset = load_embedded_talking_faces()
-        train = WindowSampler(load_videos(dataset.split("train"), train_clips))
-        val = WindowSampler(load_videos(dataset.split("val")))
-        common = {"width": width, "lr": lr, "eval_every": eval_every, "seed": seed}
-        expert_cfg = TrainConfig(steps=expert_steps, batch=batch, **common)
-        expert = timed(train_expert, train, val, out_dir, expert_cfg)
-        gen_cfg = TrainConfig(steps=gen_steps, batch=gen_batch, gan=gan, sync_wt=0.03 if gan else 0.01, **common)
-        gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg)
-        summary = {
-            "command": "python -m plugins.wav2lip train " + shlex.join(sys.argv[2:] if argv is None else list(argv)),
-            "dataset": {"name": dataset.name, "version": dataset.version,
-                        "train_manifest": dataset.split("train").manifest_hash,
-                        "val_manifest": dataset.split("val").manifest_hash,
-                        "train_videos": len(train.videos), "val_videos": len(val.videos)},
-            "expert": expert, "generator": gen,
-        }
-        (out_dir / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
-        click.echo(json.dumps(summary, indent=1))
-
-    cli.main(args=list(argv) if argv is not None else None, standalone_mode=True)
+    cli_train(argv, load_embedded)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,14 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
 import toy_plugin  # noqa: E402
 
-from bench import plugins  # noqa: E402
+from bench.discovery import loader  # noqa: E402
 
 
 @pytest.fixture
 def toy_registries(monkeypatch):
     """Installed plugins plus the toy plugin, as the process-wide registries."""
-    regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin)])
-    monkeypatch.setattr(plugins, "_cached", regs)
+    regs = loader.load_registries(extra_plugins=[("toy", toy_plugin)])
+    monkeypatch.setattr(loader, "_cached", regs)
     return regs
 
 
@@ -26,14 +26,14 @@ def toy_runs_template(tmp_path_factory):
     from catalogue import TOY, cli
 
     root = tmp_path_factory.mktemp("template") / "runs"
-    saved = plugins._cached
-    plugins._cached = plugins.load_registries(extra_plugins=[("toy", toy_plugin)])
+    saved = loader._cached
+    loader._cached = loader.load_registries(extra_plugins=[("toy", toy_plugin)])
     try:
         res = cli(["run", *TOY, "--method", "toy-zcr", "--method", "toy-flaky",
                    "--runs-dir", root])
         assert res.exit_code == 0, res.output
     finally:
-        plugins._cached = saved
+        loader._cached = saved
     return root
 
 

@@ -10,12 +10,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from bench import baseline
+from bench.reporting import baseline
 from bench.cli import main
-from bench.compare import format_p
+from bench.reporting.compare import format_p
 from bench.hashing import sha256_file
-from bench.records import find_records, read_record
-from bench.significance import load_sample_scores
+from bench.execution.records import find_records, read_record
+from bench.reporting.significance import load_sample_scores
 
 
 def _invoke(args):

@@ -10,9 +10,9 @@ import pytest
 
 from bench.interfaces import BatchScoring
 from bench.metrics.classification import FUNCTIONS, ClassificationMetric
-from bench.records import read_record
-from bench.runner import Unit, run_unit
-from bench.store import SampleLog
+from bench.execution.records import read_record
+from bench.execution.runner import Unit, run_unit
+from bench.execution.store import SampleLog
 
 METRICS = tuple(FUNCTIONS)
 
@@ -59,7 +59,7 @@ def test_runner_batch_path_writes_what_the_per_sample_path_writes(tmp_path, toy_
 @pytest.mark.parametrize("name", METRICS)
 def test_column_bootstrap_gives_the_same_interval(name):
     from bench.interfaces import ColumnAggregate
-    from bench.stats import bootstrap_ci, bootstrap_ci_columns
+    from bench.execution.stats import bootstrap_ci, bootstrap_ci_columns
 
     metric = ClassificationMetric(name)
     assert isinstance(metric, ColumnAggregate)
@@ -73,7 +73,7 @@ def test_column_bootstrap_gives_the_same_interval(name):
 
 @pytest.mark.parametrize("name", METRICS)
 def test_paired_tests_and_rank_draws_are_unchanged_by_columns(name):
-    from bench.stats import paired_bootstrap_pvalue, resampler
+    from bench.execution.stats import paired_bootstrap_pvalue, resampler
 
     metric = ClassificationMetric(name)
     rng = np.random.default_rng(2)
@@ -97,7 +97,7 @@ def _mean_metrics():
 @pytest.mark.parametrize("index", range(3))
 def test_talking_face_means_bootstrap_on_columns_with_the_same_numbers(index):
     from bench.interfaces import ColumnAggregate
-    from bench.stats import bootstrap_ci, bootstrap_ci_columns, resampler
+    from bench.execution.stats import bootstrap_ci, bootstrap_ci_columns, resampler
 
     metric, key = _mean_metrics()[index]
     if key == "lse_d":

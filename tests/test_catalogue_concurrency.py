@@ -17,7 +17,7 @@ import pytest
 import toy_plugin
 from catalogue import TOY, cli, expect, snapshot
 
-from bench.store import SampleLog
+from bench.execution.store import SampleLog
 
 LOCK = "locks/consonant-voicing/toy-segments/test/toy-zcr.lock"
 

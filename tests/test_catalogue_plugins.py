@@ -8,7 +8,8 @@ import pytest
 import toy_plugin
 from catalogue import cli, expect
 
-from bench import hookimpl, plugins
+from bench import hookimpl
+from bench.discovery import loader
 from bench.specs import MethodSpec
 
 
@@ -39,7 +40,7 @@ def test_third_party_plugin_cannot_take_a_builtin_name(tmp_path, monkeypatch):
     # entry point "aaa" sorts before "speech_baselines", but built-ins load first
     site = toy_plugin.install_as_distribution(tmp_path, {"aaa": IMPOSTOR_SRC})
     monkeypatch.syspath_prepend(str(site))
-    regs = plugins.load_registries()
+    regs = loader.load_registries()
     info = {p.name: p for p in regs.plugins}
     assert info["speech_baselines"].status == "ok"
     assert regs.methods.origin("mfcc-svm").distribution == "bench"
@@ -49,9 +50,9 @@ def test_third_party_plugin_cannot_take_a_builtin_name(tmp_path, monkeypatch):
 
 
 def test_colliding_newcomer_is_rejected_and_listed(monkeypatch):
-    regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin),
+    regs = loader.load_registries(extra_plugins=[("toy", toy_plugin),
                                                   ("zz", _impostor("toy-zcr"))])
-    monkeypatch.setattr(plugins, "_cached", regs)
+    monkeypatch.setattr(loader, "_cached", regs)
     assert regs.methods.get("toy-zcr").version == "1"
     res = cli(["plugins"])
     assert "zz [failed]" in res.output and "already registered by plugin 'toy'" in res.output
@@ -60,7 +61,7 @@ def test_colliding_newcomer_is_rejected_and_listed(monkeypatch):
 @pytest.mark.parametrize("env", ["BENCH_PLUGINS", "BENCH_DISABLE_PLUGINS"])
 def test_unknown_plugin_name_in_controls(env, monkeypatch, tmp_path):
     monkeypatch.setenv(env, "speech_baselins")
-    monkeypatch.setattr(plugins, "_cached", None)
+    monkeypatch.setattr(loader, "_cached", None)
     res = cli(["list", "methods"])
     expect(res, 2, env, "'speech_baselins'", "did you mean 'speech_baselines'")
 

@@ -67,7 +67,7 @@ def test_exit_status_says_what_was_evaluated(toy_runs, methods, code):
 
 
 def test_record_from_another_distribution_is_not_replaced(toy_runs):
-    from bench.records import read_record, write_record
+    from bench.execution.records import read_record, write_record
 
     path = toy_runs / BASE / "toy-zcr.json"
     rec = dict(read_record(path))
@@ -76,10 +76,10 @@ def test_record_from_another_distribution_is_not_replaced(toy_runs):
     before = path.read_bytes()
     import dataclasses
 
-    from bench import plugins
-    from bench.registry import Origin
+    from bench.discovery import loader
+    from bench.discovery.registry import Origin
 
-    regs = plugins._cached
+    regs = loader._cached
     regs.methods._origins["toy-zcr"] = dataclasses.replace(regs.methods._origins["toy-zcr"],
                                                            distribution="toyplug", version="0.1")
     expect(cli(["run", *TOY, "--method", "toy-zcr", "--runs-dir", toy_runs]), 0)
@@ -145,7 +145,7 @@ def test_run_of_fewer_metrics_keeps_the_others(toy_runs):
     expect(res, 0)
     new = json.loads(path.read_text())
     assert new["metrics"] == old["metrics"] and new["metric_order"] == old["metric_order"]
-    from bench.store import SampleLog
+    from bench.execution.store import SampleLog
 
     scores = SampleLog(path.with_suffix(".samples.jsonl")).read()
     assert set(next(iter(scores.values()))["scores"]) == set(old["metrics"])

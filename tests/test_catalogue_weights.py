@@ -77,7 +77,7 @@ def test_missing_source_and_unknown_name(torch_home, tmp_path):
 def test_metric_with_unverified_weights_says_so():
     from types import SimpleNamespace
 
-    from bench.runner import _mark_unverified
+    from bench.execution.runner import _mark_unverified
 
     registry.UNVERIFIED_USED.add("syncnet-v2")
     try:

@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 
 from bench.cli import main
-from bench.config import load_config
+from bench.execution.config import load_config
 
 
 def _run(args):

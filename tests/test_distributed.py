@@ -18,11 +18,11 @@ import toy_plugin
 from click.testing import CliRunner
 
 from bench.cli import main
-from bench.distributed import RayExecutor
-from bench.executors import InProcessExecutor
-from bench.records import read_record
-from bench.runner import Unit, run_unit
-from bench.store import SampleLog
+from bench.execution.distributed import RayExecutor
+from bench.execution.executors import InProcessExecutor
+from bench.execution.records import read_record
+from bench.execution.runner import Unit, run_unit
+from bench.execution.store import SampleLog
 
 ray = pytest.importorskip("ray")
 
@@ -196,7 +196,7 @@ def test_without_ray_the_executor_is_one_line_saying_how_to_install(toy_registri
 def test_resources_ask_for_a_gpu_only_where_the_cluster_has_one():
     from types import SimpleNamespace
 
-    from bench.distributed import RayBackend, unit_resources
+    from bench.execution.distributed import RayBackend, unit_resources
     from bench.specs import Resources
 
     specs = {"m1": SimpleNamespace(resources=Resources(gpus=1)),

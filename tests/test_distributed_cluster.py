@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import toy_plugin
 
-from bench.records import read_record
+from bench.execution.records import read_record
 
 pytest.importorskip("ray")
 

@@ -14,10 +14,10 @@ import pytest
 from test_distributed import _run, _same_results, _units
 
 from bench import devices
-from bench.distributed import RayExecutor
-from bench.executors import InProcessExecutor
-from bench.plugins import registries
-from bench.records import read_record
+from bench.execution.distributed import RayExecutor
+from bench.execution.executors import InProcessExecutor
+from bench.discovery.loader import registries
+from bench.execution.records import read_record
 
 ray = pytest.importorskip("ray")
 torch = pytest.importorskip("torch")

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bench import plugins
-from bench.records import read_record
-from bench.runner import Unit, run_unit
+from bench.discovery import loader
+from bench.execution.records import read_record
+from bench.execution.runner import Unit, run_unit
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
@@ -24,10 +24,10 @@ def example_registries(monkeypatch):
     import csv_segments
     import toy_plugin
 
-    regs = plugins.load_registries(extra_plugins=[
+    regs = loader.load_registries(extra_plugins=[
         ("toy", toy_plugin), ("brier", brier_metric), ("csv", csv_segments)])
     assert [p.status for p in regs.plugins if p.name in ("brier", "csv")] == ["ok", "ok"]
-    monkeypatch.setattr(plugins, "_cached", regs)
+    monkeypatch.setattr(loader, "_cached", regs)
     yield regs
     for name in ("brier_metric", "csv_segments"):
         sys.modules.pop(name, None)

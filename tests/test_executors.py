@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from bench.executors import THREAD_VARIABLES, InProcessExecutor, OverlapExecutor, PoolExecutor
+from bench.execution.executors import (
+    THREAD_VARIABLES,
+    InProcessExecutor,
+    OverlapExecutor,
+    PoolExecutor,
+)
 
 
 def _probe(item: int) -> tuple[int, str | None, int]:
@@ -34,14 +39,14 @@ def test_pool_runs_a_single_unit_in_process():
 
 
 def _where(item: int) -> tuple[int, int, bool]:
-    from bench import determinism
+    from bench.execution import determinism
 
     return item, os.getpid(), determinism.kernels_pinned()
 
 
 @pytest.mark.slow  # starts two processes
 def test_overlap_sends_pinned_units_to_pinned_processes_and_keeps_the_order():
-    from bench import determinism
+    from bench.execution import determinism
 
     try:
         out = list(OverlapExecutor(lambda item: item % 3 == 0, workers=2).map(_where, range(7)))
@@ -98,7 +103,7 @@ def test_pool_records_equal_in_process_records(tmp_path, monkeypatch):
 
 def test_topcap_feature_pass_is_shared_under_a_lock(tmp_path):
     from plugins.topcap import _decode, _encode
-    from plugins.topcap_shared import SharedFeatures
+    from reference_models.topcap.shared_features import SharedFeatures
     from reference_models.topcap.classifier import TopCapClassifier
     from reference_models.topcap.synthetic import make_segments
 

@@ -550,7 +550,7 @@ def test_shipped_checkpoint_matches_registry_and_generates():
 def test_registered_method_passes_the_harness_validator():
     import plugins.g4g as plugin
     from bench.protocols import TalkingFaceMethod
-    from bench.validate import validate_method
+    from bench.devtools.validate import validate_method
 
     methods = []
     plugin.bench_register_methods(register=methods.append)
@@ -569,6 +569,46 @@ def test_batched_inference_equals_frame_by_frame(tiny_method):
     for batch in (7, 32):
         batched = G4GInference(tiny_method.inference.model, batch_size=batch).generate(*args)
         np.testing.assert_array_equal(batched, per_frame)
+
+
+def test_mouth_psnr_pools_the_lower_face_halves():
+    from reference_models.g4g.evaluation import mouth_psnr
+
+    target = np.zeros((2, 8, 8, 3), np.uint8)
+    out = target.copy()
+    out[:, 4:8, 2:6] = 5  # the lower halves of the boxes below, off by 5 everywhere
+    boxes = np.array([[2, 0, 6, 8], [2, 0, 6, 8]], np.float32)
+    assert mouth_psnr(out, target, boxes) == pytest.approx(10 * np.log10(255.0**2 / 25))
+    out[:, :4] = 255  # the upper halves are not the method's
+    assert mouth_psnr(out, target, boxes) == pytest.approx(10 * np.log10(255.0**2 / 25))
+
+
+def test_command_line_parses_overrides_and_dispatches(capsys):
+    from reference_models.g4g.cli import build_parser, config_overrides, main
+
+    args = build_parser("g4g", "ckpt.pt").parse_args(
+        ["train", "--out", "o", "--gen-steps", "3", "--set", "w_mouth=8", "--set", "fusion=unet",
+         "--set", 'mask_scales=["face"]', "--init-from", "a/last.pt", "--init-generator"])
+    assert config_overrides(args) == {"gen_steps": 3, "w_mouth": 8, "fusion": "unet",
+                                      "mask_scales": ("face",)}
+    assert str(args.init_from) == "a/last.pt" and args.init_generator
+    with pytest.raises(SystemExit):
+        main(["train", "--out", "o", "--set", "w_mouth"], load_split=None, evaluate=None)
+    assert "--set needs KEY=VALUE" in capsys.readouterr().err
+    calls = []
+    main(["eval", "--max-clips", "2"], load_split=None,
+         evaluate=lambda *a: calls.append(a) or {"clips": 2})
+    assert calls == [("g4g_embedded.pt", "val", 2, None)]
+    assert '"clips": 2' in capsys.readouterr().out
+
+
+def test_plugin_module_keeps_its_training_command(capsys):
+    import plugins.g4g as plugin
+
+    with pytest.raises(SystemExit):
+        plugin.main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "python -m plugins.g4g train" in out and "--init-from" in out
 
 
 def test_reference_path_prefers_runs_and_respects_the_exclusion():
@@ -614,3 +654,32 @@ def test_export_sets_inference_keys_only(tmp_path):
         export_weights(tmp_path / "w.pt", tmp_path / "x.pt", width=16)
     with pytest.raises(ValueError, match="reference_select"):
         export_weights(tmp_path / "w.pt", tmp_path / "x.pt", reference_select="nearest")
+
+
+def test_diagonal_mean_averages_the_pairs_along_each_diagonal():
+    from reference_models.g4g.inference import _diagonal_mean
+
+    c = torch.arange(20.0).reshape(4, 5)
+    m = _diagonal_mean(c, 1)
+    assert m[1, 1] == (c[0, 0] + c[1, 1] + c[2, 2]) / 3
+    assert m[0, 0] == (c[0, 0] + c[1, 1]) / 2  # (-1, -1) is outside
+    assert m[0, 4] == c[0, 4] and m[3, 0] == c[3, 0]  # corners have no neighbours inside
+    torch.testing.assert_close(_diagonal_mean(c, 0), c)
+
+
+def test_training_references_chosen_by_the_aligner(tmp_path):
+    tr, va = _tiny_sets()
+    cfg = replace(TINY, train_reference="aligner", reference_exclude=6, ref_out_of_mouth=False)
+    t = Trainer(cfg, tr, va, tmp_path / "a", progress=False)
+    t.run()
+    assert tr.ref_choice is not None and len(tr.ref_choice) == len(tr)
+    for v, choice in enumerate(tr.ref_choice):
+        n = len(tr.faces[v])
+        assert choice.shape == (n,) and (np.abs(choice - np.arange(n)) >= 6).all()
+    batch = tr.gen_batch(np.random.default_rng(0), 2)
+    vid = int(np.random.default_rng(0).choice(len(tr), size=2, replace=False)[0])
+    refs = {tuple(tr.faces[vid][j].flatten()[:8].tolist()) for j in tr.ref_choice[vid]}
+    assert tuple((batch["refs"][0, 0] * 255).round().to(torch.uint8).flatten()[:8].tolist()) \
+        in refs
+    with pytest.raises(ValueError, match="train_reference"):
+        replace(TINY, train_reference="nearest")

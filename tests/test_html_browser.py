@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.leaderboard import build_tables
-from bench.reporters import html as html_rep
-from bench.runner import Unit, run_unit
-from bench.significance import add_significance
+from bench.reporting.leaderboard import build_tables
+from bench.reporting.reporters import html as html_rep
+from bench.execution.runner import Unit, run_unit
+from bench.reporting.significance import add_significance
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

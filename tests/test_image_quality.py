@@ -107,15 +107,15 @@ def test_harness_run_scores_ssim_psnr_and_reports_missing_weights(tmp_path, monk
 
     import toy_plugin
 
-    from bench import plugins
-    from bench.records import read_record
-    from bench.runner import Unit, run_unit
+    from bench.discovery import loader
+    from bench.execution.records import read_record
+    from bench.execution.runner import Unit, run_unit
     from plugins import image_metrics
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
-    regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin),
+    regs = loader.load_registries(extra_plugins=[("toy", toy_plugin),
                                                   ("image_metrics", image_metrics)])
-    monkeypatch.setattr(plugins, "_cached", regs)
+    monkeypatch.setattr(loader, "_cached", regs)
     unit = Unit(task="talking-face", method="toy-loop", dataset="toy-clips", split="test",
                 metrics=("ssim", "psnr-frame", "lpips", "fid"), runs_dir=str(tmp_path / "runs"),
                 bootstrap=20)

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from bench.cli import main
 from bench.datasets.talking_face.build import stable_seed
 from bench.datasets.talking_face.render import make_identity, motion_params, mouth_track, render_clip
-from bench.mouth_plot import mouth_opening
+from bench.reporting.mouth_plot import mouth_opening
 
 PHONES = [("SIL", 0.0, 0.3), ("HH", 0.3, 0.38), ("AH0", 0.38, 0.5), ("L", 0.5, 0.58),
           ("OW1", 0.58, 0.8), ("SP", 0.8, 0.9), ("M", 0.9, 1.02), ("AA1", 1.02, 1.2),

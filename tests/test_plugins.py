@@ -8,7 +8,8 @@ import types
 import pytest
 import toy_plugin
 
-from bench import hookimpl, hookspecs, plugins
+from bench import hookimpl, hookspecs
+from bench.discovery import loader
 from bench.errors import UnknownNameError
 from bench.specs import MethodSpec
 
@@ -23,7 +24,7 @@ def test_every_hook_is_documented():
 
 
 def test_builtin_plugins_register_through_entry_points():
-    regs = plugins.load_registries()
+    regs = loader.load_registries()
     core = [p for p in regs.plugins if p.name == "core"]
     assert core and core[0].status == "ok" and core[0].origin.distribution == "bench"
     assert "consonant-voicing" in regs.tasks and "markdown" in regs.reporters
@@ -41,7 +42,7 @@ def _broken_module():
 
 
 def test_plugin_that_fails_to_register_is_isolated():
-    regs = plugins.load_registries(extra_plugins=[("broken", _broken_module()),
+    regs = loader.load_registries(extra_plugins=[("broken", _broken_module()),
                                                   ("toy", toy_plugin)])
     info = {p.name: p for p in regs.plugins}
     assert info["broken"].status == "failed"
@@ -53,7 +54,7 @@ def test_plugin_that_fails_to_import_is_isolated(tmp_path, monkeypatch):
     site = toy_plugin.install_as_distribution(
         tmp_path, {"badplug": "raise ImportError('needs a missing library')\n"})
     monkeypatch.syspath_prepend(str(site))
-    regs = plugins.load_registries()
+    regs = loader.load_registries()
     info = {p.name: p for p in regs.plugins}
     assert info["badplug"].status == "failed"
     assert "needs a missing library" in info["badplug"].error
@@ -70,7 +71,7 @@ def test_duplicate_names_are_errors_naming_both_origins():
                             factory=toy_plugin.make_method))
 
     dup.bench_register_methods = bench_register_methods
-    regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin), ("dup", dup)])
+    regs = loader.load_registries(extra_plugins=[("toy", toy_plugin), ("dup", dup)])
     info = {p.name: p for p in regs.plugins}
     assert info["dup"].status == "failed"
     assert "'toy'" in info["dup"].error and "'dup'" in info["dup"].error
@@ -79,24 +80,24 @@ def test_duplicate_names_are_errors_naming_both_origins():
 
 def test_allow_and_block_lists(monkeypatch):
     monkeypatch.setenv("BENCH_DISABLE_PLUGINS", "toy")
-    regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin)])
+    regs = loader.load_registries(extra_plugins=[("toy", toy_plugin)])
     assert "toy-zcr" not in regs.methods
     assert {p.name: p.status for p in regs.plugins}["toy"] == "blocked"
     monkeypatch.delenv("BENCH_DISABLE_PLUGINS")
     monkeypatch.setenv("BENCH_PLUGINS", "toy")
-    regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin)])
+    regs = loader.load_registries(extra_plugins=[("toy", toy_plugin)])
     assert "toy-zcr" in regs.methods and "consonant-voicing" not in regs.tasks
 
 
 def test_trace_logs_hook_calls(monkeypatch, capsys):
     monkeypatch.setenv("BENCH_TRACE_PLUGINS", "1")
-    plugins.load_registries(extra_plugins=[("toy", toy_plugin)])
+    loader.load_registries(extra_plugins=[("toy", toy_plugin)])
     err = capsys.readouterr().err
     assert "bench_register_methods" in err and "toy" in err
 
 
 def test_unknown_name_suggests_the_closest():
-    regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin)])
+    regs = loader.load_registries(extra_plugins=[("toy", toy_plugin)])
     with pytest.raises(UnknownNameError, match="did you mean 'toy-zcr'"):
         regs.methods.get("toy-zrc")
 
@@ -109,7 +110,7 @@ def test_register_rejects_wrong_spec_type():
         register({"name": "not-a-spec"})
 
     bad.bench_register_tasks = bench_register_tasks
-    regs = plugins.load_registries(extra_plugins=[("badtype", bad)])
+    regs = loader.load_registries(extra_plugins=[("badtype", bad)])
     assert "must register TaskSpec" in {p.name: p for p in regs.plugins}["badtype"].error
 
 
@@ -121,13 +122,13 @@ def test_misspelled_hook_is_a_plugin_error_not_a_silent_ok():
         register(MethodSpec(name="never", task="consonant-voicing", factory="x:y"))
 
     mod.bench_register_method = bench_register_method
-    regs = plugins.load_registries(extra_plugins=[("typo", mod)], entry_points=False)
+    regs = loader.load_registries(extra_plugins=[("typo", mod)], entry_points=False)
     info = regs.plugins[0]
     assert info.status == "failed"
     assert "'bench_register_method'" in info.error
     assert "did you mean 'bench_register_methods'" in info.error
     assert "never" not in regs.methods
     # the next plugin is checked on its own, not blamed for the earlier typo
-    regs = plugins.load_registries(extra_plugins=[("typo", mod), ("toy", toy_plugin)],
+    regs = loader.load_registries(extra_plugins=[("typo", mod), ("toy", toy_plugin)],
                                    entry_points=False)
     assert [p.status for p in regs.plugins] == ["failed", "ok"]

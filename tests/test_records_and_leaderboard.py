@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.leaderboard import build_tables
-from bench.records import SCHEMA_VERSION, RecordError, read_record
-from bench.reporters import csv as csv_rep
-from bench.reporters import html as html_rep
-from bench.reporters import markdown as md_rep
-from bench.runner import Unit, run_unit
+from bench.reporting.leaderboard import build_tables
+from bench.execution.records import SCHEMA_VERSION, RecordError, read_record
+from bench.reporting.reporters import csv as csv_rep
+from bench.reporting.reporters import html as html_rep
+from bench.reporting.reporters import markdown as md_rep
+from bench.execution.runner import Unit, run_unit
 
 METRICS = ("accuracy", "roc-auc")
 
@@ -82,7 +82,7 @@ def test_leaderboard_refuses_a_tampered_record(runs):
 
 
 def test_significance_groups_separate_good_from_broken(runs, toy_registries):
-    from bench.significance import add_significance
+    from bench.reporting.significance import add_significance
 
     (table,) = build_tables(runs)
     add_significance([table], toy_registries.metrics, resamples=200)
@@ -95,7 +95,7 @@ def test_significance_groups_separate_good_from_broken(runs, toy_registries):
 
 
 def test_rank_intervals_put_the_clear_winner_first(runs, toy_registries):
-    from bench.significance import add_significance
+    from bench.reporting.significance import add_significance
 
     (table,) = build_tables(runs)
     add_significance([table], toy_registries.metrics, resamples=200)

@@ -10,11 +10,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from bench import determinism
+from bench.execution import determinism
 from bench.cli import main
-from bench.runner import Unit, run_unit
+from bench.execution.runner import Unit, run_unit
 from bench.specs import EXACT, MethodSpec, Tolerance
-from bench.verify import Claim, judge
+from bench.reporting.verify import Claim, judge
 
 
 def test_tolerance_is_exact_unless_declared_and_a_bound_needs_a_reason():

@@ -8,8 +8,8 @@ import pytest
 
 from bench import results
 from bench.errors import BenchError
-from bench.records import read_record
-from bench.runner import Unit, run_unit
+from bench.execution.records import read_record
+from bench.execution.runner import Unit, run_unit
 
 METRICS = ("accuracy", "roc-auc")
 

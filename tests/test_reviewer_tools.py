@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bench import plugins
+from bench.discovery import loader
 from bench.cli import main
-from bench.verify import Claim, exit_code, judge
+from bench.reporting.verify import Claim, exit_code, judge
 
 
 def _invoke(args):
@@ -147,8 +147,8 @@ def test_new_method_skeleton_passes_validation(tmp_path, task, monkeypatch):
     for mod in [m for m in sys.modules if m.startswith("bench_my_method")]:
         del sys.modules[mod]
     plugin = importlib.import_module("bench_my_method.plugin")
-    regs = plugins.load_registries(extra_plugins=[("my-method", plugin)])
-    monkeypatch.setattr(plugins, "_cached", regs)
+    regs = loader.load_registries(extra_plugins=[("my-method", plugin)])
+    monkeypatch.setattr(loader, "_cached", regs)
     res = _invoke(["validate-plugin", "my-method"])
     assert res.exit_code == 0, res.output
     test_file = root / "tests" / "test_bench_my_method.py"
@@ -170,7 +170,7 @@ def test_install_commands_use_benchs_own_python(tmp_path, monkeypatch):
     readme = (tmp_path / "bench-my-method" / "README.md").read_text()
     assert f"{python} -m pip install -e ." in readme
     repo = Path(__file__).resolve().parents[1]
-    for doc in [repo / "docs" / "adding-a-method.md", repo / "bench" / "templates" / "README.md.tmpl",
-                repo / "README.md"]:
+    for doc in [repo / "docs" / "adding-a-method.md",
+                repo / "bench" / "devtools" / "templates" / "README.md.tmpl", repo / "README.md"]:
         for line in doc.read_text().splitlines():
             assert not re.match(r"\s*(\$ )?pip3? install", line), f"{doc}: bare pip in {line!r}"

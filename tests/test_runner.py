@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import toy_plugin
 
-from bench.records import read_record
-from bench.runner import Unit, run_unit
-from bench.store import SampleLog
+from bench.execution.records import read_record
+from bench.execution.runner import Unit, run_unit
+from bench.execution.store import SampleLog
 
 METRICS = ("accuracy", "balanced-accuracy", "f1", "roc-auc")
 
@@ -96,7 +96,7 @@ def test_corrupt_cache_entry_is_detected_and_recomputed(tmp_path, toy_registries
 
 
 def test_corrupt_record_is_refused(tmp_path, toy_registries):
-    from bench.records import RecordError
+    from bench.execution.records import RecordError
 
     path = Path(run_unit(_unit(tmp_path)))
     data = json.loads(path.read_text())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench import significance
+from bench.reporting import significance
 from bench.feature_cache import JsonDiskCache
-from bench.leaderboard import build_tables
+from bench.reporting.leaderboard import build_tables
 
 
 def _marks(tables):

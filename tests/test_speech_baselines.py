@@ -243,7 +243,7 @@ def test_topgru_parallel_lifetimes_equal_serial() -> None:
 def test_bench_validator_accepts_every_baseline() -> None:
     import plugins.speech_baselines as plugin
     from bench.protocols import ConsonantVoicingMethod
-    from bench.validate import validate_method
+    from bench.devtools.validate import validate_method
 
     for spec in plugin.METHODS:
         failed = [c for c in validate_method(spec, ConsonantVoicingMethod) if not c.ok]

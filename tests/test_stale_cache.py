@@ -11,8 +11,9 @@ import textwrap
 import pytest
 import toy_plugin
 
-from bench import code_identity, plugins
-from bench.runner import Unit, run_unit
+from bench.discovery import loader
+from bench.execution import code_identity
+from bench.execution.runner import Unit, run_unit
 
 PLUGIN = '''
 from bench import hookimpl
@@ -44,8 +45,8 @@ def staleplug(tmp_path, monkeypatch):
         importlib.invalidate_caches()
         code_identity._hash.cache_clear()
         module = importlib.import_module("staleplug")
-        regs = plugins.load_registries(extra_plugins=[("toy", toy_plugin), ("stale", module)])
-        monkeypatch.setattr(plugins, "_cached", regs)
+        regs = loader.load_registries(extra_plugins=[("toy", toy_plugin), ("stale", module)])
+        monkeypatch.setattr(loader, "_cached", regs)
 
     return install
 

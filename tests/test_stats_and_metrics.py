@@ -7,7 +7,7 @@ import pytest
 from sklearn import metrics as skm
 
 from bench.metrics.classification import ClassificationMetric
-from bench.stats import bootstrap_ci, mcnemar_pvalue, paired_bootstrap_pvalue
+from bench.execution.stats import bootstrap_ci, mcnemar_pvalue, paired_bootstrap_pvalue
 
 
 def _values(n=200, seed=0):

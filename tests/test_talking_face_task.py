@@ -7,8 +7,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bench.cli import main
-from bench.records import read_record
-from bench.runner import Unit, run_unit
+from bench.execution.records import read_record
+from bench.execution.runner import Unit, run_unit
 
 
 def _unit(tmp_path, method):

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from bench.interfaces import BatchedRunner, ExplainsDrops, ReportsDetails
-from bench.layout import RunsLayout
-from bench.runner import Unit, lock_path, record_path
-from bench.significance import PairedTest
+from bench.execution.layout import RunsLayout
+from bench.execution.runner import Unit, lock_path, record_path
+from bench.reporting.significance import PairedTest
 from bench.specs import MethodSpec, MetricSpec, TaskSpec
-from bench.stats import mcnemar_pvalue, paired_bootstrap_pvalue
+from bench.execution.stats import mcnemar_pvalue, paired_bootstrap_pvalue
 from bench.status import Direction, MethodStatus, Status
 from bench.tasks.consonant import _no_prediction
-from bench.validate import runner_check, validate_method, validate_metric
+from bench.devtools.validate import runner_check, validate_method, validate_metric
 
 
 def test_status_and_direction_are_their_json_strings():
@@ -111,7 +111,7 @@ class ThirdMethod:
 
 
 def validate_third(build, seed):
-    from bench.validate import Check
+    from bench.devtools.validate import Check
 
     return [Check("answers", build().answer() == 42, "the answer")]
 

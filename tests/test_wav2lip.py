@@ -457,3 +457,20 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     a = torch.load(tmp_path / "straight" / "expert_last.pt", weights_only=True)["modules"]["model"]
     b = torch.load(tmp_path / "resumed" / "expert_last.pt", weights_only=True)["modules"]["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_command_takes_its_videos_from_the_caller(tmp_path, capsys):
+    from plugins.wav2lip import train_command as plugin_command
+    from reference_models.wav2lip.cli import train_command
+
+    class Loaded(Exception):
+        pass
+
+    def load(train_clips):
+        raise Loaded(f"asked for {train_clips} train clips")
+
+    with pytest.raises(Loaded, match="asked for 3 train clips"):
+        train_command(["--train-clips", "3", "--out", str(tmp_path)], load)
+    with pytest.raises(SystemExit) as exit_:
+        plugin_command(["--help"])
+    assert exit_.value.code == 0 and "--expert-steps" in capsys.readouterr().out

@@ -222,7 +222,7 @@ def test_shipped_path_relative_to_project_root():
 
 def test_plugin_loads_through_the_harness_registries():
     import plugins.image_metrics as plugin
-    from bench import plugins as bench_plugins
+    from bench.discovery import loader as bench_plugins
 
     regs = bench_plugins.load_registries(extra_plugins=[("image_metrics", plugin)])
     info = [p for p in regs.plugins if p.name == "image_metrics"]

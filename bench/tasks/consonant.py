@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from bench import progress
+from bench.execution import progress
 from bench.interfaces import Dataset, ExplainsDrops, SampleError, Split, TrainSplitMapper
 
 log = logging.getLogger(__name__)

@@ -223,7 +223,7 @@ def _first_use_download(spec: WeightsSpec) -> None:
     """Download ``spec`` now (its first use); WeightsUnavailable with the reason on failure."""
     if spec.name in _DOWNLOAD_FAILED:
         raise WeightsUnavailable(_DOWNLOAD_FAILED[spec.name])
-    from bench import progress
+    from bench.execution import progress
 
     progress.say(f"weights {spec.name}: first use, downloading {spec.url}")
     try:
@@ -292,7 +292,7 @@ def fetch(spec: WeightsSpec, force: bool = False, timeout: float = 60.0) -> Path
             install=f"bench weights import {spec.name} FILE")
 
     def fill(fh: Any) -> None:
-        from bench import progress
+        from bench.execution import progress
 
         announced = None
         received = 0

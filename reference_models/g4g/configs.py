@@ -85,10 +85,17 @@ class G4GConfig:
     # finds best synced with the output frame's audio window, at least reference_exclude frames
     # away from the frame being replaced (so it never copies the target or its neighbours)
     reference_select: str = "half-video"
+    # training references: "random" (another window of the same video) or "aligner" (the frame
+    # the frozen aligner would pick at inference, so the generator learns to reshape a chosen
+    # mouth towards the audio rather than to copy a random one)
+    train_reference: str = "random"
     reference_exclude: int = 12
     # "aligner": bonus for continuing with the next identity frame (j_i = j_{i-1} + 1), so the
     # chosen references form runs of real mouth motion rather than single jumping frames
     reference_continuity: float = 0.0
+    # "aligner": score frame pairs (i, j) by the mean cosine of the pairs (i+d, j+d), |d| <= this
+    # many frames, so a reference is chosen for how well its neighbourhood matches, not one window
+    reference_context: int = 0
     val_every: int = 100
     val_batches: int = 4
     ckpt_every: int = 100
@@ -113,6 +120,9 @@ class G4GConfig:
         if self.reference_select not in ("half-video", "aligner"):
             raise ValueError("reference_select must be 'half-video' or 'aligner', got "
                              f"{self.reference_select!r}")
+        if self.train_reference not in ("random", "aligner"):
+            raise ValueError("train_reference must be 'random' or 'aligner', got "
+                             f"{self.train_reference!r}")
         if self.tau <= 0:
             raise ValueError(f"tau must be positive, got {self.tau}")
 
@@ -149,12 +159,19 @@ EMBEDDED = G4GConfig(
     align_augment=True,
     align_select="sync",
     align_steps=3000,
-    ref_out_of_mouth=True,
+    # the shipped generator: the reference may fill the mouth (it copies the reference's
+    # mouth), no sync loss; inference picks each frame's reference with the aligner, so the
+    # copied mouth is the one that matches the audio (model card: why)
+    ref_out_of_mouth=False,
     w_mouth=8.0,
     gen_batch=4,
     gen_steps=4000,
-    sync_start=600,
+    sync_start=100_000,
     w_sync=0.1,
+    reference_select="aligner",
+    reference_exclude=12,
+    reference_continuity=0.15,
+    reference_context=2,
     val_batches=12,
     val_every=150,
     ckpt_every=150,

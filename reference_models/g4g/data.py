@@ -61,6 +61,9 @@ class TalkingFaceArrays:
         self.names, self.frames, self.boxes, self.faces, self.mels, self.frame_mels = \
             [], [], [], [], [], []
         self.n_windows: list[int] = []
+        # per video, the reference frame of every frame (set by the trainer when training
+        # references are chosen by the aligner); None: a random other window
+        self.ref_choice: list[np.ndarray] | None = None
         for v in videos:
             self._add(v)
         if not self.names:
@@ -156,7 +159,10 @@ class TalkingFaceArrays:
             vid = int(vid)
             k, r = self._starts(rng, vid, 2)
             out["faces"].append(self.faces[vid][k:k + t])
-            out["refs"].append(self.faces[vid][r:r + t])
+            if self.ref_choice is None:
+                out["refs"].append(self.faces[vid][r:r + t])
+            else:
+                out["refs"].append(self.faces[vid][self.ref_choice[vid][k:k + t]])
             out["frame_mels"].append(self.frame_mels[vid][k:k + t, None])
             out["sync_mel"].append(self._sync_mel(vid, k)[None])
             out["frames"].append(self.frames[vid][k:k + t])

@@ -29,7 +29,8 @@ def _centred(n: int, idx: np.ndarray, half: int) -> np.ndarray:
 
 @torch.no_grad()
 def aligner_references(model: G4GModel, faces: torch.Tensor, mels: torch.Tensor,
-                       src: np.ndarray, exclude: int, continuity: float = 0.0) -> np.ndarray:
+                       src: np.ndarray, exclude: int, continuity: float = 0.0,
+                       context: int = 0) -> np.ndarray:
     """Reference frame per output frame chosen by the inter-modal aligner.
 
     ``faces`` (T,3,S,S) uint8 identity crops, ``mels`` (n_out,1,n_mels,steps) the output frames'
@@ -38,7 +39,8 @@ def aligner_references(model: G4GModel, faces: torch.Tensor, mels: torch.Tensor,
     has the highest cosine with the audio window centred on i, among frames with
     |j - src[i]| >= ``exclude``; with no such frame, the farthest one. With ``continuity`` > 0
     the whole path is chosen at once (Viterbi): the summed cosine plus ``continuity`` for every
-    step that continues with the next identity frame.
+    step that continues with the next identity frame. ``context`` > 0 first averages each
+    pair's cosine with its diagonal neighbours (i+d, j+d), |d| <= ``context``.
     """
     al, t = model.aligner, len(faces)
     half = model.cfg.sync_frames // 2
@@ -50,12 +52,27 @@ def aligner_references(model: G4GModel, faces: torch.Tensor, mels: torch.Tensor,
         stack = faces[wins[i:i + 64]].float() / 255.0  # (b, 5, 3, S, S)
         vis.append(al.embed_visual(lower_half_stack(stack)))
     cos = a @ torch.cat(vis).t()  # (n_out, T)
+    if context > 0:
+        cos = _diagonal_mean(cos, context)
     dist = np.abs(np.arange(t)[None, :] - src[:, None])
     far = dist >= np.minimum(exclude, dist.max(axis=1, keepdims=True))
     cos = cos.cpu().masked_fill(torch.from_numpy(~far), float("-inf"))
     if continuity <= 0:
         return cos.argmax(dim=1).numpy()
     return _best_path(cos.double().numpy(), continuity)
+
+
+def _diagonal_mean(cos: torch.Tensor, k: int) -> torch.Tensor:
+    """Mean of cos[i+d, j+d] over |d| <= k (only the terms inside the matrix)."""
+    total, count = torch.zeros_like(cos), torch.zeros_like(cos)
+    n, t = cos.shape
+    for d in range(-k, k + 1):
+        i0, i1, j0, j1 = max(0, -d), n - max(0, d), max(0, -d), t - max(0, d)
+        if i1 <= i0 or j1 <= j0:
+            continue
+        total[i0:i1, j0:j1] += cos[i0 + d:i1 + d, j0 + d:j1 + d]
+        count[i0:i1, j0:j1] += 1
+    return total / count.clamp(min=1)
 
 
 def _best_path(score: np.ndarray, bonus: float) -> np.ndarray:
@@ -99,15 +116,31 @@ class G4GInference:
 
     @torch.no_grad()
     def generate(self, frames: np.ndarray, boxes: np.ndarray, audio: np.ndarray,
-                 n_out: int) -> np.ndarray:
-        """(T,H,W,3) uint8 identity frames, (T,4) boxes, 16 kHz mono audio -> (n_out,H,W,3) uint8.
+                 n_out: int, sample_rate: int | None = None,
+                 fps: float | None = None) -> np.ndarray:
+        """(T,H,W,3) uint8 identity frames, (T,4) boxes, mono audio -> (n_out,H,W,3) uint8.
 
-        Identity frames shorter than ``n_out`` loop ping-pong; audio windows follow Wav2Lip's
-        inference timing (the window of frame i starts at mel frame int(80 i / fps)).
+        Audio at another ``sample_rate`` than the config's (16 kHz) is resampled; ``fps``, when
+        given, must be the config's (the audio windows follow Wav2Lip's inference timing: the
+        window of frame i starts at mel frame int(80 i / fps)). Identity frames shorter than
+        ``n_out`` loop ping-pong. Unusable inputs raise ValueError saying what is wrong.
         """
+        if fps is not None and abs(float(fps) - self.cfg.fps) > 1e-3:
+            raise ValueError(f"G4G uses Wav2Lip timing at {self.cfg.fps:g} fps; got {float(fps):g} "
+                             "fps (resample the video first)")
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(f"frames must be uint8 (T,H,W,3), got {frames.dtype} {frames.shape}")
+        if len(frames) == 0:
+            raise ValueError("identity video has no frames")
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim != 1:
+            raise ValueError(f"audio must be mono, got shape {audio.shape}")
+        if sample_rate is not None and sample_rate != self.cfg.sample_rate:
+            import librosa
+
+            audio = librosa.resample(audio, orig_sr=sample_rate,
+                                     target_sr=self.cfg.sample_rate).astype(np.float32)
         t, h, w = frames.shape[:3]
         boxes = np.asarray(boxes, dtype=np.float32)
         if len(boxes) != t:
@@ -125,7 +158,8 @@ class G4GInference:
         faces = face_crops(frames, boxes, self.cfg.face_size).to(device)  # (T,3,S,S) uint8
         if self.cfg.reference_select == "aligner" and t > 1:
             ref = aligner_references(self.model, faces, mels, src,
-                                     self.cfg.reference_exclude, self.cfg.reference_continuity)
+                                     self.cfg.reference_exclude, self.cfg.reference_continuity,
+                                     self.cfg.reference_context)
         else:
             ref = reference_indices(t, src)
         out = np.empty((n_out, h, w, 3), dtype=np.uint8)

@@ -28,6 +28,7 @@ from reference_models.g4g.alignment import offset_scores
 from reference_models.g4g.configs import G4GConfig, get_config
 from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
 from reference_models.g4g.discriminator import MouthDiscriminator, d_loss
+from reference_models.g4g.inference import aligner_references
 from reference_models.g4g.losses import build_perceptual
 from reference_models.g4g.model import INFERENCE_KEYS, G4GModel, save_weights
 
@@ -39,7 +40,7 @@ LOG = logging.getLogger("reference_models.g4g.train")
 SCHEDULE_KEYS = ("align_steps", "gen_steps", "val_every", "ckpt_every", "sync_start", "w_sync",
                  "gen_cosine", "w_gan", "gan_start")
 GENERATOR_KEYS = frozenset({"gen_batch", "gen_lr", "w_l1", "w_perceptual", "w_mouth",
-                            "w_fusion", "ref_out_of_mouth", "loss_scales"})
+                            "w_fusion", "ref_out_of_mouth", "loss_scales", "train_reference"})
 
 
 def _setup_log(out: Path) -> logging.Handler:
@@ -283,6 +284,20 @@ class Trainer:
         al.requires_grad_(False)
         al.eval()
 
+    def _choose_references(self) -> None:
+        """Training references as inference picks them (``train_reference="aligner"``): the
+        frozen aligner's choice for every frame of every video; val batches redrawn with them."""
+        cfg = self.cfg
+        for data in (self.train_data, self.val_data):
+            data.ref_choice = [
+                aligner_references(self.model, data.faces[v], data.frame_mels[v][:, None],
+                                   np.arange(len(data.faces[v])), cfg.reference_exclude,
+                                   cfg.reference_continuity, cfg.reference_context)
+                for v in range(len(data))]
+        vrng = np.random.default_rng(cfg.seed + 2000)
+        self.val_gen = [self.val_data.gen_batch(vrng, max(2, cfg.gen_batch))
+                        for _ in range(cfg.val_batches)]
+
     @torch.no_grad()
     def validate_gen(self) -> dict[str, float]:
         m = self.model
@@ -306,6 +321,8 @@ class Trainer:
     def train_gen(self) -> None:
         cfg, m = self.cfg, self.model
         self._freeze_aligner()
+        if cfg.train_reference == "aligner":
+            self._choose_references()
         m.generator.train()
         m.fusion.train()
         bar = tqdm(total=cfg.gen_steps, initial=self.step, desc="g4g generator",

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from bench.metrics.classification import FUNCTIONS, ClassificationMetric
-from bench.runner import _append, score_batch, score_sample, store_arrays
-from bench.store import ArtifactStore, SampleLog
+from bench.execution.runner import _append, score_batch, score_sample, store_arrays
+from bench.execution.store import ArtifactStore, SampleLog
 
 N_SAMPLES = 2000
 

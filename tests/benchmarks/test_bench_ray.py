@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import RunConfig
-from bench.executors import InProcessExecutor
-from bench.planning import plan_units
-from bench.plugins import registries
-from bench.records import read_record
-from bench.runner import run_unit
+from bench.execution.config import RunConfig
+from bench.execution.executors import InProcessExecutor
+from bench.execution.planning import plan_units
+from bench.discovery.loader import registries
+from bench.execution.records import read_record
+from bench.execution.runner import run_unit
 
 ray = pytest.importorskip("ray")
 
@@ -90,7 +90,7 @@ def test_consonant_track_in_process(benchmark, cold, tmp_path_factory, results):
 
 def test_consonant_track_on_ray_2_workers(benchmark, cold, ray_instance, tmp_path_factory,
                                          results):
-    from bench.distributed import RayExecutor
+    from bench.execution.distributed import RayExecutor
 
     root = tmp_path_factory.mktemp("ray")
     benchmark.extra_info["ray_startup_s"] = round(ray_instance, 2)

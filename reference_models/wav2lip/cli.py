@@ -1,0 +1,72 @@
+"""The Wav2Lip training command: the lip-sync expert, then the generator, selecting on val.
+
+Where the face videos come from is the caller's: :func:`train_command` takes a
+``load_data(train_clips)`` returning ``(train_videos, val_videos, dataset_info)`` (lists of
+:class:`reference_models.wav2lip.data.FaceVideo` and a JSON-able description written to
+``training.json``); the built-in plugin passes the embedded talking-face dataset's
+(``python -m plugins.wav2lip train ...``, ``bench train wav2lip -- ...``).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+
+LoadData = Callable[["int | None"], "tuple[list, list, dict[str, Any]]"]
+
+
+def train_command(argv: Iterable[str] | None, load_data: LoadData,
+                  prog: str = "python -m plugins.wav2lip train") -> None:
+    """Parse ``argv`` (``sys.argv[2:]`` when None) and train; writes ``<out>/training.json``."""
+
+    @click.command("train")
+    @click.option("--out", type=click.Path(file_okay=False), default=str(CHECKPOINT_DIR),
+                  show_default=True)
+    @click.option("--width", type=float, default=0.125, show_default=True)
+    @click.option("--expert-steps", type=int, default=500, show_default=True)
+    @click.option("--gen-steps", type=int, default=400, show_default=True)
+    @click.option("--batch", type=int, default=8, show_default=True, help="expert batch size")
+    @click.option("--gen-batch", type=int, default=4, show_default=True,
+                  help="generator batch (x5 frames)")
+    @click.option("--lr", type=float, default=1e-4, show_default=True)
+    @click.option("--eval-every", type=int, default=50, show_default=True)
+    @click.option("--train-clips", type=int, default=None, help="use only the first N train clips")
+    @click.option("--gan/--no-gan", default=False, show_default=True)
+    @click.option("--seed", type=int, default=0, show_default=True)
+    def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, train_clips,
+            gan, seed):
+        from reference_models.wav2lip.data import WindowSampler
+        from reference_models.wav2lip.train import (
+            TrainConfig,
+            timed,
+            train_expert,
+            train_generator,
+        )
+
+        out_dir = Path(out)
+        train_videos, val_videos, info = load_data(train_clips)
+        train, val = WindowSampler(train_videos), WindowSampler(val_videos)
+        common = {"width": width, "lr": lr, "eval_every": eval_every, "seed": seed}
+        expert_cfg = TrainConfig(steps=expert_steps, batch=batch, **common)
+        expert = timed(train_expert, train, val, out_dir, expert_cfg)
+        gen_cfg = TrainConfig(steps=gen_steps, batch=gen_batch, gan=gan,
+                              sync_wt=0.03 if gan else 0.01, **common)
+        gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg)
+        args = sys.argv[2:] if argv is None else list(argv)
+        summary = {
+            "command": f"{prog} {shlex.join(args)}",
+            "dataset": {**info, "train_videos": len(train.videos), "val_videos": len(val.videos)},
+            "expert": expert, "generator": gen,
+        }
+        (out_dir / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
+        click.echo(json.dumps(summary, indent=1))
+
+    cli.main(args=list(argv) if argv is not None else None, standalone_mode=True)
