@@ -26,8 +26,8 @@ from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, Weights
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "cac2954432330b2a3831b7a4b37ee1515e6ded2eb5af4f863b508acd254b4acf"
-EMBEDDED_SIZE = 4595756
+EMBEDDED_SHA256 = "173d4f8fa91c3129a97c9682dd8b0074373375b814811f363fa09e9c8cf79ae9"
+EMBEDDED_SIZE = 4609260
 
 PROVENANCE = {
     "diagonal_matrix_alignment": "abstract",

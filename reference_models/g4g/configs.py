@@ -159,15 +159,19 @@ EMBEDDED = G4GConfig(
     align_augment=True,
     align_select="sync",
     align_steps=3000,
-    # the shipped generator: the reference may fill the mouth (it copies the reference's
-    # mouth), no sync loss; inference picks each frame's reference with the aligner, so the
-    # copied mouth is the one that matches the audio (model card: why)
+    # the shipped generator: the reference fills the mouth, chosen by the aligner at inference;
+    # this last phase trains with aligner-chosen references and a small sync loss, so the
+    # generator reshapes the chosen mouth towards the audio (model card: why, and the first
+    # phase it starts from)
     ref_out_of_mouth=False,
     w_mouth=8.0,
     gen_batch=4,
-    gen_steps=4000,
-    sync_start=100_000,
-    w_sync=0.1,
+    gen_steps=600,
+    gen_lr=2e-4,
+    gen_cosine=True,
+    train_reference="aligner",
+    sync_start=0,
+    w_sync=0.01,
     reference_select="aligner",
     reference_exclude=12,
     reference_continuity=0.15,
