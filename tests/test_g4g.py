@@ -321,13 +321,9 @@ def _tiny_sets():
     return TalkingFaceArrays(train, TINY), TalkingFaceArrays(val, TINY)
 
 
-def test_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
-    tr, va = _tiny_sets()
-    full = Trainer(TINY, tr, va, tmp_path / "full", progress=False).run()
-    assert (tmp_path / "full" / "loss_curves.png").stat().st_size > 0
-    assert "stage 2 done" in (tmp_path / "full" / "train.log").read_text()
-
-    # crash in stage 2 after the checkpoint written at generator step 2
+def _crash_at_third_generator_batch(monkeypatch, cfg, tr, va, out):
+    """Run training into ``out`` and interrupt it when the third training batch of stage 2 is
+    drawn (after the checkpoint at generator step 2)."""
     calls = {"n": 0}
     real = TalkingFaceArrays.gen_batch
 
@@ -340,8 +336,18 @@ def test_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
 
     monkeypatch.setattr(TalkingFaceArrays, "gen_batch", crash)
     with pytest.raises(KeyboardInterrupt):
-        Trainer(TINY, tr, va, tmp_path / "crash", progress=False).run()
+        Trainer(cfg, tr, va, out, progress=False).run()
     monkeypatch.setattr(TalkingFaceArrays, "gen_batch", real)
+
+
+def test_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    tr, va = _tiny_sets()
+    full = Trainer(TINY, tr, va, tmp_path / "full", progress=False).run()
+    assert (tmp_path / "full" / "loss_curves.png").stat().st_size > 0
+    assert "stage 2 done" in (tmp_path / "full" / "train.log").read_text()
+
+    # crash in stage 2 after the checkpoint written at generator step 2
+    _crash_at_third_generator_batch(monkeypatch, TINY, tr, va, tmp_path / "crash")
     resumed = Trainer(TINY, tr, va, tmp_path / "crash", progress=False).run()
     assert "at stage 2 step 2" in (tmp_path / "crash" / "train.log").read_text()
     a, _ = load_weights(full)
@@ -369,20 +375,7 @@ def test_adversarial_term_trains_the_critic_and_resumes_exactly(tmp_path, monkey
     # the critic is training-only: not in the inference weights
     assert not any("disc" in k for k in torch.load(tmp_path / "full" / "g4g_embedded.pt",
                                                    weights_only=True))
-    calls = {"n": 0}
-    real = TalkingFaceArrays.gen_batch
-
-    def crash(self, rng, n):
-        if self is tr:
-            calls["n"] += 1
-            if calls["n"] == 3:
-                raise KeyboardInterrupt
-        return real(self, rng, n)
-
-    monkeypatch.setattr(TalkingFaceArrays, "gen_batch", crash)
-    with pytest.raises(KeyboardInterrupt):
-        Trainer(cfg, tr, va, tmp_path / "crash", progress=False).run()
-    monkeypatch.setattr(TalkingFaceArrays, "gen_batch", real)
+    _crash_at_third_generator_batch(monkeypatch, cfg, tr, va, tmp_path / "crash")
     resumed = Trainer(cfg, tr, va, tmp_path / "crash", progress=False)
     resumed.run()
     for k, v in full.disc.state_dict().items():
