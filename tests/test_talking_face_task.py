@@ -31,7 +31,7 @@ def test_wrong_frame_count_is_a_contract_failure(tmp_path, toy_registries):
     assert "25 frames for 16000 audio samples" in msg
 
 
-def test_leaderboard_gets_a_sample_strip(tmp_path, toy_registries):
+def test_leaderboard_gets_a_sample_strip_and_a_mouth_figure(tmp_path, toy_registries):
     runs, boards = tmp_path / "runs", tmp_path / "boards"
     res = CliRunner().invoke(main, ["run", "--task", "talking-face", "--dataset", "toy-clips",
                                     "--metric", "toy-mae", "--runs-dir", str(runs),
@@ -41,6 +41,12 @@ def test_leaderboard_gets_a_sample_strip(tmp_path, toy_registries):
     assert strip.exists() and strip.stat().st_size > 2000
     assert "talking-face-test-samples.png" in (boards / "talking-face.md").read_text()
     assert 'src="talking-face-test-samples.png"' in (boards / "talking-face.html").read_text()
+    # the mouth-opening figure beside the sample strip, which keeps its place
+    fig = boards / "talking-face-test-mouth.png"
+    assert fig.exists() and fig.stat().st_size > 2000
+    md = (boards / "talking-face.md").read_text()
+    assert md.index("talking-face-test-samples.png") < md.index("talking-face-test-mouth.png")
+    assert 'src="talking-face-test-mouth.png"' in (boards / "talking-face.html").read_text()
     plot = boards / "talking-face-test-intervals.png"
     assert plot.exists() and 'src="talking-face-test-intervals.png"' in \
         (boards / "talking-face.html").read_text()

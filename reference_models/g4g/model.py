@@ -71,10 +71,10 @@ class G4GModel(nn.Module):
         out = {"total": total, "l1": face["l1"], "perceptual": face["perceptual"],
                "sync": sync, "fusion": fusion["total"]}
         if disc is not None:
-            adv = g_loss(disc, lower_half(faces))
+            fake = lower_half(faces)
+            adv = g_loss(disc, fake)
             out["total"] = total + w_gan * adv
-            out.update(gan=adv, fake_lower=lower_half(faces).detach(),
-                       real_lower=lower_half(target))
+            out.update(gan=adv, fake_lower=fake.detach(), real_lower=lower_half(target))
         if diagnostics:
             out.update(self._diagnostics(batch, faces, target))
         return out
