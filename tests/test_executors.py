@@ -64,6 +64,38 @@ def test_overlap_sends_pinned_units_to_pinned_processes_and_keeps_the_order():
     assert 1 <= len({pid for _, pid, _ in only_pinned}) <= 2
 
 
+def _threads(item: int) -> tuple[int, str | None, int]:
+    import time
+
+    import torch
+
+    if item == 0:  # the pinned unit: busy while the others run here
+        time.sleep(3)
+    return item, os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads()
+
+
+@pytest.mark.slow  # starts a pinned process
+def test_overlap_leaves_the_pinned_process_its_core(monkeypatch):
+    import torch
+
+    from bench.execution import determinism
+    from bench.execution import executors
+
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(executors.os, "cpu_count", lambda: 2)
+    before = torch.get_num_threads()
+    try:
+        out = list(OverlapExecutor(lambda item: item == 0, workers=2).map(_threads, range(3)))
+    finally:
+        determinism.stop_pinned_worker()
+    # while unit 0 ran in the pinned process, the units here had one core's worth of threads
+    assert [(item, env, n) for item, env, n in out[1:]] == [(1, "1", 1), (2, "1", 1)]
+    # and afterwards this process is as it was
+    assert torch.get_num_threads() == before
+    assert all(os.environ.get(name) is None for name in THREAD_VARIABLES)
+
+
 def test_overlap_without_pinned_units_runs_everything_here():
     out = list(OverlapExecutor(lambda item: False).map(_probe, range(3)))
     assert [pid for _, _, pid in out] == [os.getpid()] * 3

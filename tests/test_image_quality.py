@@ -35,6 +35,15 @@ def test_ssim_uses_the_gaussian_wang_settings():
     assert ssim_frame(a, a) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("shape", [(11, 11, 3), (32, 40, 3), (64, 64, 3)])
+def test_ssim_of_identical_frames_is_what_scikit_image_computes(shape):
+    """Identical frames skip the filtering; scikit-image's own arithmetic gives exactly 1.0."""
+    a = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
+    full = structural_similarity(a, a.copy(), gaussian_weights=True, sigma=1.5,
+                                 use_sample_covariance=False, data_range=255, channel_axis=-1)
+    assert ssim_frame(a, a.copy()) == float(full) == 1.0
+
+
 @pytest.mark.parametrize("cls, frame_fn", [(SsimMetric, ssim_frame), (PsnrMetric, psnr_frame)])
 def test_face_crop_and_full_frame_per_video_means(cls, frame_fn):
     clip = make_clip("iq", n_frames=3, seed=2)

@@ -183,6 +183,25 @@ def test_cache_is_used_and_corruption_is_rerendered(built, tmp_path, caplog):
     assert np.array_equal(again, frames)
 
 
+def test_checked_frames_are_read_once_per_process_and_read_only(built, tmp_path, monkeypatch):
+    from bench.datasets.talking_face import embedded
+
+    ds = _load(built, tmp_path)
+    cid = ds.split("test").ids[0]
+    first, boxes = ds.frames(cid)  # rendered and cached on disk
+    reads = []
+    real = embedded.load_npz
+    monkeypatch.setattr(embedded, "load_npz", lambda *a: reads.append(a) or real(*a))
+    clip = _load(built, tmp_path).split("test").get(cid)  # a new dataset object, as per unit
+    again = _load(built, tmp_path).split("test").get(cid)
+    assert len(reads) == 1  # read and checked once, then shared
+    assert np.array_equal(clip.frames, first) and again.frames is clip.frames
+    # every method shares them, and they are the ground truth: nobody may write into them
+    for array in (clip.frames, clip.target, clip.face_boxes, boxes):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0
+
+
 def test_render_mismatch_with_manifest_is_a_sample_error(built, tmp_path):
     corpus, manifest, _ = built
     import copy

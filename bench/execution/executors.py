@@ -3,8 +3,10 @@ local processes, or on a Ray cluster (``bench.execution.distributed``)."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -55,6 +57,35 @@ class PoolExecutor:
             yield from pool.map(fn, items)
 
 
+@contextlib.contextmanager
+def _cores_left(taken: int) -> Iterator[None]:
+    """Run torch here on the cores ``taken`` pinned processes leave (at least one); torch may
+    not be imported yet, so its start-up default is held down too."""
+    cores = os.cpu_count() or 1
+    if not taken or cores <= 1:
+        yield
+        return
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    asked = saved["OMP_NUM_THREADS"]
+    usual = int(asked) if asked and asked.isdigit() and int(asked) > 0 else cores
+    share = max(1, min(usual, cores - taken))
+    before = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else usual
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(share)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(share)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(before)
+
+
 class OverlapExecutor:
     """Units that run in a process with pinned CPU kernels (``pinned(unit)``) go to such
     processes, started at once, while the other units run here one after another, so the
@@ -65,6 +96,10 @@ class OverlapExecutor:
     Every unit runs in the same kind of process as with :class:`InProcessExecutor` (there the
     pinned units queue for one pinned process), so the records are the same. Results come back
     in the order of the units.
+
+    While pinned units are still running, a unit here gets only the cores they leave free:
+    torch's threads spin at their barriers, so two of them beside a busy pinned process on two
+    cores run slower than one (the values do not depend on the thread count).
     """
 
     def __init__(self, pinned: Callable[[Any], bool], workers: int = 2):
@@ -88,7 +123,9 @@ class OverlapExecutor:
         next_out = 0
         for i, item in enumerate(items):
             if i not in futures:
-                done[i] = fn(item)
+                busy = sum(not f.done() for f in futures.values())
+                with _cores_left(min(busy, workers)):
+                    done[i] = fn(item)
             while next_out < len(items) and (next_out in done or (
                     next_out in futures and futures[next_out].done())):
                 yield done.pop(next_out) if next_out in done else \
