@@ -94,12 +94,14 @@ class OverlapExecutor:
     beside this one, or two when every unit is pinned.
 
     Every unit runs in the same kind of process as with :class:`InProcessExecutor` (there the
-    pinned units queue for one pinned process), so the records are the same. Results come back
-    in the order of the units.
+    pinned units queue for one pinned process), so the records are the same, up to the last
+    bits of float32 models whose result depends on torch's thread count (below). Results come
+    back in the order of the units.
 
-    While pinned units are still running, a unit here gets only the cores they leave free:
-    torch's threads spin at their barriers, so two of them beside a busy pinned process on two
-    cores run slower than one (the values do not depend on the thread count).
+    A unit here gets only the cores the pinned processes leave free: torch's threads spin at
+    their barriers, so two of them beside a busy pinned process on two cores run slower than
+    one. The share is fixed by the plan, not by how far the pinned units have got, so a unit's
+    thread count (which can move a float32 result in its last bits) is the same on every run.
     """
 
     def __init__(self, pinned: Callable[[Any], bool], workers: int = 2):
@@ -123,8 +125,7 @@ class OverlapExecutor:
         next_out = 0
         for i, item in enumerate(items):
             if i not in futures:
-                busy = sum(not f.done() for f in futures.values())
-                with _cores_left(min(busy, workers)):
+                with _cores_left(workers):
                     done[i] = fn(item)
             while next_out < len(items) and (next_out in done or (
                     next_out in futures and futures[next_out].done())):

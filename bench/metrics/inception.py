@@ -89,7 +89,7 @@ def to_unit_batch(crops: list, size: int | None = None) -> torch.Tensor:
     Images of differing sizes (face crops) are each resized to ``size`` first, with the same
     bilinear rule the extractor uses, so that the extractor's own resize is then the identity.
     """
-    tensors = [torch.from_numpy(c).permute(2, 0, 1).float().div(255) for c in crops]
+    tensors = [torch.tensor(c).permute(2, 0, 1).float().div(255) for c in crops]  # copies: crops of shared frames are read-only
     if size is None and len({t.shape for t in tensors}) == 1:
         return torch.stack(tensors)
     size = size or INPUT_SIZE

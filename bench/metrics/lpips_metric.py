@@ -147,7 +147,7 @@ def _distance(model, x0, x1):
 def _to_signed(frames: list[np.ndarray]):
     import torch
 
-    return torch.stack([torch.from_numpy(f).permute(2, 0, 1).float() for f in frames]) / 127.5 - 1
+    return torch.stack([torch.tensor(f).permute(2, 0, 1).float() for f in frames]) / 127.5 - 1
 
 
 class LpipsMetric:

@@ -38,9 +38,18 @@ def prepare_audio(audio: np.ndarray, cfg: G4GConfig) -> np.ndarray:
     return audio
 
 
+def uint8_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(T,H,W,3) uint8 -> (T,3,H,W) uint8 tensor; read-only inputs (a dataset's shared frames)
+    are copied, as torch shares memory only with writable arrays."""
+    frames = np.asarray(frames)
+    if not (frames.flags.writeable and frames.flags.c_contiguous):
+        frames = np.array(frames, order="C")
+    return torch.from_numpy(frames).permute(0, 3, 1, 2)
+
+
 def frames_to_tensor(frames: np.ndarray) -> torch.Tensor:
     """(T,H,W,3) uint8 -> (T,3,H,W) float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+    return uint8_tensor(frames).float() / 255.0
 
 
 def face_crops(frames: np.ndarray, boxes: np.ndarray, size: int, chunk: int = 64) -> torch.Tensor:
@@ -91,7 +100,7 @@ class TalkingFaceArrays:
         if n == 0:
             return
         self.names.append(v.name)
-        self.frames.append(torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2))
+        self.frames.append(uint8_tensor(frames))
         self.boxes.append(torch.as_tensor(np.asarray(v.boxes, dtype=np.float32)))
         self.faces.append(face_crops(frames, np.asarray(v.boxes, np.float32), cfg.face_size))
         self.mels.append(torch.from_numpy(mel))
