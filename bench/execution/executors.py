@@ -3,11 +3,10 @@ local processes, or on a Ray cluster (``bench.execution.distributed``)."""
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing as mp
 import os
-import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from bench.errors import BenchError
@@ -57,51 +56,18 @@ class PoolExecutor:
             yield from pool.map(fn, items)
 
 
-@contextlib.contextmanager
-def _cores_left(taken: int) -> Iterator[None]:
-    """Run torch here on the cores ``taken`` pinned processes leave (at least one); torch may
-    not be imported yet, so its start-up default is held down too."""
-    cores = os.cpu_count() or 1
-    if not taken or cores <= 1:
-        yield
-        return
-    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-    asked = saved["OMP_NUM_THREADS"]
-    usual = int(asked) if asked and asked.isdigit() and int(asked) > 0 else cores
-    share = max(1, min(usual, cores - taken))
-    before = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else usual
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(share)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(share)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(before)
-
-
 class OverlapExecutor:
-    """Units that run in a process with pinned CPU kernels (``pinned(unit)``) go to such
-    processes, started at once, while the other units run here one after another, so the
-    consonant units (one thread each) and the talking-face units (torch's threads here) overlap.
-    ``workers`` counts this process while it has units of its own: 2 means one pinned process
-    beside this one, or two when every unit is pinned.
+    """Keeps ``workers`` units running at once (one core each), taken in the order of the
+    units: a unit whose method pins CPU kernels (``pinned(unit)``) in one of ``workers``
+    processes started with them pinned, any other unit in one of ``workers`` plain processes
+    with one core's share of threads. The consonant units (pinned) and the talking-face units
+    (torch) thus share the cores to the end of the run, however the two tracks' work is split.
 
     Every unit runs in the same kind of process as with :class:`InProcessExecutor` (there the
-    pinned units queue for one pinned process), so the records are the same, up to the last
-    bits of float32 models whose result depends on torch's thread count (below). Results come
-    back in the order of the units.
-
-    A unit here gets only the cores the pinned processes leave free: torch's threads spin at
-    their barriers, so two of them beside a busy pinned process on two cores run slower than
-    one. The share is fixed by the plan, not by how far the pinned units have got, so a unit's
-    thread count (which can move a float32 result in its last bits) is the same on every run.
+    pinned units also go to a pinned process), so the records are the same, up to the last bits
+    of float32 models whose result depends on torch's thread count: a plain process has one
+    core's share, where this process would use all cores. Results come back in the order of
+    the units. Without pinned units everything runs here, with all cores.
     """
 
     def __init__(self, pinned: Callable[[Any], bool], workers: int = 2):
@@ -113,27 +79,46 @@ class OverlapExecutor:
         from bench.execution import determinism
 
         items = list(items)
-        remote = [i for i, item in enumerate(items) if self.pinned(item)]
+        remote = {i for i, item in enumerate(items) if self.pinned(item)}
         if not remote:
             yield from InProcessExecutor().map(fn, items)
             return
-        # this process is one of the workers while it has units of its own to run
-        local = len(items) - len(remote)
-        workers = max(1, min(self.workers - 1 if local else self.workers, len(remote)))
-        futures = {i: determinism.submit_pinned(fn, items[i], workers) for i in remote}
-        done: dict[int, Any] = {}
+        plain = len(items) - len(remote)
+        threads = max(1, (os.cpu_count() or 1) // self.workers)
+        pool = None
+        if plain:  # torch's threads spin at their barriers: one core's share each, no more
+            pool = ProcessPoolExecutor(max_workers=min(self.workers, plain),
+                                       mp_context=mp.get_context("spawn"),
+                                       initializer=_limit_threads, initargs=(threads,))
+        pinned_workers = min(self.workers, len(remote))
+        waiting = list(range(len(items)))[::-1]  # popped from the end: in order
+        running: dict[int, Future] = {}
+        finished: dict[int, Future] = {}
         next_out = 0
-        for i, item in enumerate(items):
-            if i not in futures:
-                with _cores_left(workers):
-                    done[i] = fn(item)
-            while next_out < len(items) and (next_out in done or (
-                    next_out in futures and futures[next_out].done())):
-                yield done.pop(next_out) if next_out in done else \
-                    determinism.pinned_result(futures.pop(next_out))
-                next_out += 1
-        for i in range(next_out, len(items)):
-            yield done.pop(i) if i in done else determinism.pinned_result(futures.pop(i))
+        try:
+            while next_out < len(items):
+                while waiting and len(running) < self.workers:
+                    i = waiting.pop()
+                    running[i] = (determinism.submit_pinned(fn, items[i], pinned_workers)
+                                  if i in remote else pool.submit(fn, items[i]))  # type: ignore[union-attr]
+                wait(running.values(), return_when=FIRST_COMPLETED)
+                for i in [i for i, f in running.items() if f.done()]:
+                    finished[i] = running.pop(i)
+                while next_out in finished:
+                    future = finished.pop(next_out)
+                    yield (determinism.pinned_result(future) if next_out in remote
+                           else _plain_result(future))
+                    next_out += 1
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _plain_result(future: Future) -> Any:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise BenchError(f"a worker process ended without a result ({exc})") from None
 
 
 def make_executor(name: str, workers: int, address: str = "", shard_size: int = 0,
