@@ -133,16 +133,27 @@ def _pinned_pool(workers: int = 1) -> ProcessPoolExecutor:
 
 
 def _started_pinned() -> bool:
+    # at exit, multiprocessing joins this process's children before the interpreter's own
+    # exit hooks run; joblib's idle workers would hold it there for their 300 s timeout
+    mp_util.Finalize(None, _stop_joblib_workers, exitpriority=10)
     return kernels_pinned()
 
 
-def stop_pinned_worker() -> None:
-    """Stop the pinned worker. Its results are all back by now, so a worker that does not exit
-    (joblib's worker processes can hang at interpreter exit) is killed rather than waited for."""
+def _stop_joblib_workers() -> None:
+    """Stop joblib's reusable worker processes, if this process started any."""
+    module = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(module, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
+
+
+def stop_pinned_worker() -> list[int | None]:
+    """Stop the pinned workers; their exit codes. Their results are all back by now, so a
+    worker that does not exit in time is killed rather than waited for."""
     global _PINNED_POOL, _PINNED_WORKERS
     pool, _PINNED_POOL, _PINNED_WORKERS = _PINNED_POOL, None, 0
     if pool is None:
-        return
+        return []
     workers = list(getattr(pool, "_processes", {}).values())  # private, but the only handle
     pool.shutdown(wait=False, cancel_futures=True)
     for worker in workers:
@@ -150,6 +161,7 @@ def stop_pinned_worker() -> None:
         if worker.is_alive():
             worker.kill()
             worker.join(timeout=EXIT_GRACE_S)
+    return [worker.exitcode for worker in workers]
 
 
 EXIT_GRACE_S = 10.0
