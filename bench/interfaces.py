@@ -103,6 +103,19 @@ class ColumnAggregate(Protocol):
     def aggregate_columns(self, columns: Mapping[str, Any]) -> float: ...
 
 
+@runtime_checkable
+class DrawAggregate(ColumnAggregate, Protocol):
+    """Optional metric capability: a :class:`ColumnAggregate` over many bootstrap draws at once.
+
+    ``aggregate_draws(columns, draws)``, with ``draws`` an (R, n) array of sample indices (one
+    resample per row), returns R floats: row r equals ``aggregate_columns`` of the columns
+    indexed by ``draws[r]``, to the last bit, and is NaN where that raises ValueError (a draw
+    without a value, e.g. ROC-AUC of a one-class draw).
+    """
+
+    def aggregate_draws(self, columns: Mapping[str, Any], draws: Any) -> Any: ...
+
+
 # Optional capabilities. A plugin object that has the members of one of these gets the behaviour.
 
 
@@ -171,5 +184,5 @@ CAPABILITIES: dict[str, tuple[type, ...]] = {
     "dataset": (TrainSplitMapper,),
     "split": (SplitMeta,),
     "method": (ExplainsDrops,),
-    "metric": (BootstrapLimited, ReportsDetails, BatchScoring, ColumnAggregate),
+    "metric": (BootstrapLimited, ReportsDetails, BatchScoring, ColumnAggregate, DrawAggregate),
 }

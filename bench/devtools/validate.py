@@ -15,6 +15,8 @@ from bench.interfaces import (
     CAPABILITIES,
     BatchedRunner,
     BootstrapLimited,
+    ColumnAggregate,
+    DrawAggregate,
     Metric,
     ReportsDetails,
     ShardedRunner,
@@ -184,6 +186,9 @@ def validate_metric(spec: MetricSpec) -> list[Check]:
         if isinstance(metric, ReportsDetails):
             assert isinstance(metric.last_details, Mapping), "last_details is not a mapping"
             found.append("ReportsDetails")
+        # the harness checks each call's first draw against aggregate_columns (stats.py)
+        found += [cap.__name__ for cap in (ColumnAggregate, DrawAggregate)
+                  if isinstance(metric, cap)]
         return (", ".join(found) or "none") + f"; paired test: {spec.paired_test}"
 
     checks = [_run("builds and implements Metric", build)]

@@ -15,6 +15,13 @@ def _arrays(values: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray
     return y, p
 
 
+def _or_nan(fn: Any, y: np.ndarray, p: np.ndarray) -> float:
+    try:
+        return float(fn(y, p))
+    except ValueError:
+        return float("nan")
+
+
 def accuracy(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.mean((p >= THRESHOLD).astype(int) == y))
 
@@ -65,6 +72,66 @@ def average_ranks(p: np.ndarray) -> np.ndarray:
     return ranks
 
 
+# -- many bootstrap draws at once (DrawAggregate): each row the same float as the function above
+
+
+def _counts(draws: np.ndarray, n: int) -> np.ndarray:
+    """(R, n) sample indices -> (R, n) how often each sample is in each draw."""
+    rows = np.arange(len(draws))[:, None] * n
+    return np.bincount((draws + rows).ravel(), minlength=len(draws) * n).reshape(len(draws), n)
+
+
+def _accuracy_draws(y: np.ndarray, p: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    return np.mean(((p >= THRESHOLD).astype(int) == y)[draws], axis=1)
+
+
+def _class_counts(y: np.ndarray, p: np.ndarray, draws: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per draw: (negatives, positives, negatives predicted 0, positives predicted 1)."""
+    counts = _counts(draws, len(y))
+    pred = p >= THRESHOLD
+    n1 = counts @ (y == 1)
+    return (draws.shape[1] - n1, n1, counts @ ((y == 0) & ~pred), counts @ ((y == 1) & pred))
+
+
+def _balanced_accuracy_draws(y: np.ndarray, p: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    n0, n1, right0, right1 = _class_counts(y, p, draws)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r0, r1 = right0 / n0, right1 / n1
+    # the mean of the recalls of the classes present, as np.mean of a one- or two-item list
+    return np.where(n0 == 0, r1, np.where(n1 == 0, r0, (r0 + r1) / 2))
+
+
+def _f1_draws(y: np.ndarray, p: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    n0, n1, right0, tp = _class_counts(y, p, draws)
+    denom = 2 * tp + (n0 - right0) + (n1 - tp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, 2 * tp / denom, 0.0)
+
+
+def _roc_auc_draws(y: np.ndarray, p: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Mann-Whitney U from each draw's counts: a positive scores 1 for every negative below it
+    and 1/2 for every tied one, which is the rank sum less n1 (n1 + 1) / 2; 2U is a whole
+    number, so U and the AUC are the exact floats the rank form gives."""
+    order = np.argsort(p, kind="mergesort")
+    counts = _counts(draws, len(y))[:, order]
+    pos = (y[order] == 1)
+    sorted_p = p[order]
+    starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])  # tie groups
+    neg_g = np.add.reduceat(counts * ~pos, starts, axis=1)
+    pos_g = np.add.reduceat(counts * pos, starts, axis=1)
+    below = np.cumsum(neg_g, axis=1) - neg_g
+    twice_u = np.sum(pos_g * (2 * below + neg_g), axis=1)
+    n1 = pos_g.sum(axis=1)
+    n0 = draws.shape[1] - n1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = (twice_u / 2) / (n1 * n0)
+    return np.where((n1 == 0) | (n0 == 0), np.nan, auc)
+
+
+DRAW_FUNCTIONS = {"accuracy": _accuracy_draws, "balanced-accuracy": _balanced_accuracy_draws,
+                  "f1": _f1_draws, "roc-auc": _roc_auc_draws}
+
 FUNCTIONS = {"accuracy": accuracy, "balanced-accuracy": balanced_accuracy, "f1": f1,
              "roc-auc": roc_auc}
 
@@ -101,3 +168,10 @@ class ClassificationMetric:
 
     def aggregate_columns(self, columns: Mapping[str, np.ndarray]) -> float:
         return self._fn(columns["y"], columns["p"])
+
+    def aggregate_draws(self, columns: Mapping[str, np.ndarray], draws: np.ndarray) -> np.ndarray:
+        """``aggregate_columns`` of every row of sample indices ``draws`` (R, n) at once."""
+        y, p = np.asarray(columns["y"]), np.asarray(columns["p"], dtype=float)
+        if np.isnan(p).any():  # the rank form hands NaN to SciPy: keep its answer, draw by draw
+            return np.array([_or_nan(self._fn, y[d], p[d]) for d in draws], dtype=float)
+        return DRAW_FUNCTIONS[self.name](y, p, np.asarray(draws))

@@ -93,6 +93,11 @@ class _FramewiseMetric:
     def aggregate_columns(self, columns: Mapping[str, np.ndarray]) -> float:
         return float(np.mean(columns[self.name]))
 
+    def aggregate_draws(self, columns: Mapping[str, np.ndarray], draws: np.ndarray) -> np.ndarray:
+        """``aggregate_columns`` of every row of sample indices ``draws`` at once (a row's mean
+        is summed as the one-dimensional mean sums it: the same floats)."""
+        return np.mean(np.asarray(columns[self.name], dtype=float)[draws], axis=1)
+
 
 class SsimMetric(_FramewiseMetric):
     """Structural similarity against ground truth (higher is better)."""
