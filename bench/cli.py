@@ -141,7 +141,7 @@ def _parse_assignments(items: tuple[str, ...], option: str) -> dict[str, dict[st
 @click.option("--executor", type=click.Choice(["overlap", "inprocess", "pool", "ray"]),
               default=None, help="Where units run (ray: see docs/distributed.md).")
 @click.option("--workers", type=int, default=None,
-              help="Pool processes, or pinned processes of overlap (default 2), or CPUs of a "
+              help="Pool processes, or units overlap runs at once (default 2), or CPUs of a "
                    "local Ray instance (default: all).")
 @click.option("--address", default=None,
               help="Ray cluster to use (auto, HOST:PORT or ray://HOST:PORT); default: local.")

@@ -35,9 +35,9 @@ class RunConfig:
     bootstrap: int = 1000
     runs_dir: str = field(default_factory=lambda: default_runs_dir())
     leaderboards_dir: str = ""  # default: RUNS_DIR/leaderboards
-    # overlap: pinned units in pinned processes beside the others (README, "The main job")
+    # overlap: `workers` units at once, pinned ones in pinned processes (README, "The main job")
     executor: str = "overlap"  # overlap | inprocess | pool | ray
-    workers: int = 2  # pool processes, or overlap's pinned processes
+    workers: int = 2  # pool processes, or units overlap runs at once
     address: str = ""  # ray: an existing cluster ("auto", "HOST:PORT", "ray://HOST:PORT")
     shard_size: int = 0  # ray: samples per task (0: the task's choice)
     resume: bool = False
