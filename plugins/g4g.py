@@ -26,8 +26,8 @@ from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, Weights
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "173d4f8fa91c3129a97c9682dd8b0074373375b814811f363fa09e9c8cf79ae9"
-EMBEDDED_SIZE = 4609260
+EMBEDDED_SHA256 = "38d755899131bd31879012ce9e7bd698489b40dd3e56df4c87d6ce1f61b59376"
+EMBEDDED_SIZE = 4595756
 
 PROVENANCE = {
     "diagonal_matrix_alignment": "abstract",
