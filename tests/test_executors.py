@@ -138,6 +138,26 @@ def test_pool_records_equal_in_process_records(tmp_path, monkeypatch):
     assert len(inprocess) == 4 and inprocess == pool
 
 
+@pytest.mark.slow  # trains mfcc-svm twice, in pinned and plain worker processes
+def test_overlap_records_equal_in_process_records_with_pinned_units(tmp_path, monkeypatch):
+    """The default executor on a plan of both kinds: a pinned consonant unit and talking-face
+    units go to their worker processes, and every record and per-sample file equals an
+    in-process run's."""
+    from bench.cli import main
+
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BENCH_PIN_KERNELS", "1")
+    args = ["run", "--method", "mfcc-svm", "--method", "ground-truth", "--method",
+            "static-reference", "--metric", "accuracy", "--metric", "psnr", "--split", "test",
+            "--limit", "3"]
+    for executor in ("inprocess", "overlap"):
+        res = CliRunner().invoke(main, [*args, "--executor", executor, "--runs-dir",
+                                        str(tmp_path / executor)])
+        assert res.exit_code == 0, res.output
+    inprocess, overlap = _records(tmp_path / "inprocess"), _records(tmp_path / "overlap")
+    assert len(inprocess) == 6 and inprocess == overlap
+
+
 def test_topcap_feature_pass_is_shared_under_a_lock(tmp_path):
     from plugins.topcap import _decode, _encode
     from reference_models.topcap.shared_features import SharedFeatures
