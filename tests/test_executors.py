@@ -122,19 +122,27 @@ def _records(runs: Path) -> dict[str, object]:
     return out
 
 
-@pytest.mark.slow
-def test_pool_records_equal_in_process_records(tmp_path, monkeypatch):
+def _records_by_executor(tmp_path: Path, args: list[str], executors: tuple[str, ...]
+                         ) -> list[dict[str, object]]:
+    """Run ``bench ARGS`` once with each executor, in its own runs directory."""
     from bench.cli import main
 
+    out = []
+    for executor in executors:
+        res = CliRunner().invoke(main, [*args, "--executor", executor, "--runs-dir",
+                                        str(tmp_path / executor)])
+        assert res.exit_code == 0, res.output
+        out.append(_records(tmp_path / executor))
+    return out
+
+
+@pytest.mark.slow
+def test_pool_records_equal_in_process_records(tmp_path, monkeypatch):
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     args = ["run", "--task", "talking-face", "--method", "ground-truth", "--method",
             "static-reference", "--metric", "psnr", "--metric", "ssim", "--split", "test",
             "--limit", "2"]
-    for executor in ("inprocess", "pool"):
-        res = CliRunner().invoke(main, [*args, "--executor", executor, "--runs-dir",
-                                        str(tmp_path / executor)])
-        assert res.exit_code == 0, res.output
-    inprocess, pool = _records(tmp_path / "inprocess"), _records(tmp_path / "pool")
+    inprocess, pool = _records_by_executor(tmp_path, args, ("inprocess", "pool"))
     assert len(inprocess) == 4 and inprocess == pool
 
 
@@ -143,18 +151,12 @@ def test_overlap_records_equal_in_process_records_with_pinned_units(tmp_path, mo
     """The default executor on a plan of both kinds: a pinned consonant unit and talking-face
     units go to their worker processes, and every record and per-sample file equals an
     in-process run's."""
-    from bench.cli import main
-
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BENCH_PIN_KERNELS", "1")
     args = ["run", "--method", "mfcc-svm", "--method", "ground-truth", "--method",
             "static-reference", "--metric", "accuracy", "--metric", "psnr", "--split", "test",
             "--limit", "3"]
-    for executor in ("inprocess", "overlap"):
-        res = CliRunner().invoke(main, [*args, "--executor", executor, "--runs-dir",
-                                        str(tmp_path / executor)])
-        assert res.exit_code == 0, res.output
-    inprocess, overlap = _records(tmp_path / "inprocess"), _records(tmp_path / "overlap")
+    inprocess, overlap = _records_by_executor(tmp_path, args, ("inprocess", "overlap"))
     assert len(inprocess) == 6 and inprocess == overlap
 
 
