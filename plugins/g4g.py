@@ -26,7 +26,7 @@ from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, Weights
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "2241573c509f67e2e67dae0d3ce04ecfa5c36f3403db5f64b30bbf3eb4462509"
+EMBEDDED_SHA256 = "8859544bf406556d8e57732a64cbabe2f78cb97a8eb7abcc6a68a0fad708d903"
 EMBEDDED_SIZE = 4595756
 
 PROVENANCE = {

@@ -167,14 +167,14 @@ EMBEDDED = G4GConfig(
     w_mouth=8.0,
     gen_batch=4,
     # the last of three generator phases (model card): from the end of a 2000-step phase at
-    # sync weight 0.01 and Adam 2e-4, a 900-step one at 0.03 and 1e-4; the shipped weights
+    # sync weight 0.01 and Adam 2e-4, a 600-step one at 0.06 and 1e-4; the shipped weights
     # are its step-300 snapshot, chosen on val
-    gen_steps=900,
+    gen_steps=600,
     gen_lr=1e-4,
     gen_cosine=True,
     train_reference="aligner",
     sync_start=0,
-    w_sync=0.03,
+    w_sync=0.06,
     reference_select="aligner",
     reference_exclude=12,
     reference_continuity=0.15,
