@@ -209,11 +209,16 @@ def compute_backend(backend: ComputeBackend | None) -> Iterator[None]:
         _backend.value = previous
 
 
+def _wants_pinning(mspec: MethodSpec) -> bool:
+    """The method pins CPU kernels, pinning is on, and this process is not pinned yet."""
+    return (bool(mspec.pin_kernels) and determinism.pinning_enabled()
+            and not determinism.kernels_pinned())
+
+
 def runs_pinned(unit: Unit) -> bool:
     """Whether :func:`run_unit` moves this unit to a process with pinned CPU kernels."""
-    mspec = registries().methods.get(unit.method)
-    return (bool(mspec.pin_kernels) and determinism.pinning_enabled()
-            and not determinism.kernels_pinned() and getattr(_backend, "value", None) is None)
+    return (_wants_pinning(registries().methods.get(unit.method))
+            and getattr(_backend, "value", None) is None)
 
 
 def run_unit(unit: Unit) -> str:
@@ -226,7 +231,7 @@ def run_unit(unit: Unit) -> str:
         raise BenchError(f"method {mspec.name!r} (task {mspec.task}) and dataset {dspec.name!r} "
                          f"(task {dspec.task}) do not both belong to task {task.name!r}")
     backend: ComputeBackend | None = getattr(_backend, "value", None)
-    if mspec.pin_kernels and determinism.pinning_enabled() and not determinism.kernels_pinned():
+    if _wants_pinning(mspec):
         if backend is None:
             # The kernel paths are chosen when numpy and torch load: run in a process started
             # with them pinned.

@@ -17,6 +17,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from bench.interfaces import SampleError
 from bench.metrics.frames import check_region, ground_truth_pair, region_frames
+from bench.metrics.mean_of_samples import MeanOfSamples
 from bench.samples import Clip
 
 # identical frames have infinite PSNR; a finite cap keeps means and JSON records usable
@@ -40,12 +41,13 @@ def psnr_frame(a: np.ndarray, b: np.ndarray) -> float:
     return min(PSNR_CAP_DB, float(peak_signal_noise_ratio(a, b, data_range=255)))
 
 
-class _FramewiseMetric:
+class _FramewiseMetric(MeanOfSamples):
     name = ""
     direction = "higher"
 
     def __init__(self, region: str = "face") -> None:
         self.region = check_region(region)
+        self.key = self.name  # MeanOfSamples: the per-sample number is stored under the name
 
     def _frame(self, a: np.ndarray, b: np.ndarray) -> float:
         raise NotImplementedError
@@ -85,18 +87,6 @@ class _FramewiseMetric:
         if not values:
             raise ValueError(f"{self.name} of an empty set of videos")
         return float(np.mean([v[self.name] for v in values]))
-
-    # ColumnAggregate: the bootstrap draws index one array (the same numbers as ``aggregate``)
-    def columns(self, values: Sequence[Mapping[str, Any]]) -> Mapping[str, np.ndarray]:
-        return {self.name: np.array([v[self.name] for v in values], dtype=float)}
-
-    def aggregate_columns(self, columns: Mapping[str, np.ndarray]) -> float:
-        return float(np.mean(columns[self.name]))
-
-    def aggregate_draws(self, columns: Mapping[str, np.ndarray], draws: np.ndarray) -> np.ndarray:
-        """``aggregate_columns`` of every row of sample indices ``draws`` at once (a row's mean
-        is summed as the one-dimensional mean sums it: the same floats)."""
-        return np.mean(np.asarray(columns[self.name], dtype=float)[draws], axis=1)
 
 
 class SsimMetric(_FramewiseMetric):

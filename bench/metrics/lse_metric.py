@@ -21,6 +21,7 @@ from bench import devices
 from bench.hashing import sha256_file
 from bench.interfaces import SampleError
 from bench.metrics.lse_inputs import SYNC_RATE, prepare_audio, prepare_frames
+from bench.metrics.mean_of_samples import MeanOfSamples
 from bench.weights import registry
 
 # torch (SyncNet, the scoring) is imported where a clip is scored: a run whose scores are all
@@ -188,7 +189,7 @@ def _syncnet_width(weights_sha256: str, load: Any) -> float:
         return width
 
 
-class LseMetric:
+class LseMetric(MeanOfSamples):
     """``per_sample`` -> {"lse_c", "lse_d", "offset", ...}; ``aggregate`` = mean of ``which``.
 
     LSE-C and LSE-D with the same settings share one :class:`SyncScorer`, so a clip costs one
@@ -266,14 +267,3 @@ class LseMetric:
             raise ValueError(f"{self.which}: no scored samples to aggregate")
         return float(np.mean([v[self.key] for v in values]))
 
-    # ColumnAggregate: the bootstrap draws index one array (the same numbers as ``aggregate``)
-    def columns(self, values: Sequence[Mapping[str, Any]]) -> Mapping[str, np.ndarray]:
-        return {self.key: np.array([v[self.key] for v in values], dtype=float)}
-
-    def aggregate_columns(self, columns: Mapping[str, np.ndarray]) -> float:
-        return float(np.mean(columns[self.key]))
-
-    def aggregate_draws(self, columns: Mapping[str, np.ndarray], draws: np.ndarray) -> np.ndarray:
-        """``aggregate_columns`` of every row of sample indices ``draws`` at once (a row's mean
-        is summed as the one-dimensional mean sums it: the same floats)."""
-        return np.mean(np.asarray(columns[self.key], dtype=float)[draws], axis=1)

@@ -160,15 +160,13 @@ EMBEDDED = G4GConfig(
     align_select="sync",
     align_steps=3000,
     # the shipped generator: the reference fills the mouth, chosen by the aligner at inference;
-    # this last phase trains with aligner-chosen references and a small sync loss, so the
-    # generator reshapes the chosen mouth towards the audio (model card: why, and the first
-    # phase it starts from)
+    # the last phase trains with aligner-chosen references and a sync loss, so the generator
+    # reshapes the chosen mouth towards the audio. It is the last of the generator phases in
+    # the model card: from the end of a 2000-step phase at sync weight 0.01 and Adam 2e-4,
+    # 600 steps at 0.06 and 1e-4; the shipped weights are its step-300 snapshot, chosen on val
     ref_out_of_mouth=False,
     w_mouth=8.0,
     gen_batch=4,
-    # the last of three generator phases (model card): from the end of a 2000-step phase at
-    # sync weight 0.01 and Adam 2e-4, a 600-step one at 0.06 and 1e-4; the shipped weights
-    # are its step-300 snapshot, chosen on val
     gen_steps=600,
     gen_lr=1e-4,
     gen_cosine=True,

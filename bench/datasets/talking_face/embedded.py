@@ -104,7 +104,7 @@ class EmbeddedTalkingFaces:
         cached = load_npz(path, ("frames", "boxes"))
         if cached is not None:
             if array_sha256(cached["frames"]) == expected:
-                return _remember(_stamp(path, expected), cached["frames"], cached["boxes"])
+                return _remember(stamp, cached["frames"], cached["boxes"])
             log.warning("%s: cached frames do not match the manifest sha256; re-rendering", path)
         frames, boxes = self.render(clip_id)
         actual = array_sha256(frames)
