@@ -3,7 +3,9 @@ cores, and the records equal an in-process run's."""
 
 from __future__ import annotations
 
+import functools
 import json
+import multiprocessing as mp
 import os
 from pathlib import Path
 
@@ -65,14 +67,17 @@ def test_overlap_sends_pinned_units_to_pinned_processes_and_keeps_the_order():
     assert 1 <= len({pid for _, pid, _ in only_pinned}) <= 2
 
 
-def _threads(item: int) -> tuple[int, str | None, int, float, float]:
-    import time
-
+def _threads(shared, item: int) -> tuple[int, str | None, int, int]:
     import torch
 
-    start = time.time()
-    time.sleep(1.5)
-    return item, os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads(), start, time.time()
+    together, lock, running = shared
+    with lock:
+        running.value += 1
+        at_start = running.value
+    together.wait(timeout=120)  # returns only once another unit is running too
+    with lock:
+        running.value -= 1
+    return item, os.environ.get("OMP_NUM_THREADS"), torch.get_num_threads(), at_start
 
 
 @pytest.mark.slow  # starts pinned and plain processes
@@ -84,18 +89,19 @@ def test_overlap_runs_workers_units_at_once_each_on_its_share_of_the_cores(monke
     for name in THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     before = torch.get_num_threads()
-    try:
-        out = list(OverlapExecutor(lambda item: item % 2 == 0, workers=2).map(_threads, range(5)))
-    finally:
-        determinism.stop_pinned_worker()
-    assert [item for item, *_ in out] == list(range(5))
+    with mp.get_context("spawn").Manager() as manager:
+        shared = (manager.Barrier(2), manager.Lock(), manager.Value("i", 0))
+        try:
+            out = list(OverlapExecutor(lambda item: item % 2 == 0, workers=2)
+                       .map(functools.partial(_threads, shared), range(4)))
+        finally:
+            determinism.stop_pinned_worker()
+    assert [item for item, *_ in out] == list(range(4))
     share = max(1, (os.cpu_count() or 1) // 2)
     # the plain units had one core's share of threads, torch's too
-    assert {(env, n) for item, env, n, _, _ in out if item % 2} == {(str(share), share)}
-    # never more than two units at a time, and two at once for most of the run
-    spans = [(start, end) for *_, start, end in out]
-    at_once = [sum(s <= t < e for s, e in spans) for t, _ in spans]
-    assert max(at_once) <= 2 and at_once.count(2) >= 2
+    assert {(env, n) for item, env, n, _ in out if item % 2} == {(str(share), share)}
+    # every unit met another at the barrier (two at once), and never more than two ran
+    assert max(at_start for *_, at_start in out) <= 2
     # this process is as it was
     assert torch.get_num_threads() == before
     assert all(os.environ.get(name) is None for name in THREAD_VARIABLES)
@@ -187,16 +193,24 @@ def _joblib_sum(n: int) -> float:
     return float(sum(Parallel(n_jobs=2)(delayed(math.sqrt)(i) for i in range(n))))
 
 
+def _joblib_sum_on_own_worker(barrier) -> float:
+    barrier.wait(timeout=120)  # both calls running at once: one on each worker
+    return _joblib_sum(50)
+
+
 @pytest.mark.slow  # starts pinned processes and joblib workers
 def test_pinned_workers_that_used_joblib_exit_by_themselves():
     """joblib's idle workers must not hold a pinned process at exit (it used to wait for them,
     then be killed after a grace period, at the end of every run)."""
     from bench.execution import determinism
 
-    try:
-        futures = [determinism.submit_pinned(_joblib_sum, 50, 2) for _ in range(2)]
-        assert [determinism.pinned_result(f) for f in futures] == [_joblib_sum(50)] * 2
-    finally:
-        codes = determinism.stop_pinned_worker()
+    with mp.get_context("spawn").Manager() as manager:
+        barrier = manager.Barrier(2)
+        try:
+            futures = [determinism.submit_pinned(_joblib_sum_on_own_worker, barrier, 2)
+                       for _ in range(2)]
+            assert [determinism.pinned_result(f) for f in futures] == [_joblib_sum(50)] * 2
+        finally:
+            codes = determinism.stop_pinned_worker()
     # none was killed; None: the pool's own thread reaped the process first
     assert len(codes) == 2 and set(codes) <= {0, None}

@@ -115,7 +115,8 @@ def _pinned_pool(workers: int = 1) -> ProcessPoolExecutor:
         saved = {k: os.environ.get(k) for k in PINNED_KERNELS}
         os.environ.update(PINNED_KERNELS)  # each child copies the environment when it starts
         try:
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                       initializer=_stop_joblib_at_exit)
             # each submit finds no idle worker yet and spawns one: all start now, while the
             # variables are set (a process started later would not be pinned)
             started = [pool.submit(_started_pinned) for _ in range(workers)]
@@ -132,10 +133,14 @@ def _pinned_pool(workers: int = 1) -> ProcessPoolExecutor:
     return _PINNED_POOL
 
 
-def _started_pinned() -> bool:
-    # at exit, multiprocessing joins this process's children before the interpreter's own
-    # exit hooks run; joblib's idle workers would hold it there for their 300 s timeout
+def _stop_joblib_at_exit() -> None:
+    # in every worker (an initializer; the start-up tasks may all land on one worker): at exit,
+    # multiprocessing joins this process's children before the interpreter's own exit hooks
+    # run, and joblib's idle workers would hold it there for their 300 s timeout
     mp_util.Finalize(None, _stop_joblib_workers, exitpriority=10)
+
+
+def _started_pinned() -> bool:
     return kernels_pinned()
 
 
