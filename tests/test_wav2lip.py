@@ -218,6 +218,60 @@ def test_sampler_batches_and_offsets():
         WindowSampler([FaceVideo(np.zeros((6, 96, 96, 3), np.uint8), np.zeros((80, 30), np.float32))])
 
 
+def test_offset_batch_pairs_each_window_with_its_shifted_audio():
+    from reference_models.wav2lip.data import _mel_at
+
+    videos = _videos()
+    sampler = WindowSampler(videos)
+    b = sampler.offset_batch(np.random.default_rng(0), 5, max_shift=3)
+    assert b["faces"].shape == (5, 15, 48, 96) and b["mels"].shape == (5, 7, 1, 80, 16)
+    # find each window's video and start from its faces, then check the 7 audio windows
+    for faces, mels in zip(b["faces"], b["mels"]):
+        hits = [(v, t) for v in videos for t in range(len(v.faces) - 4)
+                if np.array_equal(faces[:3], v.faces[t, 48:].transpose(2, 0, 1) / np.float32(255))]
+        assert hits
+        video, t = hits[0]
+        assert 3 <= t
+        for k in range(-3, 4):
+            np.testing.assert_array_equal(mels[k + 3, 0], _mel_at(video, t + k))
+    with pytest.raises(ValueError, match="offsets of \\+-40"):
+        sampler.offset_batch(np.random.default_rng(0), 2, max_shift=40)
+
+
+def test_offset_objective_learns_and_resumes_exactly(tmp_path):
+    from reference_models.wav2lip.train import LogitScale, _tensors, offset_loss
+
+    torch.manual_seed(0)
+    sampler = WindowSampler(_videos())
+    b = _tensors(sampler.offset_batch(np.random.default_rng(0), 4, max_shift=2))
+    expert, scale = SyncNetColor(W), LogitScale()
+    opt = torch.optim.Adam([*expert.parameters(), *scale.parameters()], lr=1e-3)
+    losses = []
+    for _ in range(20):
+        loss, stats = offset_loss(expert, b["mels"], b["faces"], scale)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-4:]) < 0.7 * np.mean(losses[:4]) and 0 <= stats["offset_acc"] <= 1
+    cfg = TrainConfig(width=W, steps=4, batch=3, eval_every=2, eval_batches=1, seed=1,
+                      expert_loss="offsets", max_shift=2)
+    train_expert(sampler, sampler, tmp_path / "straight", cfg, progress=False)
+    cfg.steps = 2
+    train_expert(sampler, sampler, tmp_path / "resumed", cfg, progress=False)
+    cfg.steps = 4
+    train_expert(sampler, sampler, tmp_path / "resumed", cfg, progress=False)
+    a = torch.load(tmp_path / "straight" / "expert_last.pt", weights_only=True)["modules"]
+    r = torch.load(tmp_path / "resumed" / "expert_last.pt", weights_only=True)["modules"]
+    assert set(a) == {"model", "scale"}
+    assert all(torch.equal(a[m][k], r[m][k]) for m in a for k in a[m])
+    rows = [json.loads(x) for x in (tmp_path / "resumed" / "expert_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4] and "val_offset_acc" in rows[1]
+    with pytest.raises(ValueError, match="expert_loss"):
+        train_expert(sampler, sampler, tmp_path / "bad", TrainConfig(width=W, expert_loss="nce"),
+                     progress=False)
+
+
 def test_losses_decrease_on_a_fixed_tiny_batch():
     from reference_models.wav2lip.train import _generator_losses, _tensors, sync_loss
 
@@ -267,6 +321,25 @@ def test_training_loop_logs_plots_and_resumes(tmp_path):
     assert len(grows) == 4 and "train_disc" in grows[0] and "val_sync" in grows[1]
     assert load_checkpoint(gres["checkpoint"], "wav2lip").width == W
     assert (tmp_path / "wav2lip_loss.png").exists()
+
+
+def test_generator_starts_from_given_weights_with_the_sync_term_on(tmp_path):
+    sampler = WindowSampler(_videos())
+    train_expert(sampler, sampler, tmp_path, TrainConfig(width=W, steps=1, batch=2, eval_batches=1),
+                 progress=False)
+    torch.manual_seed(7)
+    start = Wav2Lip(W)
+    save_checkpoint(tmp_path / "l1.pt", start, "wav2lip")
+    cfg = TrainConfig(width=W, steps=3, batch=1, lr=0.0, eval_every=1, eval_batches=1,
+                      sync_wt=0.2, sync_threshold=float("inf"))
+    train_generator(sampler, sampler, tmp_path / "expert.pt", tmp_path / "g", cfg,
+                    progress=False, init=tmp_path / "l1.pt")
+    rows = [json.loads(x) for x in (tmp_path / "g" / "wav2lip_log.jsonl").read_text().splitlines()]
+    # off for the first step (no val measurement yet), on from the first evaluation
+    assert [r["sync_wt"] for r in rows] == [0.0, 0.2, 0.2]
+    last = torch.load(tmp_path / "g" / "wav2lip_last.pt", weights_only=True)["modules"]["gen"]
+    # lr 0: the parameters are the given ones (batch-norm statistics move in train mode)
+    assert all(torch.equal(last[k], v) for k, v in start.named_parameters())
 
 
 def test_training_is_seeded(tmp_path):

@@ -39,10 +39,21 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
     @click.option("--lr", type=float, default=1e-4, show_default=True)
     @click.option("--eval-every", type=int, default=50, show_default=True)
     @click.option("--train-clips", type=int, default=None, help="use only the first N train clips")
+    @click.option("--expert-loss", type=click.Choice(["bce", "offsets"]), default="bce",
+                  show_default=True, help="bce: the reference's; offsets: softmax over audio "
+                  "windows shifted -D..D frames and the batch's other windows")
+    @click.option("--max-shift", type=int, default=6, show_default=True,
+                  help="D for --expert-loss offsets")
+    @click.option("--sync-wt", type=float, default=None,
+                  help="generator sync weight once on [default: 0.01, 0.03 with --gan]")
+    @click.option("--sync-threshold", type=float, default=0.75, show_default=True,
+                  help="the sync term switches on once the val sync loss is below this")
+    @click.option("--init-generator", type=click.Path(dir_okay=False, exists=True), default=None,
+                  help="start the generator from these weights (e.g. an L1-only run's)")
     @click.option("--gan/--no-gan", default=False, show_default=True)
     @click.option("--seed", type=int, default=0, show_default=True)
     def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, train_clips,
-            gan, seed):
+            expert_loss, max_shift, sync_wt, sync_threshold, init_generator, gan, seed):
         from reference_models.wav2lip.data import WindowSampler
         from reference_models.wav2lip.train import (
             TrainConfig,
@@ -55,11 +66,14 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
         train_videos, val_videos, info = load_data(train_clips)
         train, val = WindowSampler(train_videos), WindowSampler(val_videos)
         common = {"width": width, "lr": lr, "eval_every": eval_every, "seed": seed}
-        expert_cfg = TrainConfig(steps=expert_steps, batch=batch, **common)
+        expert_cfg = TrainConfig(steps=expert_steps, batch=batch, expert_loss=expert_loss,
+                                 max_shift=max_shift, **common)
         expert = timed(train_expert, train, val, out_dir, expert_cfg)
         gen_cfg = TrainConfig(steps=gen_steps, batch=gen_batch, gan=gan,
-                              sync_wt=0.03 if gan else 0.01, **common)
-        gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg)
+                              sync_wt=sync_wt if sync_wt is not None else 0.03 if gan else 0.01,
+                              sync_threshold=sync_threshold, **common)
+        gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg,
+                    init=Path(init_generator) if init_generator else None)
         args = sys.argv[2:] if argv is None else list(argv)
         summary = {
             "command": f"{prog} {shlex.join(args)}",

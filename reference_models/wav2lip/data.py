@@ -64,6 +64,7 @@ class WindowSampler:
         if not self.videos:
             raise ValueError("no video is long enough for two 5-frame windows with audio")
         self._starts = [v.usable_starts(offset=-1) for v in self.videos]
+        self._pools: dict[int, list[tuple[FaceVideo, np.ndarray]]] = {}
 
     def _pick(self, rng: np.random.Generator) -> tuple[FaceVideo, int, int]:
         i = int(rng.integers(len(self.videos)))
@@ -92,6 +93,39 @@ class WindowSampler:
             "mel": np.stack(mels).astype(np.float32),
             "label": np.asarray(labels, np.float32),
         }
+
+    def offset_batch(self, rng: np.random.Generator, batch: int,
+                     max_shift: int) -> dict[str, np.ndarray]:
+        """Offset batch: faces (B, 15, S/2, S) lower halves of the window at t, mels
+        (B, 2D+1, 1, 80, 16) the audio windows at frames t-D..t+D (D = ``max_shift``); the
+        synced one is at index D."""
+        pool = self._shift_pool(max_shift)
+        faces, mels = [], []
+        for _ in range(batch):
+            video, starts = pool[int(rng.integers(len(pool)))]
+            t = int(rng.choice(starts))
+            window = _to_float(video.faces[t : t + SYNC_T])
+            lower = window[:, :, window.shape[2] // 2 :]
+            faces.append(lower.transpose(1, 0, 2, 3).reshape(-1, *lower.shape[2:]))
+            mels.append(np.stack([_mel_at(video, t + k)[None]
+                                  for k in range(-max_shift, max_shift + 1)]))
+        return {"faces": np.stack(faces), "mels": np.stack(mels).astype(np.float32)}
+
+    def _shift_pool(self, max_shift: int) -> list[tuple[FaceVideo, np.ndarray]]:
+        """(video, window starts whose audio windows at -D..D frames all exist), non-empty."""
+        if max_shift not in self._pools:
+            pool = []
+            for video, starts in zip(self.videos, self._starts):
+                last = len(video.faces) - SYNC_T
+                ok = [(max_shift <= t <= last - max_shift and window_start(t + max_shift, video.fps)
+                       + SYNC_STEPS <= video.mel.shape[1]) for t in starts]
+                if any(ok):
+                    pool.append((video, starts[np.asarray(ok, dtype=bool)]))
+            if not pool:
+                raise ValueError(f"no video is long enough for audio offsets of +-{max_shift} "
+                                 "frames around a 5-frame window")
+            self._pools[max_shift] = pool
+        return self._pools[max_shift]
 
     def generator_batch(self, rng: np.random.Generator, batch: int) -> dict[str, np.ndarray]:
         """Generator batch: inputs (B, 6, 5, S, S), per-frame mels (B, 5, 1, 80, 16),

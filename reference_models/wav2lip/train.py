@@ -47,6 +47,9 @@ class TrainConfig:
     disc_wt: float = 0.07
     gan: bool = False
     threads: int = 1
+    # "bce": the reference's expert loss; "offsets": softmax over audio windows (below)
+    expert_loss: str = "bce"
+    max_shift: int = 6  # "offsets": audio windows at -D..D frames around each face window
 
 
 def _tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -59,6 +62,38 @@ def sync_loss(expert: SyncNetColor, mel: torch.Tensor, faces: torch.Tensor, labe
     # Embeddings follow a ReLU, so the cosine lies in [0, 1]; clamp only guards rounding.
     cos = F.cosine_similarity(a, v).clamp(1e-7, 1 - 1e-7).unsqueeze(1)
     return F.binary_cross_entropy(cos, label)
+
+
+class LogitScale(nn.Module):
+    """The learned temperature of :func:`offset_loss` (trained with the expert, not part of it)."""
+
+    def __init__(self, init: float = 10.0) -> None:
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.tensor(float(np.log(init))))
+
+
+def offset_loss(expert: SyncNetColor, mels: torch.Tensor, faces: torch.Tensor,
+                scale: LogitScale) -> tuple[torch.Tensor, dict[str, float]]:
+    """Each face window against every audio window of the batch: its own video's at offsets
+    -D..D frames and every other sample's; cross-entropy on its synced window.
+
+    ``mels`` (B, 2D+1, 1, 80, 16), synced at index D. Logits are cosine x a learned scale. One
+    BCE negative per pair (the reference's loss) stays near chance for thousands of CPU steps
+    at this size; ranking against 2D+1 shifts of the same audio is what LSE measures and
+    learns in hundreds (the same objective trains the embedded evaluation SyncNet, whose
+    weights are never used here). Also returns ``acc`` (top-1 among all B(2D+1) windows) and
+    ``offset_acc`` (top-1 among the own video's 2D+1 offsets).
+    """
+    b, n = mels.shape[:2]
+    a = F.normalize(expert.audio_encoder(mels.flatten(0, 1)).flatten(1), dim=1)  # (B*n, E)
+    v = F.normalize(expert.face_encoder(faces).flatten(1), dim=1)  # (B, E)
+    logits = scale.log_scale.exp() * v @ a.t()
+    target = torch.arange(b) * n + n // 2
+    loss = F.cross_entropy(logits, target)
+    own = logits.reshape(b, b, n)[torch.arange(b), torch.arange(b)]  # (B, n)
+    stats = {"acc": float((logits.argmax(1) == target).float().mean()),
+             "offset_acc": float((own.argmax(1) == n // 2).float().mean())}
+    return loss, stats
 
 
 class _Run:
@@ -140,8 +175,12 @@ class _Run:
 
 def _eval_batches(sampler: WindowSampler, cfg: TrainConfig, kind: str) -> list[dict[str, torch.Tensor]]:
     # Fixed validation batches so the numbers are comparable across evaluations.
-    draw = sampler.sync_batch if kind == "sync" else sampler.generator_batch
-    return [_tensors(draw(np.random.default_rng([cfg.seed, 999_999, i]), cfg.batch)) for i in range(cfg.eval_batches)]
+    def draw(rng: np.random.Generator) -> dict[str, np.ndarray]:
+        if kind == "offsets":
+            return sampler.offset_batch(rng, cfg.batch, cfg.max_shift)
+        return (sampler.sync_batch if kind == "sync" else sampler.generator_batch)(rng, cfg.batch)
+
+    return [_tensors(draw(np.random.default_rng([cfg.seed, 999_999, i]))) for i in range(cfg.eval_batches)]
 
 
 def train_expert(
@@ -151,32 +190,51 @@ def train_expert(
     """Train ``SyncNetColor`` on ``train``; keep the lowest-val-loss weights in ``expert.pt``."""
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    if cfg.expert_loss not in ("bce", "offsets"):
+        raise ValueError(f"expert_loss must be 'bce' or 'offsets', got {cfg.expert_loss!r}")
     model = SyncNetColor(cfg.width)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    modules: dict[str, nn.Module] = {"model": model}
+    if cfg.expert_loss == "offsets":
+        modules["scale"] = LogitScale()
+    params = [p for m in modules.values() for p in m.parameters()]
+    opt = torch.optim.Adam(params, lr=cfg.lr)
     run = _Run(out_dir, "expert", cfg)
-    state = run.resume({"model": model}, {"opt": opt})
-    val_batches = _eval_batches(val, cfg, "sync")
+    state = run.resume(modules, {"opt": opt})
+    kind = "offsets" if cfg.expert_loss == "offsets" else "sync"
+    val_batches = _eval_batches(val, cfg, kind)
+
+    def losses(b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        if kind == "offsets":
+            return offset_loss(model, b["mels"], b["faces"], modules["scale"])
+        return sync_loss(model, b["mel"], b["faces"], b["label"]), {}
+
     step, best = state["step"], state["best"]
     bar = tqdm(total=cfg.steps, initial=step, desc="expert", disable=not progress)
     while step < cfg.steps:
         model.train()
-        b = _tensors(train.sync_batch(np.random.default_rng([cfg.seed, step]), cfg.batch))
-        loss = sync_loss(model, b["mel"], b["faces"], b["label"])
+        rng = np.random.default_rng([cfg.seed, step])
+        if kind == "offsets":
+            b = _tensors(train.offset_batch(rng, cfg.batch, cfg.max_shift))
+        else:
+            b = _tensors(train.sync_batch(rng, cfg.batch))
+        loss, stats = losses(b)
         opt.zero_grad()
         loss.backward()
         opt.step()
         step += 1
-        row = {"step": step, "train_loss": loss.item()}
+        row = {"step": step, "train_loss": loss.item(), **{f"train_{k}": v for k, v in stats.items()}}
         if step % cfg.eval_every == 0 or step == cfg.steps:
             model.eval()
             with torch.no_grad():
-                vals = [float(sync_loss(model, v["mel"], v["faces"], v["label"])) for v in val_batches]
-            row["val_loss"] = float(np.mean(vals))
+                vals = [losses(v) for v in val_batches]
+            row["val_loss"] = float(np.mean([float(loss) for loss, _ in vals]))
+            for key in vals[0][1]:
+                row[f"val_{key}"] = float(np.mean([st[key] for _, st in vals]))
             if row["val_loss"] < best:
                 best = row["val_loss"]
                 save_checkpoint(run.best, model, "syncnet", half=True, step=step, val_loss=best)
             run.log(row)
-            run.save_last(step, best, {}, {"model": model}, {"opt": opt})
+            run.save_last(step, best, {}, modules, {"opt": opt})
         else:
             run.log(row)
         bar.update(1)
@@ -204,9 +262,12 @@ def _generator_losses(
 
 def train_generator(
     train: WindowSampler, val: WindowSampler, expert_path: Path, out_dir: Path, cfg: TrainConfig,
-    progress: bool = True,
+    progress: bool = True, init: Path | None = None,
 ) -> dict:
-    """Train ``Wav2Lip`` against the frozen expert at ``expert_path``; best on val in ``wav2lip.pt``."""
+    """Train ``Wav2Lip`` against the frozen expert at ``expert_path``; best on val in ``wav2lip.pt``.
+
+    ``init``: generator weights to start from (a fresh run only; a resumed one has its own).
+    """
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     expert = load_checkpoint(expert_path, "syncnet")
@@ -222,6 +283,8 @@ def train_generator(
         modules["disc"] = disc
         optims["disc"] = torch.optim.Adam(disc.parameters(), lr=cfg.lr, betas=betas)
     run = _Run(out_dir, "wav2lip", cfg)
+    if init is not None and not run.last.exists():
+        gen.load_state_dict(load_checkpoint(init, "wav2lip").state_dict())
     state = run.resume(modules, optims)
     step, best = state["step"], state["best"]
     sync_on = bool(state["extra"].get("sync_on", False))
