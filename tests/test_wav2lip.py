@@ -547,3 +547,39 @@ def test_training_command_takes_its_videos_from_the_caller(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         plugin_command(["--help"])
     assert exit_.value.code == 0 and "--expert-steps" in capsys.readouterr().out
+
+
+class _IndexExpert(torch.nn.Module):
+    """Reads the frame index from the pixels and from the mel window; embeds it on a circle."""
+
+    def __init__(self, audio_lag: int = 0):
+        super().__init__()
+        self.audio_lag = audio_lag
+
+    @staticmethod
+    def _embed(t):
+        return torch.stack([torch.cos(0.3 * t), torch.sin(0.3 * t)], 1)[:, :, None, None]
+
+    def face_encoder(self, faces):
+        return self._embed(torch.round(faces[:, 0, 0, 0] * 255))
+
+    def audio_encoder(self, mel):
+        from reference_models.wav2lip.audio import window_start
+
+        starts = {window_start(t, 25.0): t for t in range(200)}
+        frame = torch.tensor([starts[int(s)] for s in mel[:, 0, 0, 0]], dtype=torch.float32)
+        return self._embed(frame + self.audio_lag)
+
+
+def test_offset_recovery_counts_the_synced_window():
+    from reference_models.wav2lip.evaluation import offset_recovery
+
+    faces = np.repeat(np.arange(40, dtype=np.uint8)[:, None, None, None], 96, 1)
+    faces = np.ascontiguousarray(np.broadcast_to(faces, (40, 96, 96, 3)))
+    mel = np.tile(np.arange(200, dtype=np.float32), (80, 1))  # column s holds s
+    videos = [FaceVideo(faces, mel, name=f"v{i}") for i in range(2)]
+    perfect = offset_recovery(_IndexExpert(), videos, max_shift=3, batch=7)
+    assert perfect["window"] == 1.0 and perfect["clip"] == 1.0 and perfect["videos"] == 2
+    assert perfect["windows"] == 2 * len(WindowSampler(videos)._shift_pool(3)[0][1])
+    late = offset_recovery(_IndexExpert(audio_lag=1), videos, max_shift=3)
+    assert late["window"] == 0.0 and late["clip"] == 0.0 and late["chance_window"] == 1 / 7
