@@ -583,3 +583,21 @@ def test_offset_recovery_counts_the_synced_window():
     assert perfect["windows"] == 2 * len(WindowSampler(videos)._shift_pool(3)[0][1])
     late = offset_recovery(_IndexExpert(audio_lag=1), videos, max_shift=3)
     assert late["window"] == 0.0 and late["clip"] == 0.0 and late["chance_window"] == 1 / 7
+
+
+def test_training_command_trains_the_expert_alone_with_gen_steps_0(tmp_path, capsys):
+    from reference_models.wav2lip.cli import train_command
+
+    with pytest.raises(SystemExit) as exit_:  # click's standalone mode exits
+        train_command(["--out", str(tmp_path), "--width", str(W), "--expert-loss", "offsets",
+                       "--max-shift", "2", "--batch", "3", "--expert-steps", "2",
+                       "--eval-every", "1", "--eval-batches", "1", "--gen-steps", "0"],
+                      lambda n: (list(_videos()), list(_videos()), {"name": "tiny"}))
+    assert exit_.value.code == 0
+    summary = json.loads((tmp_path / "training.json").read_text())
+    assert summary["generator"] is None and summary["expert"]["steps"] == 2
+    assert "--expert-loss offsets" in summary["command"]
+    assert load_checkpoint(tmp_path / "expert.pt", "syncnet").width == W
+    assert not (tmp_path / "wav2lip_log.jsonl").exists()
+    rows = [json.loads(x) for x in (tmp_path / "expert_log.jsonl").read_text().splitlines()]
+    assert "val_offset_acc" in rows[0]

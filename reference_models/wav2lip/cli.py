@@ -38,6 +38,10 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
                   help="generator batch (x5 frames)")
     @click.option("--lr", type=float, default=1e-4, show_default=True)
     @click.option("--eval-every", type=int, default=50, show_default=True)
+    @click.option("--eval-batches", type=int, default=4, show_default=True,
+                  help="fixed val batches per evaluation")
+    @click.option("--threads", type=int, default=1, show_default=True,
+                  help="torch threads (the weights depend on it in the last bits)")
     @click.option("--train-clips", type=int, default=None, help="use only the first N train clips")
     @click.option("--expert-loss", type=click.Choice(["bce", "offsets"]), default="bce",
                   show_default=True, help="bce: the reference's; offsets: softmax over audio "
@@ -52,7 +56,8 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
                   help="start the generator from these weights (e.g. an L1-only run's)")
     @click.option("--gan/--no-gan", default=False, show_default=True)
     @click.option("--seed", type=int, default=0, show_default=True)
-    def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, train_clips,
+    def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, eval_batches,
+            threads, train_clips,
             expert_loss, max_shift, sync_wt, sync_threshold, init_generator, gan, seed):
         from reference_models.wav2lip.data import WindowSampler
         from reference_models.wav2lip.train import (
@@ -65,15 +70,18 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
         out_dir = Path(out)
         train_videos, val_videos, info = load_data(train_clips)
         train, val = WindowSampler(train_videos), WindowSampler(val_videos)
-        common = {"width": width, "lr": lr, "eval_every": eval_every, "seed": seed}
+        common = {"width": width, "lr": lr, "eval_every": eval_every,
+                  "eval_batches": eval_batches, "threads": threads, "seed": seed}
         expert_cfg = TrainConfig(steps=expert_steps, batch=batch, expert_loss=expert_loss,
                                  max_shift=max_shift, **common)
         expert = timed(train_expert, train, val, out_dir, expert_cfg)
         gen_cfg = TrainConfig(steps=gen_steps, batch=gen_batch, gan=gan,
                               sync_wt=sync_wt if sync_wt is not None else 0.03 if gan else 0.01,
                               sync_threshold=sync_threshold, **common)
-        gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg,
-                    init=Path(init_generator) if init_generator else None)
+        gen = None  # --gen-steps 0: the expert alone
+        if gen_steps > 0:
+            gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg,
+                        init=Path(init_generator) if init_generator else None)
         args = sys.argv[2:] if argv is None else list(argv)
         summary = {
             "command": f"{prog} {shlex.join(args)}",
