@@ -601,3 +601,23 @@ def test_training_command_trains_the_expert_alone_with_gen_steps_0(tmp_path, cap
     assert not (tmp_path / "wav2lip_log.jsonl").exists()
     rows = [json.loads(x) for x in (tmp_path / "expert_log.jsonl").read_text().splitlines()]
     assert "val_offset_acc" in rows[0]
+
+
+def test_training_command_reuses_the_expert_in_out_with_expert_steps_0(tmp_path):
+    from reference_models.wav2lip.cli import train_command
+
+    def run(out):
+        with pytest.raises(SystemExit) as exit_:
+            train_command(["--out", str(out), "--width", str(W), "--expert-steps", "0",
+                           "--gen-steps", "1", "--gen-batch", "1", "--eval-every", "1",
+                           "--eval-batches", "1"],
+                          lambda n: (list(_videos()), list(_videos()), {"name": "tiny"}))
+        return exit_.value.code
+
+    assert run(tmp_path / "empty") == 2  # a usage error: no expert to reuse
+    save_checkpoint(tmp_path / "out" / "expert.pt", SyncNetColor(W), "syncnet")
+    before = (tmp_path / "out" / "expert.pt").read_bytes()
+    assert run(tmp_path / "out") == 0
+    summary = json.loads((tmp_path / "out" / "training.json").read_text())
+    assert summary["expert"]["trained"] is False and summary["generator"]["steps"] == 1
+    assert (tmp_path / "out" / "expert.pt").read_bytes() == before

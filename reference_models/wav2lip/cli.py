@@ -74,7 +74,12 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
                   "eval_batches": eval_batches, "threads": threads, "seed": seed}
         expert_cfg = TrainConfig(steps=expert_steps, batch=batch, expert_loss=expert_loss,
                                  max_shift=max_shift, **common)
-        expert = timed(train_expert, train, val, out_dir, expert_cfg)
+        if expert_steps > 0:
+            expert = timed(train_expert, train, val, out_dir, expert_cfg)
+        elif (out_dir / "expert.pt").exists():  # --expert-steps 0: the expert already there
+            expert = {"checkpoint": str(out_dir / "expert.pt"), "steps": 0, "trained": False}
+        else:
+            raise click.UsageError(f"--expert-steps 0 needs an expert at {out_dir / 'expert.pt'}")
         gen_cfg = TrainConfig(steps=gen_steps, batch=gen_batch, gan=gan,
                               sync_wt=sync_wt if sync_wt is not None else 0.03 if gan else 0.01,
                               sync_threshold=sync_threshold, **common)
