@@ -175,12 +175,17 @@ class _Run:
 
 def _eval_batches(sampler: WindowSampler, cfg: TrainConfig, kind: str) -> list[dict[str, torch.Tensor]]:
     # Fixed validation batches so the numbers are comparable across evaluations.
-    def draw(rng: np.random.Generator) -> dict[str, np.ndarray]:
-        if kind == "offsets":
-            return sampler.offset_batch(rng, cfg.batch, cfg.max_shift)
-        return (sampler.sync_batch if kind == "sync" else sampler.generator_batch)(rng, cfg.batch)
+    return [_draw(sampler, np.random.default_rng([cfg.seed, 999_999, i]), cfg, kind)
+            for i in range(cfg.eval_batches)]
 
-    return [_tensors(draw(np.random.default_rng([cfg.seed, 999_999, i]))) for i in range(cfg.eval_batches)]
+
+def _draw(sampler: WindowSampler, rng: np.random.Generator, cfg: TrainConfig,
+          kind: str) -> dict[str, torch.Tensor]:
+    """One batch of ``kind``: "offsets" / "sync" (the expert's losses) or "gen"."""
+    if kind == "offsets":
+        return _tensors(sampler.offset_batch(rng, cfg.batch, cfg.max_shift))
+    draw = sampler.sync_batch if kind == "sync" else sampler.generator_batch
+    return _tensors(draw(rng, cfg.batch))
 
 
 def train_expert(
@@ -212,12 +217,7 @@ def train_expert(
     bar = tqdm(total=cfg.steps, initial=step, desc="expert", disable=not progress)
     while step < cfg.steps:
         model.train()
-        rng = np.random.default_rng([cfg.seed, step])
-        if kind == "offsets":
-            b = _tensors(train.offset_batch(rng, cfg.batch, cfg.max_shift))
-        else:
-            b = _tensors(train.sync_batch(rng, cfg.batch))
-        loss, stats = losses(b)
+        loss, stats = losses(_draw(train, np.random.default_rng([cfg.seed, step]), cfg, kind))
         opt.zero_grad()
         loss.backward()
         opt.step()
