@@ -558,12 +558,12 @@ class _IndexExpert(torch.nn.Module):
 
     @staticmethod
     def _embed(t):
-        return torch.stack([torch.cos(0.3 * t), torch.sin(0.3 * t)], 1)[:, :, None, None]
+        return torch.stack([torch.cos(0.3 * t), torch.sin(0.3 * t)], 1)  # unit length
 
-    def face_encoder(self, faces):
+    def embed_faces(self, faces):
         return self._embed(torch.round(faces[:, 0, 0, 0] * 255))
 
-    def audio_encoder(self, mel):
+    def embed_audio(self, mel):
         from reference_models.wav2lip.audio import window_start
 
         starts = {window_start(t, 25.0): t for t in range(200)}
@@ -580,7 +580,7 @@ def test_offset_recovery_counts_the_synced_window():
     videos = [FaceVideo(faces, mel, name=f"v{i}") for i in range(2)]
     perfect = offset_recovery(_IndexExpert(), videos, max_shift=3, batch=7)
     assert perfect["window"] == 1.0 and perfect["clip"] == 1.0 and perfect["videos"] == 2
-    assert perfect["windows"] == 2 * len(WindowSampler(videos)._shift_pool(3)[0][1])
+    assert perfect["windows"] == 2 * len(WindowSampler(videos).shift_pool(3)[0][1])
     late = offset_recovery(_IndexExpert(audio_lag=1), videos, max_shift=3)
     assert late["window"] == 0.0 and late["clip"] == 0.0 and late["chance_window"] == 1 / 7
 

@@ -50,6 +50,18 @@ def _mel_at(video: FaceVideo, frame: int) -> np.ndarray:
     return video.mel[:, s : s + SYNC_STEPS]
 
 
+def lower_half_faces(video: FaceVideo, start: int) -> np.ndarray:
+    """The lower halves of frames start..start+4, stacked as the expert reads them: (15, S/2, S)."""
+    window = _to_float(video.faces[start : start + SYNC_T])  # (3, 5, S, S)
+    lower = window[:, :, window.shape[2] // 2 :]
+    return lower.transpose(1, 0, 2, 3).reshape(-1, *lower.shape[2:])
+
+
+def shifted_mels(video: FaceVideo, start: int, max_shift: int) -> np.ndarray:
+    """The mel windows of frames start-D..start+D (D = ``max_shift``): (2D+1, 1, 80, 16)."""
+    return np.stack([_mel_at(video, start + k)[None] for k in range(-max_shift, max_shift + 1)])
+
+
 def _to_float(frames: np.ndarray) -> np.ndarray:
     # (T, S, S, 3) uint8 -> (3, T, S, S) float32 in [0, 1]
     return np.ascontiguousarray(frames.transpose(3, 0, 1, 2), dtype=np.float32) / 255.0
@@ -82,10 +94,7 @@ class WindowSampler:
         for _ in range(batch):
             video, t, wrong = self._pick(rng)
             y = float(rng.random() < 0.5)
-            start = t if y else wrong
-            window = _to_float(video.faces[start : start + SYNC_T])  # (3, 5, S, S)
-            lower = window[:, :, window.shape[2] // 2 :]
-            faces.append(lower.transpose(1, 0, 2, 3).reshape(-1, *lower.shape[2:]))
+            faces.append(lower_half_faces(video, t if y else wrong))
             mels.append(_mel_at(video, t)[None])
             labels.append([y])
         return {
@@ -99,19 +108,16 @@ class WindowSampler:
         """Offset batch: faces (B, 15, S/2, S) lower halves of the window at t, mels
         (B, 2D+1, 1, 80, 16) the audio windows at frames t-D..t+D (D = ``max_shift``); the
         synced one is at index D."""
-        pool = self._shift_pool(max_shift)
+        pool = self.shift_pool(max_shift)
         faces, mels = [], []
         for _ in range(batch):
             video, starts = pool[int(rng.integers(len(pool)))]
             t = int(rng.choice(starts))
-            window = _to_float(video.faces[t : t + SYNC_T])
-            lower = window[:, :, window.shape[2] // 2 :]
-            faces.append(lower.transpose(1, 0, 2, 3).reshape(-1, *lower.shape[2:]))
-            mels.append(np.stack([_mel_at(video, t + k)[None]
-                                  for k in range(-max_shift, max_shift + 1)]))
+            faces.append(lower_half_faces(video, t))
+            mels.append(shifted_mels(video, t, max_shift))
         return {"faces": np.stack(faces), "mels": np.stack(mels).astype(np.float32)}
 
-    def _shift_pool(self, max_shift: int) -> list[tuple[FaceVideo, np.ndarray]]:
+    def shift_pool(self, max_shift: int) -> list[tuple[FaceVideo, np.ndarray]]:
         """(video, window starts whose audio windows at -D..D frames all exist), non-empty."""
         if max_shift not in self._pools:
             pool = []

@@ -6,9 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from reference_models.wav2lip.data import FaceVideo, WindowSampler, _mel_at, _to_float
+from reference_models.wav2lip.data import (
+    FaceVideo,
+    WindowSampler,
+    lower_half_faces,
+    shifted_mels,
+)
 from reference_models.wav2lip.models import SyncNetColor
 
 
@@ -22,25 +26,20 @@ def offset_recovery(expert: SyncNetColor, videos: Sequence[FaceVideo], max_shift
     highest at offset 0 (what LSE reads); ``chance_window``: 1 / (2D+1).
     """
     expert.eval()
-    pool = WindowSampler(videos)._shift_pool(max_shift)
-    shifts = range(-max_shift, max_shift + 1)
+    pool = WindowSampler(videos).shift_pool(max_shift)
+    n = 2 * max_shift + 1
     hits = trials = clip_hits = 0
     for video, starts in pool:
         cos = []
         for i in range(0, len(starts), batch):
             ts = starts[i:i + batch]
-            faces = []
-            for t in ts:
-                lower = _to_float(video.faces[t:t + 5])[:, :, video.faces.shape[1] // 2:]
-                faces.append(lower.transpose(1, 0, 2, 3).reshape(-1, *lower.shape[2:]))
-            mels = np.stack([[_mel_at(video, t + k)[None] for k in shifts] for t in ts])
-            v = F.normalize(expert.face_encoder(torch.from_numpy(np.stack(faces))).flatten(1), dim=1)
-            m = torch.from_numpy(mels.astype(np.float32)).flatten(0, 1)
-            a = F.normalize(expert.audio_encoder(m).flatten(1), dim=1).reshape(len(ts), len(shifts), -1)
-            cos.append((a * v[:, None]).sum(-1))
+            v = expert.embed_faces(torch.from_numpy(np.stack([lower_half_faces(video, t) for t in ts])))
+            mels = np.stack([shifted_mels(video, t, max_shift) for t in ts])  # (b, n, 1, 80, 16)
+            a = expert.embed_audio(torch.from_numpy(mels.astype(np.float32)).flatten(0, 1))
+            cos.append((a.reshape(len(ts), n, -1) * v[:, None]).sum(-1))
         c = torch.cat(cos)  # (windows, 2D+1)
         hits += int((c.argmax(1) == max_shift).sum())
         trials += len(c)
         clip_hits += int(c.mean(0).argmax() == max_shift)
     return {"window": hits / trials, "clip": clip_hits / len(pool),
-            "chance_window": 1 / len(shifts), "windows": trials, "videos": len(pool)}
+            "chance_window": 1 / n, "windows": trials, "videos": len(pool)}

@@ -109,9 +109,15 @@ class SyncNetColor(nn.Module):
 
     def forward(self, mel: torch.Tensor, faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (audio_embedding, face_embedding), each (B, 512·width), unit length."""
-        a = self.audio_encoder(mel).flatten(1)
-        v = self.face_encoder(faces).flatten(1)
-        return F.normalize(a, p=2, dim=1), F.normalize(v, p=2, dim=1)
+        return self.embed_audio(mel), self.embed_faces(faces)
+
+    def embed_audio(self, mel: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 80, 16) mel windows -> (N, 512·width) unit-length embeddings."""
+        return F.normalize(self.audio_encoder(mel).flatten(1), p=2, dim=1)
+
+    def embed_faces(self, faces: torch.Tensor) -> torch.Tensor:
+        """(N, 15, 48, 96) lower-half windows -> (N, 512·width) unit-length embeddings."""
+        return F.normalize(self.face_encoder(faces).flatten(1), p=2, dim=1)
 
 
 class Wav2Lip(nn.Module):
