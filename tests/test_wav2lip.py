@@ -19,6 +19,7 @@ from reference_models.wav2lip.models import (
     SyncNetColor,
     Wav2Lip,
     Wav2LipDiscQual,
+    copy_audio_encoder,
     lower_half_window,
 )
 from reference_models.wav2lip.train import TrainConfig, train_expert, train_generator
@@ -342,6 +343,32 @@ def test_generator_starts_from_given_weights_with_the_sync_term_on(tmp_path):
     assert all(torch.equal(last[k], v) for k, v in start.named_parameters())
 
 
+def test_generator_audio_encoder_starts_from_the_experts(tmp_path):
+    sampler = WindowSampler(_videos())
+    train_expert(sampler, sampler, tmp_path, TrainConfig(width=W, steps=1, batch=2, eval_batches=1),
+                 progress=False)
+    expert = load_checkpoint(tmp_path / "expert.pt", "syncnet")
+    gen = Wav2Lip(W)
+    copy_audio_encoder(expert, gen)
+    src, dst = list(expert.audio_encoder), list(gen.audio_encoder)
+    # layer by layer, except the expert's second residual block at 256 channels (index 11)
+    pairs = list(zip(dst, src[:11] + src[12:]))
+    assert len(pairs) == len(dst) == len(src) - 1
+    for d, s in pairs:
+        assert all(torch.equal(a, b) for a, b in zip(d.state_dict().values(),
+                                                     s.state_dict().values()))
+    with pytest.raises(ValueError, match="width"):
+        copy_audio_encoder(expert, Wav2Lip(2 * W))
+    # in training, with lr 0 the generator's audio weights stay the expert's
+    cfg = TrainConfig(width=W, steps=1, batch=1, lr=0.0, eval_every=1, eval_batches=1,
+                      audio_from_expert=True)
+    train_generator(sampler, sampler, tmp_path / "expert.pt", tmp_path / "g", cfg, progress=False)
+    last = torch.load(tmp_path / "g" / "wav2lip_last.pt", weights_only=True)["modules"]["gen"]
+    ref = gen.state_dict()
+    conv_weights = [k for k in ref if k.startswith("audio_encoder.") and k.endswith("0.weight")]
+    assert conv_weights and all(torch.equal(last[k], ref[k]) for k in conv_weights)
+
+
 def test_training_is_seeded(tmp_path):
     sampler = WindowSampler(_videos())
     cfg = TrainConfig(width=W, steps=3, batch=2, eval_every=3, eval_batches=1, seed=5)
@@ -621,3 +648,21 @@ def test_training_command_reuses_the_expert_in_out_with_expert_steps_0(tmp_path)
     summary = json.loads((tmp_path / "out" / "training.json").read_text())
     assert summary["expert"]["trained"] is False and summary["generator"]["steps"] == 1
     assert (tmp_path / "out" / "expert.pt").read_bytes() == before
+
+
+def test_training_command_starts_the_generator_audio_from_the_expert(tmp_path):
+    from reference_models.wav2lip.cli import train_command
+
+    expert = SyncNetColor(W)
+    save_checkpoint(tmp_path / "expert.pt", expert, "syncnet")
+    with pytest.raises(SystemExit) as exit_:
+        train_command(["--out", str(tmp_path), "--width", str(W), "--expert-steps", "0",
+                       "--gen-steps", "1", "--gen-batch", "1", "--eval-every", "1",
+                       "--eval-batches", "1", "--lr", "0", "--audio-from-expert"],
+                      lambda n: (list(_videos()), list(_videos()), {"name": "tiny"}))
+    assert exit_.value.code == 0
+    obj = torch.load(tmp_path / "wav2lip_last.pt", weights_only=True)
+    assert json.loads(obj["config"])["audio_from_expert"] is True
+    key = "audio_encoder.0.conv_block.0.weight"
+    stored = load_checkpoint(tmp_path / "expert.pt", "syncnet").state_dict()[key]
+    assert torch.equal(obj["modules"]["gen"][key], stored)

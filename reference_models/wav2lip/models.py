@@ -79,6 +79,20 @@ def audio_encoder(width: float, res_at_256: int) -> nn.Sequential:
     )  # fmt: skip
 
 
+def copy_audio_encoder(expert: "SyncNetColor", gen: "Wav2Lip") -> None:
+    """Start ``gen``'s audio encoder from ``expert``'s (same width): layer by layer, skipping the
+    expert's second residual block at 256 channels, which the generator does not have."""
+    src, dst = list(expert.audio_encoder), list(gen.audio_encoder)
+    if expert.width != gen.width:
+        raise ValueError(f"expert width {expert.width} != generator width {gen.width}")
+    i = 0
+    for layer in dst:
+        while src[i].residual and not layer.residual:
+            i += 1
+        layer.load_state_dict(src[i].state_dict())
+        i += 1
+
+
 def _fold_time(x: torch.Tensor, time_dim: int) -> torch.Tensor:
     # (B, ..., T, ...) -> (T*B, ...), time-major like the reference so outputs unfold the same way.
     return torch.cat([x.select(time_dim, i) for i in range(x.size(time_dim))], dim=0)

@@ -25,6 +25,7 @@ from reference_models.wav2lip.checkpoint import load_checkpoint, safe_load, save
 from reference_models.wav2lip.data import WindowSampler
 from reference_models.wav2lip.models import (
     SyncNetColor,
+    copy_audio_encoder,
     Wav2Lip,
     Wav2LipDiscQual,
     lower_half_window,
@@ -50,6 +51,8 @@ class TrainConfig:
     # "bce": the reference's expert loss; "offsets": softmax over audio windows (below)
     expert_loss: str = "bce"
     max_shift: int = 6  # "offsets": audio windows at -D..D frames around each face window
+    # start the generator's audio encoder from the expert's (an L1-only generator ignores audio)
+    audio_from_expert: bool = False
 
 
 def _tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -285,6 +288,8 @@ def train_generator(
     run = _Run(out_dir, "wav2lip", cfg)
     if init is not None and not run.last.exists():
         gen.load_state_dict(load_checkpoint(init, "wav2lip").state_dict())
+    if cfg.audio_from_expert and not run.last.exists():
+        copy_audio_encoder(expert, gen)
     state = run.resume(modules, optims)
     step, best = state["step"], state["best"]
     sync_on = bool(state["extra"].get("sync_on", False))

@@ -71,3 +71,41 @@ def test_bench_g4g_inference_one_clip(benchmark, clip_arrays, batch_size):
     model, args = clip_arrays
     out = benchmark(G4GInference(model, batch_size=batch_size).generate, *args)
     assert out.shape == (64, 128, 128, 3)
+
+
+def _gflop(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops() / 1e9
+
+
+@pytest.mark.parametrize("what", ["g4g-frames", "large-conv"])
+def test_bench_g4g_flop_rate(benchmark, clip_arrays, what):
+    """GFLOP/s of G4G's generator + fusion (32 frames, one thread) beside one large 3x3 conv
+    (64 -> 64 channels, 32 x 64 x 64): how far the network is from the core's best conv rate,
+    which bounds any speed-up that keeps the same operations (identical outputs)."""
+    model, _ = clip_arrays
+    torch.manual_seed(0)
+    if what == "g4g-frames":
+        s = model.cfg.face_size
+        faces, full = torch.rand(32, 3, s, s), torch.rand(32, 3, 128, 128)
+        mels = torch.rand(32, 1, 80, model.cfg.mel_steps)
+        boxes = torch.tensor([[24.0, 16.0, 104.0, 112.0]] * 32)
+
+        def run():
+            with torch.no_grad():
+                return model.fusion(model.faces(mask_lower_half(faces), faces, mels), full, boxes)
+    else:
+        x, w = torch.rand(32, 64, 64, 64), torch.rand(64, 64, 3, 3)
+
+        def run():
+            with torch.no_grad():
+                return torch.nn.functional.conv2d(x, w, padding=1)
+
+    gflop = _gflop(run)
+    benchmark(run)
+    benchmark.extra_info["gflop"] = round(gflop, 2)
+    benchmark.extra_info["gflop_per_s_at_min"] = round(gflop / benchmark.stats.stats.min, 1)
+    assert gflop > 0
