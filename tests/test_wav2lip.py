@@ -658,11 +658,35 @@ def test_training_command_starts_the_generator_audio_from_the_expert(tmp_path):
     with pytest.raises(SystemExit) as exit_:
         train_command(["--out", str(tmp_path), "--width", str(W), "--expert-steps", "0",
                        "--gen-steps", "1", "--gen-batch", "1", "--eval-every", "1",
-                       "--eval-batches", "1", "--lr", "0", "--audio-from-expert"],
+                       "--eval-batches", "1", "--lr", "0", "--audio-from-expert",
+                       "--w-mouth", "4"],
                       lambda n: (list(_videos()), list(_videos()), {"name": "tiny"}))
     assert exit_.value.code == 0
     obj = torch.load(tmp_path / "wav2lip_last.pt", weights_only=True)
-    assert json.loads(obj["config"])["audio_from_expert"] is True
+    config = json.loads(obj["config"])
+    assert config["audio_from_expert"] is True and config["w_mouth"] == 4.0
     key = "audio_encoder.0.conv_block.0.weight"
     stored = load_checkpoint(tmp_path / "expert.pt", "syncnet").state_dict()[key]
     assert torch.equal(obj["modules"]["gen"][key], stored)
+
+
+def test_mouth_weighted_l1_counts_mouth_errors_more():
+    from reference_models.g4g.geometry import region_masks
+    from reference_models.wav2lip.train import _weighted_l1
+
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 5, 96, 96)
+    pred = torch.rand(2, 3, 5, 96, 96)
+    assert torch.equal(_weighted_l1(pred, target, 0.0), torch.nn.functional.l1_loss(pred, target))
+    mouth = region_masks(96)["mouth"][0, 0] > 0.99
+    upper = torch.zeros(96, 96, dtype=torch.bool)
+    upper[:20, 30:66] = True  # forehead, far from the mouth
+    assert int(mouth.sum()) > int(upper.sum()) / 2
+    in_mouth, in_upper = target.clone(), target.clone()
+    in_mouth[..., mouth] += 0.5
+    in_upper[..., upper] += 0.5
+    per_pixel = lambda x, w, n: float(_weighted_l1(x, target, w)) / int(n)
+    # plain L1: an error costs the same per pixel anywhere; weighted: 1 + w times more in the mouth
+    assert per_pixel(in_mouth, 0.0, mouth.sum()) == pytest.approx(per_pixel(in_upper, 0.0, upper.sum()))
+    ratio = per_pixel(in_mouth, 8.0, mouth.sum()) / per_pixel(in_upper, 8.0, upper.sum())
+    assert ratio == pytest.approx(9.0, rel=1e-4)

@@ -56,11 +56,13 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
                   help="start the generator from these weights (e.g. an L1-only run's)")
     @click.option("--audio-from-expert", is_flag=True, default=False,
                   help="start the generator's audio encoder from the expert's (same width)")
+    @click.option("--w-mouth", type=float, default=0.0, show_default=True,
+                  help="L1 weight 1 + W inside the mouth region (0: the reference's plain L1)")
     @click.option("--gan/--no-gan", default=False, show_default=True)
     @click.option("--seed", type=int, default=0, show_default=True)
     def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, eval_batches,
             threads, train_clips,
-            expert_loss, max_shift, sync_wt, sync_threshold, init_generator, audio_from_expert, gan, seed):
+            expert_loss, max_shift, sync_wt, sync_threshold, init_generator, audio_from_expert, w_mouth, gan, seed):
         from reference_models.wav2lip.data import WindowSampler
         from reference_models.wav2lip.train import (
             TrainConfig,
@@ -85,7 +87,7 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
         gen_cfg = TrainConfig(steps=gen_steps, batch=gen_batch, gan=gan,
                               sync_wt=sync_wt if sync_wt is not None else 0.03 if gan else 0.01,
                               sync_threshold=sync_threshold,
-                              audio_from_expert=audio_from_expert, **common)
+                              audio_from_expert=audio_from_expert, w_mouth=w_mouth, **common)
         gen = None  # --gen-steps 0: the expert alone
         if gen_steps > 0:
             gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg,

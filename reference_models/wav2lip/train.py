@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from reference_models.g4g.geometry import region_masks
 from reference_models.wav2lip.checkpoint import load_checkpoint, safe_load, save_checkpoint
 from reference_models.wav2lip.data import WindowSampler
 from reference_models.wav2lip.models import (
@@ -53,6 +54,8 @@ class TrainConfig:
     max_shift: int = 6  # "offsets": audio windows at -D..D frames around each face window
     # start the generator's audio encoder from the expert's (an L1-only generator ignores audio)
     audio_from_expert: bool = False
+    # L1 weight 1 + w_mouth inside the mouth ellipse (G4G's geometry); 0: the reference's plain L1
+    w_mouth: float = 0.0
 
 
 def _tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -249,11 +252,21 @@ def train_expert(
     return {"best_val_loss": best, "steps": step, "checkpoint": str(run.best)}
 
 
+def _weighted_l1(pred: torch.Tensor, target: torch.Tensor, w_mouth: float) -> torch.Tensor:
+    """L1 of (B, 3, T, S, S) faces, weighted 1 + ``w_mouth`` on the mouth, normalised to the
+    plain L1's scale (equal to it when ``w_mouth`` is 0)."""
+    if w_mouth == 0:
+        return F.l1_loss(pred, target)
+    weight = 1.0 + w_mouth * region_masks(pred.shape[-1])["mouth"][:, :, None]
+    return ((pred - target).abs() * weight).mean() / weight.mean()
+
+
 def _generator_losses(
-    gen: Wav2Lip, expert: SyncNetColor, b: dict[str, torch.Tensor], disc: Wav2LipDiscQual | None
+    gen: Wav2Lip, expert: SyncNetColor, b: dict[str, torch.Tensor], disc: Wav2LipDiscQual | None,
+    w_mouth: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     pred = gen(b["frame_mels"], b["inputs"])
-    l1 = F.l1_loss(pred, b["target"])
+    l1 = _weighted_l1(pred, b["target"], w_mouth)
     ones = torch.ones(pred.size(0), 1)
     sync = sync_loss(expert, b["mel"], lower_half_window(pred), ones)
     parts = {"l1": l1, "sync": sync}
@@ -300,7 +313,7 @@ def train_generator(
         gen.train()
         b = _tensors(train.generator_batch(np.random.default_rng([cfg.seed, step]), cfg.batch))
         sync_wt = cfg.sync_wt if sync_on else 0.0
-        pred, parts = _generator_losses(gen, expert, b, disc)
+        pred, parts = _generator_losses(gen, expert, b, disc, cfg.w_mouth)
         loss = (1 - sync_wt - disc_wt) * parts["l1"] + sync_wt * parts["sync"]
         if disc is not None:
             loss = loss + disc_wt * parts["adv"]
@@ -322,7 +335,7 @@ def train_generator(
         if step % cfg.eval_every == 0 or step == cfg.steps:
             gen.eval()
             with torch.no_grad():
-                vals = [_generator_losses(gen, expert, v, None)[1] for v in val_batches]
+                vals = [_generator_losses(gen, expert, v, None, cfg.w_mouth)[1] for v in val_batches]
             row["val_l1"] = float(np.mean([float(v["l1"]) for v in vals]))
             row["val_sync"] = float(np.mean([float(v["sync"]) for v in vals]))
             # Selection uses the objective with the sync term on, whether or not it is yet.
