@@ -668,6 +668,13 @@ def test_training_command_starts_the_generator_audio_from_the_expert(tmp_path):
     key = "audio_encoder.0.conv_block.0.weight"
     stored = load_checkpoint(tmp_path / "expert.pt", "syncnet").state_dict()[key]
     assert torch.equal(obj["modules"]["gen"][key], stored)
+    save_checkpoint(tmp_path / "l1.pt", Wav2Lip(W), "wav2lip")
+    with pytest.raises(SystemExit) as exit_:
+        train_command(["--out", str(tmp_path / "both"), "--expert-steps", "0",
+                       "--audio-from-expert", "--init-generator", str(tmp_path / "l1.pt")],
+                      lambda n: (list(_videos()), list(_videos()), {"name": "tiny"}))
+    assert exit_.value.code == 2  # a usage error, nothing trained
+    assert not (tmp_path / "both").exists()
 
 
 def test_mouth_weighted_l1_counts_mouth_errors_more():

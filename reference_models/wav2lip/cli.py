@@ -71,6 +71,9 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
             train_generator,
         )
 
+        if audio_from_expert and init_generator:
+            raise click.UsageError("--audio-from-expert starts a fresh generator; "
+                                   "--init-generator already has an audio encoder")
         out_dir = Path(out)
         train_videos, val_videos, info = load_data(train_clips)
         train, val = WindowSampler(train_videos), WindowSampler(val_videos)

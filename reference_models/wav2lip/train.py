@@ -301,7 +301,7 @@ def train_generator(
     run = _Run(out_dir, "wav2lip", cfg)
     if init is not None and not run.last.exists():
         gen.load_state_dict(load_checkpoint(init, "wav2lip").state_dict())
-    if cfg.audio_from_expert and not run.last.exists():
+    if cfg.audio_from_expert and init is None and not run.last.exists():
         copy_audio_encoder(expert, gen)
     state = run.resume(modules, optims)
     step, best = state["step"], state["best"]
