@@ -146,7 +146,7 @@ def clip_arrays(clip: Clip):  # type: ignore[no-untyped-def]
     if clip.sample_rate != SPEECH_SAMPLE_RATE:
         raise ValueError(f"clip {clip.id!r}: training needs 16 kHz audio, got {clip.sample_rate}")
     return VideoArrays(clip.id, np.asarray(frames), np.asarray(clip.face_boxes, np.float32),
-                       np.asarray(clip.audio, np.float32))
+                       np.asarray(clip.audio, np.float32), identity=clip.identity)
 
 
 def load_split(split: str, max_clips: int | None = None, **options: Any) -> list:

@@ -676,3 +676,32 @@ def test_training_references_chosen_by_the_aligner(tmp_path):
         in refs
     with pytest.raises(ValueError, match="train_reference"):
         replace(TINY, train_reference="nearest")
+
+
+def test_mixed_training_references_come_from_another_clip_of_the_same_face(tmp_path):
+    from dataclasses import replace as dc_replace
+
+    videos = [make_video(f"t{i}", seed=i) for i in range(3)]
+    videos = [dc_replace(videos[0], identity="a"), dc_replace(videos[1], identity="a"),
+              dc_replace(videos[2], identity="b")]
+    tr = TalkingFaceArrays(videos, TINY)
+    va = TalkingFaceArrays([make_video(f"v{i}", seed=10 + i) for i in range(2)], TINY)
+    cfg = replace(TINY, train_reference="aligner-mixed", reference_exclude=6,
+                  ref_out_of_mouth=False)
+    Trainer(cfg, tr, va, tmp_path / "m", progress=False).run()
+    assert tr.cross_choice is not None
+    (u0, c0), (u1, c1) = tr.cross_choice[0], tr.cross_choice[1]
+    assert c1.shape == (len(tr.faces[1]),) and c1.max() < len(tr.faces[0])
+    assert (u0, u1) == (1, 0) and tr.cross_choice[2] is None  # "b" has no other clip
+    assert c0.shape == (len(tr.faces[0]),) and c0.max() < len(tr.faces[1])
+    assert va.cross_choice == [None, None]  # unknown identities: each video a face of its own
+    # about half the windows of video 0 take their references from video 1
+    own = {tr.faces[0][j].numpy().tobytes() for j in range(len(tr.faces[0]))}
+    other = {tr.faces[1][j].numpy().tobytes() for j in c0}
+    rng, seen = np.random.default_rng(0), {"own": 0, "other": 0}
+    for _ in range(60):
+        batch = tr.gen_batch(rng, 1)
+        first = (batch["refs"][0, 0] * 255).round().to(torch.uint8).numpy().tobytes()
+        if (batch["faces"][0, 0] * 255).round().to(torch.uint8).numpy().tobytes() in own:
+            seen["other" if first in other else "own"] += 1
+    assert seen["other"] > 0 and seen["own"] > 0

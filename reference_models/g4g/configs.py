@@ -8,6 +8,7 @@ from typing import Any
 ALIGN_LOSSES = ("infonce", "dense_bce")
 PERCEPTUAL_KINDS = ("random", "vgg19")
 FUSION_KINDS = ("unet", "paste")
+TRAIN_REFERENCES = ("random", "aligner", "aligner-mixed")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,9 @@ class G4GConfig:
     reference_select: str = "half-video"
     # training references: "random" (another window of the same video) or "aligner" (the frame
     # the frozen aligner would pick at inference, so the generator learns to reshape a chosen
-    # mouth towards the audio rather than to copy a random one)
+    # mouth towards the audio rather than to copy a random one); "aligner-mixed": for half the
+    # windows the aligner picks from another clip of the same identity instead, as under
+    # cross-dub, where the references hold another sentence's mouths
     train_reference: str = "random"
     reference_exclude: int = 12
     # "aligner": bonus for continuing with the next identity frame (j_i = j_{i-1} + 1), so the
@@ -120,8 +123,8 @@ class G4GConfig:
         if self.reference_select not in ("half-video", "aligner"):
             raise ValueError("reference_select must be 'half-video' or 'aligner', got "
                              f"{self.reference_select!r}")
-        if self.train_reference not in ("random", "aligner"):
-            raise ValueError("train_reference must be 'random' or 'aligner', got "
+        if self.train_reference not in TRAIN_REFERENCES:
+            raise ValueError(f"train_reference must be one of {TRAIN_REFERENCES}, got "
                              f"{self.train_reference!r}")
         if self.tau <= 0:
             raise ValueError(f"tau must be positive, got {self.tau}")

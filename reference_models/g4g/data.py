@@ -26,6 +26,7 @@ class VideoArrays:
     frames: np.ndarray
     boxes: np.ndarray
     audio: np.ndarray
+    identity: str = ""  # videos of one face share it; "" (unknown): a face of its own
 
 
 def prepare_audio(audio: np.ndarray, cfg: G4GConfig) -> np.ndarray:
@@ -73,6 +74,10 @@ class TalkingFaceArrays:
         # per video, the reference frame of every frame (set by the trainer when training
         # references are chosen by the aligner); None: a random other window
         self.ref_choice: list[np.ndarray] | None = None
+        # "aligner-mixed": per video, another video of the same face and the aligner's pick from
+        # its frames for every frame of this one (None: that video has no other clip)
+        self.cross_choice: list[tuple[int, np.ndarray] | None] | None = None
+        self.identities: list[str] = []
         for v in videos:
             self._add(v)
         if not self.names:
@@ -100,6 +105,7 @@ class TalkingFaceArrays:
         if n == 0:
             return
         self.names.append(v.name)
+        self.identities.append(v.identity or f"\0{v.name}")
         self.frames.append(uint8_tensor(frames))
         self.boxes.append(torch.as_tensor(np.asarray(v.boxes, dtype=np.float32)))
         self.faces.append(face_crops(frames, np.asarray(v.boxes, np.float32), cfg.face_size))
@@ -110,6 +116,12 @@ class TalkingFaceArrays:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def partner(self, vid: int, rng: np.random.Generator) -> int | None:
+        """A random other video of the same face as ``vid`` (None if it has none)."""
+        same = [u for u, ident in enumerate(self.identities)
+                if ident == self.identities[vid] and u != vid]
+        return int(rng.choice(same)) if same else None
 
     def _sync_mel(self, vid: int, k: int) -> torch.Tensor:
         s = window_start(k, self.cfg.fps)
@@ -168,7 +180,11 @@ class TalkingFaceArrays:
             vid = int(vid)
             k, r = self._starts(rng, vid, 2)
             out["faces"].append(self.faces[vid][k:k + t])
-            if self.ref_choice is None:
+            cross = self.cross_choice[vid] if self.cross_choice is not None else None
+            if cross is not None and rng.random() < 0.5:
+                other, choice = cross
+                out["refs"].append(self.faces[other][choice[k:k + t]])
+            elif self.ref_choice is None:
                 out["refs"].append(self.faces[vid][r:r + t])
             else:
                 out["refs"].append(self.faces[vid][self.ref_choice[vid][k:k + t]])

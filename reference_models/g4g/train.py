@@ -288,12 +288,20 @@ class Trainer:
         """Training references as inference picks them (``train_reference="aligner"``): the
         frozen aligner's choice for every frame of every video; val batches redrawn with them."""
         cfg = self.cfg
+
+        def pick(data: TalkingFaceArrays, source: int, v: int, exclude: int) -> np.ndarray:
+            return aligner_references(self.model, data.faces[source], data.frame_mels[v][:, None],
+                                      np.arange(len(data.faces[v])), exclude,
+                                      cfg.reference_continuity, cfg.reference_context)
+
+        prng = np.random.default_rng(cfg.seed + 3000)
         for data in (self.train_data, self.val_data):
-            data.ref_choice = [
-                aligner_references(self.model, data.faces[v], data.frame_mels[v][:, None],
-                                   np.arange(len(data.faces[v])), cfg.reference_exclude,
-                                   cfg.reference_continuity, cfg.reference_context)
-                for v in range(len(data))]
+            data.ref_choice = [pick(data, v, v, cfg.reference_exclude) for v in range(len(data))]
+            if cfg.train_reference == "aligner-mixed":
+                # another sentence's frames: none is this frame, so nothing to exclude
+                partners = [data.partner(v, prng) for v in range(len(data))]
+                data.cross_choice = [None if u is None else (u, pick(data, u, v, 0))
+                                     for v, u in enumerate(partners)]
         vrng = np.random.default_rng(cfg.seed + 2000)
         self.val_gen = [self.val_data.gen_batch(vrng, max(2, cfg.gen_batch))
                         for _ in range(cfg.val_batches)]
@@ -321,7 +329,7 @@ class Trainer:
     def train_gen(self) -> None:
         cfg, m = self.cfg, self.model
         self._freeze_aligner()
-        if cfg.train_reference == "aligner":
+        if cfg.train_reference in ("aligner", "aligner-mixed"):
             self._choose_references()
         m.generator.train()
         m.fusion.train()
