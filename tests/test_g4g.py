@@ -691,9 +691,9 @@ def test_mixed_training_references_come_from_another_clip_of_the_same_face(tmp_p
     Trainer(cfg, tr, va, tmp_path / "m", progress=False).run()
     assert tr.cross_choice is not None
     (u0, c0), (u1, c1) = tr.cross_choice[0], tr.cross_choice[1]
-    assert c1.shape == (len(tr.faces[1]),) and c1.max() < len(tr.faces[0])
     assert (u0, u1) == (1, 0) and tr.cross_choice[2] is None  # "b" has no other clip
     assert c0.shape == (len(tr.faces[0]),) and c0.max() < len(tr.faces[1])
+    assert c1.shape == (len(tr.faces[1]),) and c1.max() < len(tr.faces[0])
     assert va.cross_choice == [None, None]  # unknown identities: each video a face of its own
     # about half the windows of video 0 take their references from video 1
     own = {tr.faces[0][j].numpy().tobytes() for j in range(len(tr.faces[0]))}

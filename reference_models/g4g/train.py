@@ -286,7 +286,8 @@ class Trainer:
 
     def _choose_references(self) -> None:
         """Training references as inference picks them (``train_reference="aligner"``): the
-        frozen aligner's choice for every frame of every video; val batches redrawn with them."""
+        frozen aligner's choice for every frame of every video; with "aligner-mixed" also its
+        choice among the frames of another video of the same face. Val batches are redrawn."""
         cfg = self.cfg
 
         def pick(data: TalkingFaceArrays, source: int, v: int, exclude: int) -> np.ndarray:
@@ -329,7 +330,7 @@ class Trainer:
     def train_gen(self) -> None:
         cfg, m = self.cfg, self.model
         self._freeze_aligner()
-        if cfg.train_reference in ("aligner", "aligner-mixed"):
+        if cfg.train_reference != "random":
             self._choose_references()
         m.generator.train()
         m.fusion.train()

@@ -62,7 +62,8 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
     @click.option("--seed", type=int, default=0, show_default=True)
     def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, eval_batches,
             threads, train_clips,
-            expert_loss, max_shift, sync_wt, sync_threshold, init_generator, audio_from_expert, w_mouth, gan, seed):
+            expert_loss, max_shift, sync_wt, sync_threshold, init_generator, audio_from_expert,
+            w_mouth, gan, seed):
         from reference_models.wav2lip.data import WindowSampler
         from reference_models.wav2lip.train import (
             TrainConfig,

@@ -9,6 +9,7 @@ resumable from ``<name>_last.pt`` and write a JSON-lines log and a PNG loss curv
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -252,12 +253,18 @@ def train_expert(
     return {"best_val_loss": best, "steps": step, "checkpoint": str(run.best)}
 
 
+@functools.lru_cache(maxsize=4)
+def _mouth_mask(size: int) -> torch.Tensor:
+    # (1, 1, 1, S, S): built once per crop size, not at every step
+    return region_masks(size)["mouth"][:, :, None]
+
+
 def _weighted_l1(pred: torch.Tensor, target: torch.Tensor, w_mouth: float) -> torch.Tensor:
     """L1 of (B, 3, T, S, S) faces, weighted 1 + ``w_mouth`` on the mouth, normalised to the
     plain L1's scale (equal to it when ``w_mouth`` is 0)."""
     if w_mouth == 0:
         return F.l1_loss(pred, target)
-    weight = 1.0 + w_mouth * region_masks(pred.shape[-1])["mouth"][:, :, None]
+    weight = 1.0 + w_mouth * _mouth_mask(pred.shape[-1])
     return ((pred - target).abs() * weight).mean() / weight.mean()
 
 
