@@ -697,3 +697,31 @@ def test_mouth_weighted_l1_counts_mouth_errors_more():
     assert per_pixel(in_mouth, 0.0, mouth.sum()) == pytest.approx(per_pixel(in_upper, 0.0, upper.sum()))
     ratio = per_pixel(in_mouth, 8.0, mouth.sum()) / per_pixel(in_upper, 8.0, upper.sum())
     assert ratio == pytest.approx(9.0, rel=1e-4)
+
+
+def test_training_command_keeps_generator_snapshots_for_the_next_phase(tmp_path):
+    from reference_models.wav2lip.cli import train_command
+
+    save_checkpoint(tmp_path / "expert.pt", SyncNetColor(W), "syncnet")
+
+    def run(*extra):
+        with pytest.raises(SystemExit) as exit_:
+            train_command(["--out", str(tmp_path), "--width", str(W), "--expert-steps", "0",
+                           "--gen-batch", "1", "--eval-every", "3", "--eval-batches", "1",
+                           "--lr", "1e-3", *extra],
+                          lambda n: (list(_videos()), list(_videos()), {"name": "tiny"}))
+        return exit_.value.code
+
+    assert run("--gen-steps", "3", "--snapshot-every", "2") == 0
+    assert run("--gen-steps", "4", "--snapshot-every", "2") == 0  # resumed from step 3
+    snaps = sorted(p.name for p in (tmp_path / "snapshots").iterdir())
+    assert snaps == ["gen_000002.pt", "gen_000004.pt"]
+    # the step-4 snapshot is the run's generator at step 4, rounded to float16
+    last = torch.load(tmp_path / "wav2lip_last.pt", weights_only=True)["modules"]["gen"]
+    snap = load_checkpoint(tmp_path / "snapshots" / "gen_000004.pt", "wav2lip")
+    key = "face_encoder_blocks.0.0.conv_block.0.weight"
+    assert torch.equal(snap.state_dict()[key], last[key].half().float())
+    assert not torch.equal(snap.state_dict()[key],
+                           load_checkpoint(tmp_path / "snapshots" / "gen_000002.pt",
+                                           "wav2lip").state_dict()[key])
+    assert run("--gen-steps", "5", "--snapshot-every", "-1") == 2  # a usage error

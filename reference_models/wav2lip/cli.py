@@ -58,12 +58,14 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
                   help="start the generator's audio encoder from the expert's (same width)")
     @click.option("--w-mouth", type=float, default=0.0, show_default=True,
                   help="L1 weight 1 + W inside the mouth region (0: the reference's plain L1)")
+    @click.option("--snapshot-every", type=click.IntRange(min=0), default=0, show_default=True,
+                  help="keep the generator every N steps in OUT/snapshots (float16; 0: never)")
     @click.option("--gan/--no-gan", default=False, show_default=True)
     @click.option("--seed", type=int, default=0, show_default=True)
     def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, eval_batches,
             threads, train_clips,
             expert_loss, max_shift, sync_wt, sync_threshold, init_generator, audio_from_expert,
-            w_mouth, gan, seed):
+            w_mouth, snapshot_every, gan, seed):
         from reference_models.wav2lip.data import WindowSampler
         from reference_models.wav2lip.train import (
             TrainConfig,
@@ -91,7 +93,8 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
         gen_cfg = TrainConfig(steps=gen_steps, batch=gen_batch, gan=gan,
                               sync_wt=sync_wt if sync_wt is not None else 0.03 if gan else 0.01,
                               sync_threshold=sync_threshold,
-                              audio_from_expert=audio_from_expert, w_mouth=w_mouth, **common)
+                              audio_from_expert=audio_from_expert, w_mouth=w_mouth,
+                              snapshot_every=snapshot_every, **common)
         gen = None  # --gen-steps 0: the expert alone
         if gen_steps > 0:
             gen = timed(train_generator, train, val, out_dir / "expert.pt", out_dir, gen_cfg,

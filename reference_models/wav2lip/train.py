@@ -57,6 +57,9 @@ class TrainConfig:
     audio_from_expert: bool = False
     # L1 weight 1 + w_mouth inside the mouth ellipse (G4G's geometry); 0: the reference's plain L1
     w_mouth: float = 0.0
+    # every N generator steps a float16 copy of the generator in snapshots/ (0: none); a phase
+    # of a multi-phase recipe starts from such a file with --init-generator
+    snapshot_every: int = 0
 
 
 def _tensors(batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -339,6 +342,9 @@ def train_generator(
             optims["disc"].step()
             row["train_disc"] = d_loss.item()
         step += 1
+        if cfg.snapshot_every and step % cfg.snapshot_every == 0:
+            save_checkpoint(out_dir / "snapshots" / f"gen_{step:06d}.pt", gen, "wav2lip",
+                            half=True, step=step)
         if step % cfg.eval_every == 0 or step == cfg.steps:
             gen.eval()
             with torch.no_grad():
