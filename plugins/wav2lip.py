@@ -110,8 +110,9 @@ def official_wav2lip(weights: str = "wav2lip", path: str | None = None, batch_si
 def bench_register_methods(register) -> None:
     """Register the embedded small Wav2Lip and the official-weights Wav2Lip."""
     register(MethodSpec(
-        name="wav2lip", task="talking-face", version="1.0", factory="plugins.wav2lip:Wav2LipMethod",
-        description="Wav2Lip (width 1/8) trained here on the embedded talking-face train split",
+        name="wav2lip", task="talking-face", version="2.1", factory="plugins.wav2lip:Wav2LipMethod",
+        description="Wav2Lip (generator width 1/4, expert 1/8) trained here on the embedded "
+                    "talking-face train split",
         config={}, weights=(EMBEDDED_WEIGHTS,), reference=True, paper=PAPER,
         tolerance={"*": FLOAT32_INFERENCE}, trainer="plugins.wav2lip:train_command",
         resources=GPU_IF_AVAILABLE,
