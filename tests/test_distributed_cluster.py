@@ -100,21 +100,31 @@ def client_head(tmp_path):
     try:
         with _nodes(tmp_path, port, [*HEAD, "--port", str(port), "--ray-client-server-port",
                                      str(client), "--temp-dir", temp]) as env:
-            yield f"ray://127.0.0.1:{client}", env
+            yield f"ray://127.0.0.1:{client}", env, Path(temp)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def _in_process_and_on(address, env, tmp_path, *extra):
+def _client_server_logs(temp: Path | None) -> str:
+    """The tails of the head's Ray Client server logs: why a ``ray://`` run failed to start."""
+    if temp is None:
+        return ""
+    return "".join(f"\n--- {log.name}:\n{log.read_text(errors='replace')[-3000:]}"
+                   for log in sorted(temp.glob("session_*/logs/ray_client_server*"))
+                   if not log.parents[1].is_symlink())  # session_latest: the same files
+
+
+def _in_process_and_on(address, env, tmp_path, *extra, temp=None):
     """The toy-zcr records (and per-sample files) of an in-process run and of one on
-    ``address``, and the latter's stderr."""
+    ``address``, and the latter's stderr; ``temp``: the head's Ray temporary directory, whose
+    client server logs a failure message carries."""
     args = ["run", "--task", "consonant-voicing", "--method", "toy-zcr", "--dataset",
             "toy-segments", "--bootstrap", "100", "--no-leaderboard", *extra]
     local = _bench([*args, "--runs-dir", str(tmp_path / "a")], env, tmp_path)
     assert local.returncode == 0, local.stderr
     remote = _bench([*args, "--runs-dir", str(tmp_path / "b"), "--executor", "ray",
                      "--address", address, "--shard-size", "5"], env, tmp_path)
-    assert remote.returncode == 0, remote.stderr
+    assert remote.returncode == 0, remote.stderr + _client_server_logs(temp)
     [path_a] = Path(tmp_path / "a").glob("records/**/toy-zcr*.json")
     path_b = tmp_path / "b" / path_a.relative_to(tmp_path / "a")
     samples = path_a.with_suffix(".samples.jsonl").relative_to(tmp_path / "a")
@@ -134,8 +144,8 @@ def test_two_node_cluster_gives_the_in_process_result(cluster, tmp_path):
 
 @pytest.mark.slow  # about 20 s with the head's start-up; runs in CI
 def test_ray_client_address_gives_the_in_process_result(client_head, tmp_path):
-    address, env = client_head
-    a, b, stderr = _in_process_and_on(address, env, tmp_path)
+    address, env, temp = client_head
+    a, b, stderr = _in_process_and_on(address, env, tmp_path, temp=temp)
     assert "1 node(s), 1 CPU" in stderr
     assert b["execution"]["shards"] == 6 and b["execution"]["nodes"] == 1
     assert a["metrics"] == b["metrics"] and a["coverage"] == b["coverage"]
