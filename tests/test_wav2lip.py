@@ -268,6 +268,11 @@ def test_offset_objective_learns_and_resumes_exactly(tmp_path):
     assert all(torch.equal(a[m][k], r[m][k]) for m in a for k in a[m])
     rows = [json.loads(x) for x in (tmp_path / "resumed" / "expert_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3, 4] and "val_offset_acc" in rows[1]
+    # CPU time carries over the resume: it never goes back, and step 3 continues step 2's count
+    cpu = [r["cpu_s"] for r in rows]
+    assert cpu == sorted(cpu) and cpu[-1] > 0
+    assert json.loads(torch.load(tmp_path / "resumed" / "expert_last.pt",
+                                 weights_only=True)["extra"])["cpu_s"] == cpu[-1]
     with pytest.raises(ValueError, match="expert_loss"):
         train_expert(sampler, sampler, tmp_path / "bad", TrainConfig(width=W, expert_loss="nce"),
                      progress=False)
@@ -648,6 +653,8 @@ def test_training_command_reuses_the_expert_in_out_with_expert_steps_0(tmp_path)
     assert run(tmp_path / "out") == 0
     summary = json.loads((tmp_path / "out" / "training.json").read_text())
     assert summary["expert"]["trained"] is False and summary["generator"]["steps"] == 1
+    [row] = [json.loads(x) for x in (tmp_path / "out" / "wav2lip_log.jsonl").read_text().splitlines()]
+    assert summary["generator"]["cpu_seconds"] >= row["cpu_s"]  # the run's cost, in the summary
     assert (tmp_path / "out" / "expert.pt").read_bytes() == before
 
 

@@ -183,6 +183,14 @@ class _Run:
         return path
 
 
+def _cpu_clock(extra: dict) -> Callable[[], float]:
+    """CPU seconds the training has used since its first step: the process's CPU time from here
+    on plus what a resumed run's checkpoint had counted (steps redone after a kill count once).
+    The model cards' training cost comes from it."""
+    start = time.process_time() - float(extra.get("cpu_s", 0.0))
+    return lambda: round(time.process_time() - start, 2)
+
+
 def _eval_batches(sampler: WindowSampler, cfg: TrainConfig, kind: str) -> list[dict[str, torch.Tensor]]:
     # Fixed validation batches so the numbers are comparable across evaluations.
     return [_draw(sampler, np.random.default_rng([cfg.seed, 999_999, i]), cfg, kind)
@@ -224,6 +232,7 @@ def train_expert(
         return sync_loss(model, b["mel"], b["faces"], b["label"]), {}
 
     step, best = state["step"], state["best"]
+    cpu = _cpu_clock(state["extra"])
     bar = tqdm(total=cfg.steps, initial=step, desc="expert", disable=not progress)
     while step < cfg.steps:
         model.train()
@@ -243,9 +252,11 @@ def train_expert(
             if row["val_loss"] < best:
                 best = row["val_loss"]
                 save_checkpoint(run.best, model, "syncnet", half=True, step=step, val_loss=best)
+            row["cpu_s"] = cpu()
             run.log(row)
-            run.save_last(step, best, {}, modules, {"opt": opt})
+            run.save_last(step, best, {"cpu_s": row["cpu_s"]}, modules, {"opt": opt})
         else:
+            row["cpu_s"] = cpu()
             run.log(row)
         bar.update(1)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", best_val=f"{best:.3f}")
@@ -253,7 +264,7 @@ def train_expert(
             on_step(step, row["train_loss"])
     bar.close()
     run.plot(["train_loss", "val_loss"])
-    return {"best_val_loss": best, "steps": step, "checkpoint": str(run.best)}
+    return {"best_val_loss": best, "steps": step, "checkpoint": str(run.best), "cpu_seconds": cpu()}
 
 
 @functools.lru_cache(maxsize=4)
@@ -316,6 +327,7 @@ def train_generator(
     state = run.resume(modules, optims)
     step, best = state["step"], state["best"]
     sync_on = bool(state["extra"].get("sync_on", False))
+    cpu = _cpu_clock(state["extra"])
     disc_wt = cfg.disc_wt if cfg.gan else 0.0
     val_batches = _eval_batches(val, cfg, "gen")
     bar = tqdm(total=cfg.steps, initial=step, desc="wav2lip", disable=not progress)
@@ -358,15 +370,18 @@ def train_generator(
             if row["val_loss"] < best:
                 best = row["val_loss"]
                 save_checkpoint(run.best, gen, "wav2lip", half=True, step=step, val_loss=best)
+            row["cpu_s"] = cpu()
             run.log(row)
-            run.save_last(step, best, {"sync_on": sync_on}, modules, optims)
+            run.save_last(step, best, {"sync_on": sync_on, "cpu_s": row["cpu_s"]}, modules, optims)
         else:
+            row["cpu_s"] = cpu()
             run.log(row)
         bar.update(1)
         bar.set_postfix(l1=f"{row['train_l1']:.3f}", sync=f"{row['train_sync']:.3f}")
     bar.close()
     run.plot(["train_l1", "val_l1", "train_sync", "val_sync"])
-    return {"best_val_loss": best, "steps": step, "checkpoint": str(run.best), "sync_on": sync_on}
+    return {"best_val_loss": best, "steps": step, "checkpoint": str(run.best), "sync_on": sync_on,
+            "cpu_seconds": cpu()}
 
 
 def timed(fn: Callable[..., dict], *args, **kwargs) -> dict:
