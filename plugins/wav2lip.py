@@ -69,15 +69,20 @@ def official_weights_path(name: str) -> Path:
 
 
 class Wav2LipMethod:
-    """Wav2Lip inference on a :class:`bench.samples.Clip` with a given generator checkpoint."""
+    """Wav2Lip inference on a :class:`bench.samples.Clip` with a given generator checkpoint.
 
-    def __init__(self, checkpoint: str | os.PathLike | None = None, batch_size: int = 32):
+    ``audio_offset``: see :func:`reference_models.wav2lip.inference.lip_sync` (-1: the pairing
+    of frames and mel windows the generator was trained with)."""
+
+    def __init__(self, checkpoint: str | os.PathLike | None = None, batch_size: int = 32,
+                 audio_offset: int = -1):
         from reference_models.wav2lip.checkpoint import load_checkpoint
 
         path = Path(checkpoint) if checkpoint else EMBEDDED
         self.checkpoint = path
         self.model = load_checkpoint(path, "wav2lip")
         self.batch_size = batch_size
+        self.audio_offset = int(audio_offset)
 
     def generate(self, clip: Clip) -> np.ndarray:
         """Lip-synced frames (clip.n_output_frames, H, W, 3) uint8 for the clip's driving audio."""
@@ -89,13 +94,18 @@ class Wav2LipMethod:
             return lip_sync(
                 self.model, clip.frames, np.asarray(clip.face_boxes), clip.audio, clip.n_output_frames,
                 fps=clip.fps, sample_rate=clip.sample_rate, batch_size=self.batch_size,
+                audio_offset=self.audio_offset,
             )
         except ValueError as exc:
             raise SampleError(f"clip {clip.id!r}: {exc}") from exc
 
 
-def official_wav2lip(weights: str = "wav2lip", path: str | None = None, batch_size: int = 32) -> Wav2LipMethod:
-    """Wav2Lip with the published weights; raises :class:`bench.errors.Unavailable` when absent."""
+def official_wav2lip(weights: str = "wav2lip", path: str | None = None, batch_size: int = 32,
+                     audio_offset: int = 0) -> Wav2LipMethod:
+    """Wav2Lip with the published weights; raises :class:`bench.errors.Unavailable` when absent.
+
+    ``audio_offset`` 0 pairs frames and mel windows as the authors' ``inference.py`` does, so
+    their published numbers can be checked."""
     file = Path(path) if path else official_weights_path(weights)
     if not file.is_file():
         raise Unavailable(
@@ -103,7 +113,7 @@ def official_wav2lip(weights: str = "wav2lip", path: str | None = None, batch_si
             f"download them from the links in {UPSTREAM}#getting-the-weights",
             install=f"bench weights import {weights} /path/to/{OFFICIAL[weights][0]}",
         )
-    return Wav2LipMethod(file, batch_size=batch_size)
+    return Wav2LipMethod(file, batch_size=batch_size, audio_offset=audio_offset)
 
 
 @bench.hookimpl
@@ -113,14 +123,14 @@ def bench_register_methods(register) -> None:
         name="wav2lip", task="talking-face", version="2.1", factory="plugins.wav2lip:Wav2LipMethod",
         description="Wav2Lip (generator width 1/4, expert 1/8) trained here on the embedded "
                     "talking-face train split",
-        config={}, weights=(EMBEDDED_WEIGHTS,), reference=True, paper=PAPER,
+        config={"audio_offset": -1}, weights=(EMBEDDED_WEIGHTS,), reference=True, paper=PAPER,
         tolerance={"*": FLOAT32_INFERENCE}, trainer="plugins.wav2lip:train_command",
         resources=GPU_IF_AVAILABLE,
     ))
     register(MethodSpec(
         name="wav2lip-official", task="talking-face", version="1.0", factory="plugins.wav2lip:official_wav2lip",
         description="Wav2Lip with the authors' LRS2 weights (wav2lip.pth); needs `bench weights import`",
-        config={"weights": "wav2lip"}, weights=("wav2lip",), paper=PAPER,
+        config={"weights": "wav2lip", "audio_offset": 0}, weights=("wav2lip",), paper=PAPER,
         resources=GPU_IF_AVAILABLE,
     ))
 

@@ -427,6 +427,41 @@ def test_lip_sync_contract_and_determinism():
     assert lip_sync(gen, frames, boxes, audio[:100], n_out=0).shape == (0, 120, 100, 3)
 
 
+class _MelSpy(torch.nn.Module):
+    """A stand-in generator that keeps the mel windows it is given and returns grey faces."""
+
+    def __init__(self):
+        super().__init__()
+        self.p = torch.nn.Parameter(torch.zeros(1))
+        self.mels: list[torch.Tensor] = []
+
+    def forward(self, mel, x):
+        self.mels.append(mel)
+        return torch.full((x.shape[0], 3, 96, 96), 0.5)
+
+
+def test_lip_sync_pairs_frames_and_audio_as_training_does():
+    from reference_models.wav2lip.data import _mel_at
+
+    [video] = _videos(n=1)
+    n = len(video.faces)
+    t = np.arange(int(16000 * n / 25)) / 16000
+    wav = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(7 * t))).astype(np.float32)
+    video = FaceVideo(video.faces, melspectrogram(wav))
+    frames = np.zeros((n, 120, 120, 3), np.uint8)
+    boxes = np.tile([10, 10, 106, 106], (n, 1))
+    spy = _MelSpy()
+    lip_sync(spy, frames, boxes, wav, n_out=n, batch_size=64)
+    given = torch.cat(spy.mels)[:, 0].numpy()
+    # the generator is trained with frame k paired with the window starting at frame k-1
+    # (generator_batch); inference must pair them the same way, or the mouths run a frame early
+    for k in range(1, 20):
+        np.testing.assert_array_equal(given[k], _mel_at(video, k - 1))
+    spy.mels.clear()
+    lip_sync(spy, frames, boxes, wav, n_out=n, batch_size=64, audio_offset=0)
+    np.testing.assert_array_equal(torch.cat(spy.mels)[5, 0].numpy(), _mel_at(video, 5))
+
+
 def test_paste_blends_the_lower_half_and_matches_colour():
     from reference_models.wav2lip.faces import paste_face, paste_mask
 
@@ -509,6 +544,7 @@ def test_official_method_loads_official_layout(tmp_path):
     _official_file(path, "wav2lip")
     method = official_wav2lip(path=str(path))
     assert method.model.width == 1.0
+    assert method.audio_offset == 0  # the authors' inference.py pairing, for their numbers
 
 
 def test_registration_and_embedded_checkpoint():
@@ -525,7 +561,7 @@ def test_registration_and_embedded_checkpoint():
     # the shipped checkpoint loads and is the small model
     method = resolve(by_name["wav2lip"].factory)(**dict(by_name["wav2lip"].config))
     # the generator (width 1/4) was trained against the shipped expert (width 1/8; MODEL_CARD)
-    assert method.model.width == 0.25
+    assert method.model.width == 0.25 and method.audio_offset == -1
     assert load_checkpoint(plugin.CHECKPOINT_DIR / "expert.pt", "syncnet").width == 0.125
 
 

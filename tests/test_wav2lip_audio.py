@@ -112,6 +112,15 @@ def test_frame_windows_pad_and_short_audio():
         audio.frame_windows(mel, 2, end="wrap")
 
 
+def test_frame_windows_offset_starts_earlier_with_silence_before_the_audio():
+    mel = np.random.default_rng(2).standard_normal((80, 100)).astype(np.float32)
+    plain, early = audio.frame_windows(mel, 20), audio.frame_windows(mel, 20, offset=-1)
+    np.testing.assert_array_equal(early[1:], plain[:-1])
+    # frame 0's window starts 3 mel steps (int(80 / 25)) before the audio: silence there
+    np.testing.assert_array_equal(early[0, :, :3], audio.SILENCE)
+    np.testing.assert_array_equal(early[0, :, 3:], mel[:, :13])
+
+
 def test_frame_count_matches_clip_contract():
     wav = _tone(300, 1.37)
     n_frames = int(len(wav) * 25 // SR)

@@ -120,10 +120,14 @@ def mel_window(
 
 
 def frame_windows(
-    mel: np.ndarray, n_frames: int, fps: float = 25.0, steps: int = SYNC_STEPS, end: str = "clamp"
+    mel: np.ndarray, n_frames: int, fps: float = 25.0, steps: int = SYNC_STEPS, end: str = "clamp",
+    offset: int = 0,
 ) -> np.ndarray:
     """One ``steps``-long mel window per video frame, shape (n_frames, num_mels, steps).
 
+    Frame i's window starts at video frame ``i + offset``: 0 is Wav2Lip's ``inference.py``;
+    -1 is the pairing its training uses (``get_segmented_mels``: frame k with the window
+    starting at frame k-1). Windows before the start of the audio are padded with silence.
     Near the end of the audio a window would run past the spectrogram: ``end="clamp"`` takes the
     last ``steps`` frames instead (what Wav2Lip's inference does); ``end="pad"`` keeps the start
     and pads with silence. Spectrograms shorter than one window are always padded with silence.
@@ -132,7 +136,11 @@ def frame_windows(
         raise ValueError(f"end must be 'clamp' or 'pad', got {end!r}")
     if n_frames < 0:
         raise ValueError(f"n_frames must be >= 0, got {n_frames}")
-    starts = [window_start(i, fps) for i in range(n_frames)]
+    starts = [window_start(i + offset, fps) for i in range(n_frames)]
+    lead = max(0, -min(starts, default=0))
+    if lead:  # windows before the audio: silence in front, every start moved along
+        mel = np.concatenate([np.full((mel.shape[0], lead), SILENCE, dtype=mel.dtype), mel], axis=1)
+        starts = [s + lead for s in starts]
     total = mel.shape[-1]
     need = max([s + steps for s in starts], default=steps)
     if end == "pad" or total < steps:

@@ -42,12 +42,16 @@ def lip_sync(
     fps: float = 25.0,
     sample_rate: int = 16000,
     batch_size: int = 32,
+    audio_offset: int = -1,
 ) -> np.ndarray:
     """Generate ``n_out`` lip-synced frames (n_out, H, W, 3) uint8 from identity frames and audio.
 
     Each output frame i uses identity frame ``ping_pong(T, n_out)[i]`` with its lower half
-    masked, a reference from another window of the video, and the mel window of frame i. The
-    model runs on the device its parameters are on.
+    masked, a reference from another window of the video, and the mel window starting at frame
+    ``i + audio_offset``. -1 is the pairing the generator is trained with (frame k with the
+    window starting at frame k-1, as in the authors' training code); 0 is the authors'
+    ``inference.py``, whose mouths then run a frame ahead of the audio. The model runs on the
+    device its parameters are on.
     """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
@@ -57,7 +61,7 @@ def lip_sync(
     if n_out == 0:
         return np.zeros((0, h, w, 3), dtype=np.uint8)
     wav = prepare_audio(audio, sample_rate)
-    mels = frame_windows(melspectrogram(wav), n_out, fps=fps)  # (n_out, 80, 16)
+    mels = frame_windows(melspectrogram(wav), n_out, fps=fps, offset=audio_offset)  # (n_out, 80, 16)
     faces = crop_faces(frames, boxes)
     refs = faces[reference_indices(len(frames))]
     src = ping_pong(len(frames), n_out)
