@@ -120,7 +120,7 @@ def official_wav2lip(weights: str = "wav2lip", path: str | None = None, batch_si
 def bench_register_methods(register) -> None:
     """Register the embedded small Wav2Lip and the official-weights Wav2Lip."""
     register(MethodSpec(
-        name="wav2lip", task="talking-face", version="2.1", factory="plugins.wav2lip:Wav2LipMethod",
+        name="wav2lip", task="talking-face", version="2.2", factory="plugins.wav2lip:Wav2LipMethod",
         description="Wav2Lip (generator width 1/4, expert 1/8) trained here on the embedded "
                     "talking-face train split",
         config={"audio_offset": -1}, weights=(EMBEDDED_WEIGHTS,), reference=True, paper=PAPER,
