@@ -223,3 +223,36 @@ def test_sample_log_extend_writes_verified_lines_and_survives_a_torn_tail(tmp_pa
     with open(log.path, "a") as f:
         f.write('{"id": "c", "v": 3, "sha2')  # a crash in the middle of the next write
     assert log.read() == {"a": {"id": "a", "v": 1}, "b": {"id": "b", "v": 2}}
+
+
+class _FlakyRay:
+    """``ray.init`` failing ``failures`` times as a busy ray:// head's client server does."""
+
+    def __init__(self, failures: int):
+        self.failures, self.calls = failures, []
+
+    def init(self, address, **kwargs):
+        self.calls.append(address)
+        if len(self.calls) <= self.failures:
+            raise ConnectionAbortedError("Initialization failure from server:\nRuntimeError: "
+                                         "Starting Ray client server failed.")
+
+
+def test_connecting_to_a_ray_client_head_is_tried_again_after_a_failed_start(monkeypatch, caplog):
+    from bench.execution import distributed
+
+    monkeypatch.setattr(distributed.time, "sleep", lambda s: None)
+    backend = distributed.RayBackend(address="ray://head:10001")
+    backend.ray = _FlakyRay(failures=2)
+    backend._connect()
+    assert backend.ray.calls == ["ray://head:10001"] * 3
+    assert "Starting Ray client server failed" in caplog.text
+    backend.ray = _FlakyRay(failures=3)  # the last failure is the user's error
+    with pytest.raises(ConnectionAbortedError, match="client server failed"):
+        backend._connect()
+    # a plain head address is one attempt: nothing on the head starts per client
+    backend = distributed.RayBackend(address="127.0.0.1:6379")
+    backend.ray = _FlakyRay(failures=1)
+    with pytest.raises(ConnectionAbortedError):
+        backend._connect()
+    assert backend.ray.calls == ["127.0.0.1:6379"]

@@ -52,6 +52,7 @@ from bench.specs import Resources
 from bench.status import Status
 
 log = logging.getLogger(__name__)
+CLIENT_CONNECT_ATTEMPTS = 3  # connections to a ray:// address (see RayBackend._connect)
 
 INSTALL_HINT = ("the ray executor needs Ray, which is not installed: "
                 "pip install 'bench[ray]' (or: pip install ray)")
@@ -233,7 +234,7 @@ class RayBackend:
         t0 = time.perf_counter()
         if not ray.is_initialized():
             if self.address:
-                ray.init(address=self.address, logging_level=logging.WARNING)
+                self._connect()
             else:  # a local instance sized to the machine, or to --workers
                 ray.init(address="local", num_cpus=self.workers or None,
                          include_dashboard=False, logging_level=logging.WARNING)
@@ -248,6 +249,22 @@ class RayBackend:
                          True: ray.remote(max_retries=0, max_calls=1)(prepare_task)}
         self._shard = {False: ray.remote(max_retries=0)(shard_task),
                        True: ray.remote(max_retries=0, max_calls=1)(shard_task)}
+
+    def _connect(self) -> None:
+        """``ray.init`` on the given address. A ``ray://`` head starts a server process per
+        client, and that start can fail on a busy head ("Starting Ray client server failed");
+        the client then disconnects cleanly, so the connection is tried again, after 1 and 2 s."""
+        attempts = CLIENT_CONNECT_ATTEMPTS if self.address.startswith("ray://") else 1
+        for attempt in range(attempts):
+            try:
+                self.ray.init(address=self.address, logging_level=logging.WARNING)
+                return
+            except ConnectionError as exc:  # ConnectionAbortedError from the client server
+                if attempt == attempts - 1:
+                    raise
+                log.warning("connecting to %s failed (%s); trying again", self.address,
+                            str(exc).strip().splitlines()[-1] if str(exc).strip() else exc)
+                time.sleep(2 ** attempt)
 
     def stop(self) -> None:
         if self.owned:
