@@ -443,11 +443,10 @@ class _MelSpy(torch.nn.Module):
 def test_lip_sync_pairs_frames_and_audio_as_training_does():
     from reference_models.wav2lip.data import _mel_at
 
-    [video] = _videos(n=1)
-    n = len(video.faces)
+    n = 30
     t = np.arange(int(16000 * n / 25)) / 16000
     wav = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(7 * t))).astype(np.float32)
-    video = FaceVideo(video.faces, melspectrogram(wav))
+    video = FaceVideo(np.zeros((n, 96, 96, 3), np.uint8), melspectrogram(wav))
     frames = np.zeros((n, 120, 120, 3), np.uint8)
     boxes = np.tile([10, 10, 106, 106], (n, 1))
     spy = _MelSpy()

@@ -262,8 +262,8 @@ class RayBackend:
             except ConnectionError as exc:  # ConnectionAbortedError from the client server
                 if attempt == attempts - 1:
                     raise
-                log.warning("connecting to %s failed (%s); trying again", self.address,
-                            str(exc).strip().splitlines()[-1] if str(exc).strip() else exc)
+                last_line = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+                log.warning("connecting to %s failed (%s); trying again", self.address, last_line)
                 time.sleep(2 ** attempt)
 
     def stop(self) -> None:
