@@ -15,9 +15,10 @@ def bench_register_datasets(register) -> None:
         name="talking-faces-synthetic", task="talking-face", version="1",
         description=("Procedurally rendered faces (128x128, 25 fps) whose mouths follow the phones "
                      "of the embedded speech corpus; identity- and speaker-disjoint splits; "
-                     "test-crossdub pairs each test video with another speaker's audio."),
+                     "test-crossdub pairs each test video with another speaker's audio, "
+                     "val-crossdub each val video, for selection."),
         loader=f"{_PKG}.embedded:load_embedded_talking_faces",
-        splits=("train", "val", "test", "test-crossdub"), eval_splits=("test", "test-crossdub"),
+        splits=("train", "val", "test", "test-crossdub", "val-crossdub"), eval_splits=("test", "test-crossdub"),
         embedded=True, license="same as the package",
     ))
     register(DatasetSpec(

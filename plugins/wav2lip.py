@@ -71,11 +71,11 @@ def official_weights_path(name: str) -> Path:
 class Wav2LipMethod:
     """Wav2Lip inference on a :class:`bench.samples.Clip` with a given generator checkpoint.
 
-    ``audio_offset``: see :func:`reference_models.wav2lip.inference.lip_sync` (-1: the pairing
-    of frames and mel windows the generator was trained with)."""
+    ``audio_offset``, ``steady_boxes``: see :func:`reference_models.wav2lip.inference.lip_sync`
+    (-1: the pairing of frames and mel windows the generator was trained with; ``steady``)."""
 
     def __init__(self, checkpoint: str | os.PathLike | None = None, batch_size: int = 32,
-                 audio_offset: int = -1):
+                 audio_offset: int = -1, steady_boxes: bool = False):
         from reference_models.wav2lip.checkpoint import load_checkpoint
 
         path = Path(checkpoint) if checkpoint else EMBEDDED
@@ -83,6 +83,7 @@ class Wav2LipMethod:
         self.model = load_checkpoint(path, "wav2lip")
         self.batch_size = batch_size
         self.audio_offset = int(audio_offset)
+        self.steady_boxes = bool(steady_boxes)
 
     def generate(self, clip: Clip) -> np.ndarray:
         """Lip-synced frames (clip.n_output_frames, H, W, 3) uint8 for the clip's driving audio."""
@@ -94,7 +95,7 @@ class Wav2LipMethod:
             return lip_sync(
                 self.model, clip.frames, np.asarray(clip.face_boxes), clip.audio, clip.n_output_frames,
                 fps=clip.fps, sample_rate=clip.sample_rate, batch_size=self.batch_size,
-                audio_offset=self.audio_offset,
+                audio_offset=self.audio_offset, steady=self.steady_boxes,
             )
         except ValueError as exc:
             raise SampleError(f"clip {clip.id!r}: {exc}") from exc

@@ -415,6 +415,23 @@ def test_warm_start_takes_the_selected_aligner_and_optionally_the_generator(tmp_
             tmp_path / "src" / "last.pt", generator=True)
 
 
+def test_warm_start_from_a_weights_file(tmp_path):
+    """A shipped weights file (float16) starts stage 2 like a run's last.pt."""
+    tr, va = _tiny_sets()
+    torch.manual_seed(5)
+    src = G4GModel(TINY)
+    save_weights(tmp_path / "w.pt", src, {"gen_step": 300})
+    t = Trainer(TINY, tr, va, tmp_path / "ft", progress=False)
+    t.warm_start(tmp_path / "w.pt", generator=True)
+    shipped, _ = load_weights(tmp_path / "w.pt")
+    for name in ("aligner", "generator", "fusion"):
+        for k, v in getattr(shipped, name).state_dict().items():
+            torch.testing.assert_close(getattr(t.model, name).state_dict()[k], v, msg=k)
+    assert (t.stage, t.step) == (2, 0)
+    t.run()
+    assert t.history["gen_val"] and "generator of step 300" in (tmp_path / "ft" / "train.log").read_text()
+
+
 # -- checkpoints ----------------------------------------------------------------------------
 
 def test_weights_round_trip_and_bad_files(tmp_path):
@@ -636,9 +653,10 @@ def test_export_sets_inference_keys_only(tmp_path):
     torch.manual_seed(0)
     save_weights(tmp_path / "w.pt", G4GModel(TINY), {"gen_step": 3})
     out = export_weights(tmp_path / "w.pt", tmp_path / "e.pt", reference_select="aligner",
-                         reference_continuity=0.15)
+                         reference_continuity=0.15, steady_boxes=True)
     model, meta = load_weights(out)
     assert model.cfg.reference_select == "aligner" and model.cfg.reference_continuity == 0.15
+    assert model.cfg.steady_boxes
     assert meta["gen_step"] == 3 and meta["exported_from"] == "w.pt"
     a, _ = load_weights(tmp_path / "w.pt")
     for (k, x), (_, y) in zip(a.state_dict().items(), model.state_dict().items()):
@@ -647,6 +665,25 @@ def test_export_sets_inference_keys_only(tmp_path):
         export_weights(tmp_path / "w.pt", tmp_path / "x.pt", width=16)
     with pytest.raises(ValueError, match="reference_select"):
         export_weights(tmp_path / "w.pt", tmp_path / "x.pt", reference_select="nearest")
+
+
+def test_steady_boxes_make_outputs_independent_of_the_box_bottom(tmp_path):
+    """With steady boxes, where a clip's boxes end (below their tallest) does not reach the
+    generator: two tracks that differ only there give identical frames."""
+    from reference_models.g4g.inference import G4GInference
+
+    torch.manual_seed(4)
+    inf = G4GInference(G4GModel(replace(TINY, steady_boxes=True)), batch_size=8)
+    clip = _clip(n_frames=12, seconds=0.48)
+    jaw = clip.face_boxes.astype(np.float32).copy()
+    jaw[::3, 3] -= 3.0  # every third frame's box ends 3 px higher (the jaw closed)
+    a = inf.generate(clip.frames, jaw, clip.audio, 12)
+    b = inf.generate(clip.frames, clip.face_boxes, clip.audio, 12)
+    np.testing.assert_array_equal(a, b)
+    plain = G4GInference(G4GModel(TINY), batch_size=8)
+    plain.model.load_state_dict(inf.model.state_dict())
+    assert not np.array_equal(plain.generate(clip.frames, jaw, clip.audio, 12),
+                              plain.generate(clip.frames, clip.face_boxes, clip.audio, 12))
 
 
 def test_diagonal_mean_averages_the_pairs_along_each_diagonal():

@@ -124,13 +124,15 @@ def test_reconstruction_clip_contents(built, tmp_path):
     assert (x1 - x0 > 30).all() and (y1 - y0 > 40).all()
 
 
-def test_crossdub_pairs_other_speaker_and_cuts_to_shorter(built, tmp_path):
+@pytest.mark.parametrize("base", ["test", "val"])
+def test_crossdub_pairs_other_speaker_and_cuts_to_shorter(built, tmp_path, base):
     ds = _load(built, tmp_path)
-    split = ds.split("test-crossdub")
-    assert len(split.ids) == len(ds.split("test").ids)
+    split = ds.split(f"{base}-crossdub")
+    assert len(split.ids) == len(ds.split(base).ids)
     for cid in split.ids:
         clip = split.get(cid)
         vid, aud = clip.meta["video_clip"], clip.meta["audio_clip"]
+        assert ds.clips[vid]["split"] == ds.clips[aud]["split"] == base
         assert ds.clips[vid]["speaker"] != ds.clips[aud]["speaker"]
         assert clip.target is None
         n = min(ds.clips[vid]["n_frames"], ds.clips[aud]["n_frames"])
@@ -151,7 +153,7 @@ def test_ids_and_manifest_hash_are_stable(built, tmp_path):
                            target_clips={"train": None, "val": None, "test": 6})
     assert again == manifest
     a, b = _load(built, tmp_path), _load(built, tmp_path / "other")
-    for s in ("train", "test", "test-crossdub"):
+    for s in ("train", "test", "test-crossdub", "val-crossdub"):
         assert a.split(s).ids == b.split(s).ids
         assert a.split(s).manifest_hash == b.split(s).manifest_hash
 

@@ -15,7 +15,7 @@ def test_plugin_registers_the_four_datasets():
     assert names == {"talking-faces-synthetic", "lrs2", "hdtf", "video-folder"}
     syn = regs.datasets.get("talking-faces-synthetic")
     assert syn.embedded and syn.task == "talking-face"
-    assert syn.splits == ("train", "val", "test", "test-crossdub")
+    assert syn.splits == ("train", "val", "test", "test-crossdub", "val-crossdub")
     assert syn.eval_splits == ("test", "test-crossdub")
     for name in names:
         spec = regs.datasets.get(name)

@@ -485,6 +485,38 @@ def test_paste_blends_the_lower_half_and_matches_colour():
     np.testing.assert_array_equal(out2[:35], frame[:35])
 
 
+def test_steady_boxes_keep_one_aspect_ratio_that_holds_the_chin():
+    # the bottom edge follows the jaw (heights 40..46 at width 40); the head moves by 3 px
+    boxes = np.array([[10, 8, 50, 48], [11, 9, 51, 55], [13, 8, 53, 50], [10, 20, 50, 63]],
+                     np.float32)
+    from reference_models.wav2lip.faces import steady_boxes
+
+    out = steady_boxes(boxes, 64)
+    np.testing.assert_array_equal(out[:, :3], boxes[:, :3])
+    ratio = (55 - 9) / 40
+    np.testing.assert_allclose(out[:3, 3], boxes[:3, 1] + 40 * ratio)
+    assert out[3, 3] == 64  # clipped to the frame
+    assert (out[:, 3] >= boxes[:, 3]).all()  # the chin stays inside
+    np.testing.assert_array_equal(boxes[1], [11, 9, 51, 55])  # input untouched
+
+
+def test_lip_sync_with_steady_boxes_ignores_where_the_boxes_end():
+    """The jaw's drop moves the box bottom; with steady boxes it does not reach the crops, so
+    two box tracks that differ only below their tallest box give the same video."""
+    torch.manual_seed(3)
+    gen = Wav2Lip(W).eval()
+    rng = np.random.default_rng(1)
+    frames = rng.integers(0, 255, (10, 120, 100, 3), dtype=np.uint8)
+    boxes = np.tile([20, 30, 80, 100], (10, 1)).astype(np.float32)
+    jaw = boxes.copy()
+    jaw[::2, 3] -= 4  # every other frame's box ends 4 px higher
+    audio = rng.uniform(-0.3, 0.3, 16000 * 10 // 25).astype(np.float32)
+    np.testing.assert_array_equal(lip_sync(gen, frames, jaw, audio, 10, steady=True),
+                                  lip_sync(gen, frames, boxes, audio, 10, steady=True))
+    assert not np.array_equal(lip_sync(gen, frames, jaw, audio, 10),
+                              lip_sync(gen, frames, boxes, audio, 10))
+
+
 def test_crop_rejects_empty_box():
     frames = np.zeros((1, 50, 50, 3), np.uint8)
     with pytest.raises(ValueError, match="empty"):

@@ -40,7 +40,8 @@ def build_parser(prog: str, default_checkpoint: str) -> argparse.ArgumentParser:
                     help="continue from <out>/last.pt (the default; kept for clarity)")
     tr.add_argument("--no-resume", action="store_true")
     tr.add_argument("--init-from", type=Path, default=None, metavar="LAST_PT",
-                    help="start stage 2 from the selected aligner of another run's last.pt")
+                    help="start stage 2 from the selected aligner of another run's last.pt "
+                         "(or of a weights file, such as the shipped checkpoint)")
     tr.add_argument("--init-generator", action="store_true",
                     help="with --init-from: also start from that run's selected generator")
     ev = sub.add_parser("eval", help="mouth-region PSNR of a checkpoint vs its reference frames")

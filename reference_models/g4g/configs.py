@@ -99,6 +99,9 @@ class G4GConfig:
     # "aligner": score frame pairs (i, j) by the mean cosine of the pairs (i+d, j+d), |d| <= this
     # many frames, so a reference is chosen for how well its neighbourhood matches, not one window
     reference_context: int = 0
+    # crop (and paste) every frame with a box of one aspect ratio per clip
+    # (wav2lip.faces.steady_boxes), so the jaw is drawn from the audio and not from the box's height
+    steady_boxes: bool = False
     val_every: int = 100
     val_batches: int = 4
     ckpt_every: int = 100

@@ -15,6 +15,7 @@ import torch
 from reference_models.g4g.alignment import lower_half_stack
 from reference_models.g4g.configs import G4GConfig
 from reference_models.g4g.geometry import check_boxes, crop_faces
+from reference_models.wav2lip.faces import steady_boxes
 from reference_models.wav2lip.audio import frame_windows, melspectrogram, window_start
 
 
@@ -93,6 +94,9 @@ class TalkingFaceArrays:
         check_boxes(v.boxes, frames.shape[1], frames.shape[2])
         if len(v.boxes) != len(frames):
             raise ValueError(f"{v.name}: {len(v.boxes)} boxes for {len(frames)} frames")
+        boxes = np.asarray(v.boxes, dtype=np.float32)
+        if cfg.steady_boxes:
+            boxes = steady_boxes(boxes, frames.shape[1])
         audio = prepare_audio(v.audio, cfg)
         if audio.ndim != 1 or audio.size < cfg.sample_rate // 5:
             raise ValueError(f"{v.name}: need mono audio of at least 0.2 s, got {audio.shape}")
@@ -107,8 +111,8 @@ class TalkingFaceArrays:
         self.names.append(v.name)
         self.identities.append(v.identity or f"\0{v.name}")
         self.frames.append(uint8_tensor(frames))
-        self.boxes.append(torch.as_tensor(np.asarray(v.boxes, dtype=np.float32)))
-        self.faces.append(face_crops(frames, np.asarray(v.boxes, np.float32), cfg.face_size))
+        self.boxes.append(torch.as_tensor(boxes))
+        self.faces.append(face_crops(frames, boxes, cfg.face_size))
         self.mels.append(torch.from_numpy(mel))
         self.frame_mels.append(torch.from_numpy(frame_windows(mel, len(frames), cfg.fps,
                                                               cfg.mel_steps)))

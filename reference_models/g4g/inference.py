@@ -11,6 +11,7 @@ from reference_models.g4g.alignment import lower_half_stack
 from reference_models.g4g.data import face_crops, frames_to_tensor, prepare_audio
 from reference_models.g4g.generator import mask_lower_half
 from reference_models.g4g.geometry import check_boxes, pingpong_indices
+from reference_models.wav2lip.faces import steady_boxes
 from reference_models.g4g.model import G4GModel, load_weights
 from reference_models.wav2lip.audio import frame_windows, melspectrogram
 
@@ -146,6 +147,8 @@ class G4GInference:
         if len(boxes) != t:
             raise ValueError(f"{len(boxes)} face boxes for {t} frames")
         check_boxes(boxes, h, w)
+        if self.cfg.steady_boxes:
+            boxes = steady_boxes(boxes, h)
         if n_out < 1:
             raise ValueError("the audio is shorter than one video frame")
         audio = prepare_audio(audio, self.cfg)

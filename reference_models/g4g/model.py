@@ -126,7 +126,7 @@ def save_weights(path: str | Path, model: G4GModel, meta: dict[str, Any] | None 
 # config keys that only change how inference runs, not what was trained: a weights file may be
 # re-exported with other values (``export_weights``), and a run may resume with them changed
 INFERENCE_KEYS = frozenset({"reference_select", "reference_exclude", "reference_continuity",
-                            "reference_context"})
+                            "reference_context", "steady_boxes"})
 
 
 def export_weights(src: str | Path, dst: str | Path, **inference: Any) -> Path:

@@ -30,7 +30,7 @@ from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
 from reference_models.g4g.discriminator import MouthDiscriminator, d_loss
 from reference_models.g4g.inference import aligner_references
 from reference_models.g4g.losses import build_perceptual
-from reference_models.g4g.model import INFERENCE_KEYS, G4GModel, save_weights
+from reference_models.g4g.model import INFERENCE_KEYS, WEIGHTS_FORMAT, G4GModel, save_weights
 
 LOG = logging.getLogger("reference_models.g4g.train")
 
@@ -53,6 +53,17 @@ def _setup_log(out: Path) -> logging.Handler:
 
 def _copy_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _as_run_state(weights: dict[str, Any]) -> dict[str, Any]:
+    """A weights file read as a finished run's ``last.pt`` for :meth:`Trainer.warm_start`."""
+    state = {name: {k: v.float() if v.is_floating_point() else v
+                    for k, v in weights[name].items()}
+             for name in ("aligner", "generator", "fusion")}
+    step = int(weights.get("meta", {}).get("gen_step", 0))
+    return {"history": {}, "best": {"align": state["aligner"], "align_loss": float("nan"),
+                                    "align_step": -1, "generator": state["generator"],
+                                    "fusion": state["fusion"], "gen_step": step}}
 
 
 def plot_history(history: dict[str, Any], path: Path) -> None:
@@ -176,6 +187,8 @@ class Trainer:
         ``generator``, its selected generator and fusion), so that generator recipes can be
         compared on the same frozen training expert without re-running stage 1."""
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(ckpt, dict) and ckpt.get("format") == WEIGHTS_FORMAT:
+            ckpt = _as_run_state(ckpt)  # a weights file (a shipped checkpoint)
         best = ckpt["best"]
         if best.get("align") is None:
             raise ValueError(f"{path}: has no selected aligner (stage 1 not finished)")

@@ -32,6 +32,21 @@ def clip_box(box: np.ndarray, height: int, width: int) -> tuple[int, int, int, i
     return x0, y0, x1, y1
 
 
+def steady_boxes(boxes: np.ndarray, height: int) -> np.ndarray:
+    """(T, 4) boxes whose height is their width times the clip's largest height/width ratio.
+
+    A box that ends at the chin grows as the jaw opens, so its crop tells the mouth's state by
+    its scale and a face pasted into it keeps the identity video's jaw motion: under new audio
+    the chin still follows the old speech. With one aspect ratio per clip (the largest, so the
+    chin always stays inside) the box moves with the head only.
+    """
+    out = np.asarray(boxes, dtype=np.float32).copy()
+    width = out[:, 2] - out[:, 0]
+    ratio = float(np.max((out[:, 3] - out[:, 1]) / width))
+    out[:, 3] = np.minimum(float(height), out[:, 1] + width * ratio)
+    return out
+
+
 def crop_faces(frames: np.ndarray, boxes: np.ndarray, size: int = FACE_SIZE) -> np.ndarray:
     """Crop each frame's face box and resize it to ``size``x``size``: (T, size, size, 3) uint8."""
     h, w = frames.shape[1:3]

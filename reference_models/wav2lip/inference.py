@@ -17,6 +17,7 @@ from reference_models.wav2lip.faces import (
     paste_face,
     ping_pong,
     reference_indices,
+    steady_boxes,
 )
 from reference_models.wav2lip.models import Wav2Lip
 
@@ -43,6 +44,7 @@ def lip_sync(
     sample_rate: int = 16000,
     batch_size: int = 32,
     audio_offset: int = -1,
+    steady: bool = False,
 ) -> np.ndarray:
     """Generate ``n_out`` lip-synced frames (n_out, H, W, 3) uint8 from identity frames and audio.
 
@@ -50,8 +52,9 @@ def lip_sync(
     masked, a reference from another window of the video, and the mel window starting at frame
     ``i + audio_offset``. -1 is the pairing the generator is trained with (frame k with the
     window starting at frame k-1, as in the authors' training code); 0 is the authors'
-    ``inference.py``, whose mouths then run a frame ahead of the audio. The model runs on the
-    device its parameters are on.
+    ``inference.py``, whose mouths then run a frame ahead of the audio. ``steady`` crops and
+    pastes with :func:`steady_boxes` (one aspect ratio per clip), so the box's height does not
+    carry the identity video's jaw motion. The model runs on the device its parameters are on.
     """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be uint8 (T, H, W, 3), got {frames.dtype} {frames.shape}")
@@ -60,6 +63,8 @@ def lip_sync(
     h, w = frames.shape[1:3]
     if n_out == 0:
         return np.zeros((0, h, w, 3), dtype=np.uint8)
+    if steady:
+        boxes = steady_boxes(boxes, h)
     wav = prepare_audio(audio, sample_rate)
     mels = frame_windows(melspectrogram(wav), n_out, fps=fps, offset=audio_offset)  # (n_out, 80, 16)
     faces = crop_faces(frames, boxes)

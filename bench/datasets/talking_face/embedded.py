@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 NAME = "talking-faces-synthetic"
 DEFAULT_MANIFEST = Path(__file__).resolve().parents[2] / "data" / "talking_face" / "manifest.json"
-SPLITS = ("train", "val", "test", "test-crossdub")
+SPLITS = ("train", "val", "test", "test-crossdub", "val-crossdub")
 
 
 # Verified frames by file stamp, so the methods of one run decode and hash each clip once
@@ -159,13 +159,28 @@ class EmbeddedTalkingFaces:
                           "audio_clip": aud, "phones": [tuple(p) for p in _phones(utt)],
                           "protocol": "cross-dub"})
 
+    def _crossdub_of(self, split: str) -> list[dict[str, str]]:
+        from .build import crossdub_pairs, stable_seed
+
+        ids = self.manifest["splits"][split]
+        seed = stable_seed(f"crossdub:{split}:{self.manifest.get('seed', 0)}")
+        return crossdub_pairs(ids, {c: self.clips[c]["speaker"] for c in ids},
+                              {c: self.clips[c]["utterance"] for c in ids}, seed)
+
     def split(self, name: str) -> LazySplit:
-        """One of ``train``, ``val``, ``test``, ``test-crossdub``."""
-        splits = self.manifest["splits"]
+        """One of ``train``, ``val``, ``test``, ``test-crossdub`` and ``val-crossdub``.
+
+        ``val-crossdub`` is built from the val clips as ``test-crossdub`` is from the test clips
+        (each video with another speaker's audio), so a method can be selected on cross-dub
+        without touching test.
+        """
+        splits = dict(self.manifest["splits"])
+        if name == "val-crossdub" and name not in splits and "val" in splits:
+            splits[name] = self._crossdub_of("val")
         if name not in splits:
             raise KeyError(f"{NAME}: no split {name!r}; known: {sorted(splits)}")
         audio_sha = {u.id: u.sha256 for u in self.corpus.utterances}
-        if name == "test-crossdub":
+        if name.endswith("-crossdub"):
             pairs = {p["id"]: p for p in splits[name]}
             hashes = {i: _hash_pair(self.clips[p["video"]]["frames_sha256"],
                                     audio_sha.get(self.clips[p["audio"]]["utterance"], ""))
