@@ -145,20 +145,26 @@ def bench_register_weights(register) -> None:
 
 # --- training on a talking-face dataset --------------------------------------------------
 
-def clip_to_video(clip: Clip):
-    """A :class:`reference_models.wav2lip.data.FaceVideo` from a clip: 96x96 face crops + mel."""
+def clip_to_video(clip: Clip, steady: bool = False):
+    """A :class:`reference_models.wav2lip.data.FaceVideo` from a clip: 96x96 face crops + mel
+    (``steady``: of :func:`reference_models.wav2lip.faces.steady_boxes`)."""
     from reference_models.wav2lip.audio import melspectrogram
     from reference_models.wav2lip.data import FaceVideo
+    from reference_models.wav2lip.faces import steady_boxes
     from reference_models.wav2lip.inference import crop_faces, prepare_audio
 
     check_clip(clip)
     # Under reconstruction the target is the video the audio belongs to; train on that.
     frames = clip.target if clip.target is not None else clip.frames
     mel = melspectrogram(prepare_audio(clip.audio, clip.sample_rate))
-    return FaceVideo(crop_faces(frames, np.asarray(clip.face_boxes)), mel, fps=clip.fps, name=clip.id)
+    boxes = np.asarray(clip.face_boxes)
+    if steady:
+        boxes = steady_boxes(boxes, frames.shape[1])
+    return FaceVideo(crop_faces(frames, boxes), mel, fps=clip.fps, name=clip.id)
 
 
-def load_videos(split: Any, limit: int | None = None, progress: bool = True) -> list:
+def load_videos(split: Any, limit: int | None = None, progress: bool = True,
+                steady: bool = False) -> list:
     """Face videos of the first ``limit`` samples of a split (all when None); bad samples are skipped
     with a warning that names them."""
     from tqdm import tqdm
@@ -167,22 +173,24 @@ def load_videos(split: Any, limit: int | None = None, progress: bool = True) -> 
     videos = []
     for sample_id in tqdm(ids, desc=f"load {split.name}", disable=not progress):
         try:
-            videos.append(clip_to_video(split.get(sample_id)))
+            videos.append(clip_to_video(split.get(sample_id), steady))
         except SampleError as exc:
             print(f"warning: skipping {sample_id}: {exc}")
     return videos
 
 
-def load_embedded(train_clips: int | None = None) -> tuple[list, list, dict[str, Any]]:
+def load_embedded(train_clips: int | None = None,
+                  steady: bool = False) -> tuple[list, list, dict[str, Any]]:
     """The embedded talking-face dataset's train (first ``train_clips``) and val face videos,
-    and what ``training.json`` records of the dataset."""
+    and what ``training.json`` records of the dataset (``steady``: steady-box crops)."""
     from bench.datasets.talking_face.embedded import load_embedded_talking_faces
 
     dataset = load_embedded_talking_faces()
     info = {"name": dataset.name, "version": dataset.version,
             "train_manifest": dataset.split("train").manifest_hash,
-            "val_manifest": dataset.split("val").manifest_hash}
-    return load_videos(dataset.split("train"), train_clips), load_videos(dataset.split("val")), info
+            "val_manifest": dataset.split("val").manifest_hash, "steady_boxes": steady}
+    return (load_videos(dataset.split("train"), train_clips, steady=steady),
+            load_videos(dataset.split("val"), steady=steady), info)
 
 
 def train_command(argv: Iterable[str] | None = None) -> None:

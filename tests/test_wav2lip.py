@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 
@@ -602,6 +603,15 @@ def test_clip_to_video_for_training():
     video = clip_to_video(_clip(n_frames=20, n_audio_frames=20))
     assert video.faces.shape == (20, 96, 96, 3) and video.mel.shape == (80, 1 + 12800 // 200)
     assert len(WindowSampler([video]).videos) == 1
+    # steady crops: the box of frame 3 ends 6 px higher (a closed jaw); its crop is then taken
+    # with the clip's tallest box like every other frame's
+    clip = _clip(n_frames=20, n_audio_frames=20)
+    boxes = clip.face_boxes.copy()
+    boxes[3, 3] -= 6
+    clip = dataclasses.replace(clip, face_boxes=boxes)
+    plain, steady = clip_to_video(clip).faces, clip_to_video(clip, steady=True).faces
+    assert not np.array_equal(plain[3], steady[3])
+    np.testing.assert_array_equal(steady[3], clip_to_video(_clip(20, 20), steady=True).faces[3])
 
 
 def test_load_videos_skips_bad_samples(capsys):
@@ -644,6 +654,12 @@ def test_training_command_takes_its_videos_from_the_caller(tmp_path, capsys):
 
     with pytest.raises(Loaded, match="asked for 3 train clips"):
         train_command(["--train-clips", "3", "--out", str(tmp_path)], load)
+
+    def load_steady(train_clips, steady=False):
+        raise Loaded(f"steady={steady}")
+
+    with pytest.raises(Loaded, match="steady=True"):
+        train_command(["--steady-boxes", "--out", str(tmp_path)], load_steady)
     with pytest.raises(SystemExit) as exit_:
         plugin_command(["--help"])
     assert exit_.value.code == 0 and "--expert-steps" in capsys.readouterr().out

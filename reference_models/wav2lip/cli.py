@@ -4,7 +4,9 @@ Where the face videos come from is the caller's: :func:`train_command` takes a
 ``load_data(train_clips)`` returning ``(train_videos, val_videos, dataset_info)`` (lists of
 :class:`reference_models.wav2lip.data.FaceVideo` and a JSON-able description written to
 ``training.json``); the built-in plugin passes the embedded talking-face dataset's
-(``python -m plugins.wav2lip train ...``, ``bench train wav2lip -- ...``).
+(``python -m plugins.wav2lip train ...``, ``bench train wav2lip -- ...``). With
+``--steady-boxes`` it is called as ``load_data(train_clips, steady=True)`` and must crop the faces
+with :func:`reference_models.wav2lip.faces.steady_boxes`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import click
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 
-LoadData = Callable[["int | None"], "tuple[list, list, dict[str, Any]]"]
+LoadData = Callable[..., "tuple[list, list, dict[str, Any]]"]
 
 
 def train_command(argv: Iterable[str] | None, load_data: LoadData,
@@ -60,12 +62,14 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
                   help="L1 weight 1 + W inside the mouth region (0: the reference's plain L1)")
     @click.option("--snapshot-every", type=click.IntRange(min=0), default=0, show_default=True,
                   help="keep the generator every N steps in OUT/snapshots (float16; 0: never)")
+    @click.option("--steady-boxes", is_flag=True, default=False,
+                  help="crop faces with one box aspect ratio per clip (load_data(..., steady=True))")
     @click.option("--gan/--no-gan", default=False, show_default=True)
     @click.option("--seed", type=int, default=0, show_default=True)
     def cli(out, width, expert_steps, gen_steps, batch, gen_batch, lr, eval_every, eval_batches,
             threads, train_clips,
             expert_loss, max_shift, sync_wt, sync_threshold, init_generator, audio_from_expert,
-            w_mouth, snapshot_every, gan, seed):
+            w_mouth, snapshot_every, steady_boxes, gan, seed):
         from reference_models.wav2lip.data import WindowSampler
         from reference_models.wav2lip.train import (
             TrainConfig,
@@ -78,7 +82,8 @@ def train_command(argv: Iterable[str] | None, load_data: LoadData,
             raise click.UsageError("--audio-from-expert starts a fresh generator; "
                                    "--init-generator already has an audio encoder")
         out_dir = Path(out)
-        train_videos, val_videos, info = load_data(train_clips)
+        train_videos, val_videos, info = (load_data(train_clips, steady=True) if steady_boxes
+                                          else load_data(train_clips))
         train, val = WindowSampler(train_videos), WindowSampler(val_videos)
         common = {"width": width, "lr": lr, "eval_every": eval_every,
                   "eval_batches": eval_batches, "threads": threads, "seed": seed}
