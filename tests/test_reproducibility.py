@@ -30,6 +30,44 @@ def test_tolerance_is_exact_unless_declared_and_a_bound_needs_a_reason():
         Tolerance(rel=-1, reason="x")
 
 
+def test_a_tolerance_for_one_cpu_vendor_widens_only_elsewhere(monkeypatch):
+    from bench.execution import provenance
+    from bench.reporting.verify import committed_claims
+    from bench.specs import TORCH_TRAINED
+
+    assert TORCH_TRAINED.on("GenuineIntel") is TORCH_TRAINED
+    assert TORCH_TRAINED.on("GenuineIntel").bound(0.9) == 0.0
+    assert TORCH_TRAINED.on("AuthenticAMD").bound(0.9) == 0.01
+    with pytest.raises(ValueError, match="vendor"):
+        Tolerance(vendor="GenuineIntel")
+    with pytest.raises(ValueError, match="vendor"):
+        Tolerance(elsewhere=Tolerance(abs=0.1, reason="x"))
+    # bench check reads this machine's vendor: exact on Intel, the wider bound on AMD
+    spec = MethodSpec(name="m", task="t", version="1", factory="x:y",
+                      tolerance={"*": TORCH_TRAINED})
+    run = type("Run", (), {"file": "f", "record": {
+        "task": {"name": "t"}, "dataset": {"name": "d", "split": "test"}, "method": {"name": "m"},
+        "metrics": {"accuracy": {"value": 0.9}}}})()
+    for vendor, bound in (("GenuineIntel", 0.0), ("AuthenticAMD", 0.01), ("", 0.01)):
+        monkeypatch.setattr(provenance, "cpu_vendor", lambda v=vendor: v)
+        claim, = committed_claims([run], {"m": spec})
+        assert claim.tolerance == bound
+        verdict = judge(claim, {"value": 0.905, "ci": [0.8, 1.0]})
+        assert verdict.status == ("holds" if bound else "does not hold")
+
+
+def test_cpu_vendor_reads_proc_cpuinfo():
+    from bench.execution.provenance import cpu_vendor
+
+    vendor = cpu_vendor()
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        assert vendor == ""
+        return
+    assert (vendor in text) if vendor else "vendor_id" not in text
+
+
 def test_a_committed_number_is_judged_by_its_difference_and_bound():
     exact = Claim("t", "d", "s", "m", "accuracy", 0.9, committed=True)
     same = judge(exact, {"value": 0.9, "ci": [0.8, 1.0]})

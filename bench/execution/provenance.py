@@ -42,6 +42,21 @@ def package_git_sha() -> str | None:
     return sha + ("-dirty" if dirty else "")
 
 
+@lru_cache(maxsize=1)
+def cpu_vendor() -> str:
+    """The CPU's vendor id (``GenuineIntel``, ``AuthenticAMD``, ...) from /proc/cpuinfo; "" when
+    it cannot be read (not Linux, or no such line). Read once per process: ``bench check``
+    asks for every committed number."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
 def hardware() -> dict[str, Any]:
     info: dict[str, Any] = {
         "machine": platform.machine(),

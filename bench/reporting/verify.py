@@ -176,8 +176,11 @@ def _judge_committed(claim: Claim, value: float, ci: Any, covered: str) -> Verdi
 
 def _committed(task: str, dataset: str, split: str, method: Any, metric: str, value: float,
                source: str) -> Claim:
-    """A committed value with the tolerance its method spec declares for ``metric``."""
-    tolerance = method.tolerance_for(metric)
+    """A committed value with the tolerance its method spec declares for ``metric`` on this
+    machine's CPU."""
+    from bench.execution.provenance import cpu_vendor
+
+    tolerance = method.tolerance_for(metric).on(cpu_vendor())
     return Claim(task, dataset, split, method.name, metric, value, tolerance.bound(value),
                  source=source, committed=True, reason=tolerance.reason)
 
