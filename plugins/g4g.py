@@ -26,8 +26,8 @@ from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, Weights
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "8859544bf406556d8e57732a64cbabe2f78cb97a8eb7abcc6a68a0fad708d903"
-EMBEDDED_SIZE = 4595756
+EMBEDDED_SHA256 = "f229314672cea23d952efca3d3f6d1ac76cc5491a1c89d3688d33d31c29d38d8"
+EMBEDDED_SIZE = 4575742
 
 PROVENANCE = {
     "diagonal_matrix_alignment": "abstract",
@@ -48,6 +48,7 @@ METHOD_CONFIG: dict[str, Any] = {
     "fusion": "unet",
     "perceptual": "random",
     "reference_select": "aligner",
+    "steady_boxes": True,
     "batch_size": 32,
 }
 

@@ -30,7 +30,13 @@ from reference_models.g4g.data import TalkingFaceArrays, VideoArrays
 from reference_models.g4g.discriminator import MouthDiscriminator, d_loss
 from reference_models.g4g.inference import aligner_references
 from reference_models.g4g.losses import build_perceptual
-from reference_models.g4g.model import INFERENCE_KEYS, WEIGHTS_FORMAT, G4GModel, save_weights
+from reference_models.g4g.model import (
+    INFERENCE_KEYS,
+    WEIGHTS_FORMAT,
+    G4GModel,
+    load_weights,
+    save_weights,
+)
 
 LOG = logging.getLogger("reference_models.g4g.train")
 
@@ -55,15 +61,13 @@ def _copy_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def _as_run_state(weights: dict[str, Any]) -> dict[str, Any]:
+def _as_run_state(path: Path) -> dict[str, Any]:
     """A weights file read as a finished run's ``last.pt`` for :meth:`Trainer.warm_start`."""
-    state = {name: {k: v.float() if v.is_floating_point() else v
-                    for k, v in weights[name].items()}
-             for name in ("aligner", "generator", "fusion")}
-    step = int(weights.get("meta", {}).get("gen_step", 0))
-    return {"history": {}, "best": {"align": state["aligner"], "align_loss": float("nan"),
-                                    "align_step": -1, "generator": state["generator"],
-                                    "fusion": state["fusion"], "gen_step": step}}
+    model, meta = load_weights(path)
+    return {"history": {}, "best": {
+        "align": model.aligner.state_dict(), "align_loss": float("nan"), "align_step": -1,
+        "generator": model.generator.state_dict(), "fusion": model.fusion.state_dict(),
+        "gen_step": int(meta.get("gen_step", 0))}}
 
 
 def plot_history(history: dict[str, Any], path: Path) -> None:
@@ -188,7 +192,7 @@ class Trainer:
         compared on the same frozen training expert without re-running stage 1."""
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         if isinstance(ckpt, dict) and ckpt.get("format") == WEIGHTS_FORMAT:
-            ckpt = _as_run_state(ckpt)  # a weights file (a shipped checkpoint)
+            ckpt = _as_run_state(path)  # a weights file (a shipped checkpoint)
         best = ckpt["best"]
         if best.get("align") is None:
             raise ValueError(f"{path}: has no selected aligner (stage 1 not finished)")
