@@ -26,8 +26,8 @@ from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, Weights
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "f229314672cea23d952efca3d3f6d1ac76cc5491a1c89d3688d33d31c29d38d8"
-EMBEDDED_SIZE = 4575742
+EMBEDDED_SHA256 = "992b7fee7f0cb9e779007cb2f2d2393278f8a23588e22e46d8dd9ddd7f842ab2"
+EMBEDDED_SIZE = 4594838
 
 PROVENANCE = {
     "diagonal_matrix_alignment": "abstract",

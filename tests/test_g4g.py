@@ -557,6 +557,16 @@ def test_shipped_checkpoint_matches_registry_and_generates():
     assert out.shape == (10, 128, 128, 3) and out.dtype == np.uint8
 
 
+def test_checkpoint_readme_quotes_the_pinned_file():
+    # the README is how a reader checks the file by hand; it went stale once
+    import plugins.g4g as plugin
+
+    text = (plugin.CHECKPOINT_DIR / "README.md").read_text(encoding="utf-8")
+    head = " ".join(text.split("\n## ")[0].split())
+    assert f"sha256 `{plugin.EMBEDDED_SHA256}`" in head
+    assert f"{plugin.EMBEDDED_SIZE:,} bytes" in head
+
+
 def test_registered_method_passes_the_harness_validator():
     import plugins.g4g as plugin
     from bench.protocols import TalkingFaceMethod
