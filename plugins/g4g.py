@@ -26,7 +26,7 @@ from bench.specs import FLOAT32_INFERENCE, GPU_IF_AVAILABLE, MethodSpec, Weights
 CHECKPOINT_DIR = Path(__file__).resolve().parents[1] / "reference_models" / "g4g" / "checkpoints"
 EMBEDDED_CHECKPOINT = "g4g_embedded.pt"
 # sha256 and size of the shipped embedded checkpoint (tests/test_g4g.py checks the file)
-EMBEDDED_SHA256 = "992b7fee7f0cb9e779007cb2f2d2393278f8a23588e22e46d8dd9ddd7f842ab2"
+EMBEDDED_SHA256 = "9f1f32d6e0eddab57b083463c019549e8a0c796fbb53e8867bbd065c2d1a68be"
 EMBEDDED_SIZE = 4594838
 
 PROVENANCE = {

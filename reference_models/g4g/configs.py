@@ -169,7 +169,7 @@ EMBEDDED = G4GConfig(
     # the last phase trains with aligner-chosen references and a sync loss, so the generator
     # reshapes the chosen mouth towards the audio. It is the last of the generator phases in
     # the model card: from the end of a 2000-step phase at sync weight 0.01 and Adam 2e-4,
-    # 600 steps at 0.06 and 1e-4; the shipped weights are its step-300 snapshot, chosen on val
+    # 600 steps at 0.06 and 1e-4; the shipped weights are its step-100 snapshot, chosen on val
     ref_out_of_mouth=False,
     w_mouth=8.0,
     gen_batch=4,
@@ -180,8 +180,9 @@ EMBEDDED = G4GConfig(
     sync_start=0,
     w_sync=0.06,
     # an adversarial term on the lower face: trained on steady crops, the L1 generator blurred
-    # the jaw it draws; val LSE-C rose with this weight from 0.05 to 8 (model card)
-    w_gan=8.0,
+    # the jaw it draws; val LSE-C rose with this weight from 0.05 to 64, best at an early
+    # snapshot (step 100 at 64, written with val_every 50; model card)
+    w_gan=64.0,
     reference_select="aligner",
     # 6 frames (0.24 s) since steady boxes; 12 before (model card, steady boxes)
     reference_exclude=6,
