@@ -551,7 +551,11 @@ def test_shipped_checkpoint_matches_registry_and_generates():
     assert hashlib.sha256(data).hexdigest() == plugin.EMBEDDED_SHA256
     assert len(data) == plugin.EMBEDDED_SIZE
     method = plugin.G4GMethod(**plugin.METHOD_CONFIG)  # the registered config, as the harness
-    assert method.inference.cfg == get_config("embedded")
+    # the committed recipe, but for how often the run validated and wrote snapshots (every 50
+    # steps, so that its step-100 snapshot exists; stage 1 keeps 150, checkpoint README)
+    shipped = method.inference.cfg
+    assert (shipped.val_every, shipped.ckpt_every) == (50, 50)
+    assert replace(shipped, val_every=150, ckpt_every=150) == get_config("embedded")
     clip = _clip(n_frames=8, seconds=0.4, size=128)
     out = method.generate(clip)
     assert out.shape == (10, 128, 128, 3) and out.dtype == np.uint8
