@@ -432,6 +432,33 @@ def test_warm_start_from_a_weights_file(tmp_path):
     assert t.history["gen_val"] and "generator of step 300" in (tmp_path / "ft" / "train.log").read_text()
 
 
+def test_warm_start_discriminator_takes_the_critic_of_another_run(tmp_path):
+    tr, va = _tiny_sets()
+    adv = replace(TINY, w_gan=1.0, gan_start=0)
+    Trainer(adv, tr, va, tmp_path / "src", progress=False).run()
+    critic = torch.load(tmp_path / "src" / "last.pt", weights_only=True)["disc"]
+    t = Trainer(adv, tr, va, tmp_path / "ft", progress=False)
+    t.warm_start(tmp_path / "src" / "last.pt", generator=True)
+    fresh = {k: v.clone() for k, v in t.disc.state_dict().items()}
+    t.warm_start_discriminator(tmp_path / "src" / "last.pt")
+    assert any(not torch.equal(fresh[k], v) for k, v in critic.items())
+    for k, v in critic.items():
+        torch.testing.assert_close(t.disc.state_dict()[k], v, msg=k)
+    # kept by the checkpoint it writes, so a resumed run goes on with it
+    resumed = torch.load(tmp_path / "ft" / "last.pt", weights_only=True)["disc"]
+    for k, v in critic.items():
+        torch.testing.assert_close(resumed[k], v, msg=k)
+    t.run()
+    assert "discriminator from" in (tmp_path / "ft" / "train.log").read_text()
+    # a weights file carries no critic; another critic width is refused; both name the file
+    save_weights(tmp_path / "w.pt", G4GModel(TINY), {"gen_step": 1})
+    with pytest.raises(ValueError, match="w.pt.*no discriminator"):
+        t.warm_start_discriminator(tmp_path / "w.pt")
+    other = Trainer(replace(adv, disc_width=8), tr, va, tmp_path / "other", progress=False)
+    with pytest.raises(ValueError, match="last.pt.*does not match"):
+        other.warm_start_discriminator(tmp_path / "src" / "last.pt")
+
+
 # -- checkpoints ----------------------------------------------------------------------------
 
 def test_weights_round_trip_and_bad_files(tmp_path):

@@ -44,6 +44,9 @@ def build_parser(prog: str, default_checkpoint: str) -> argparse.ArgumentParser:
                          "(or of a weights file, such as the shipped checkpoint)")
     tr.add_argument("--init-generator", action="store_true",
                     help="with --init-from: also start from that run's selected generator")
+    tr.add_argument("--init-discriminator", type=Path, default=None, metavar="LAST_PT",
+                    help="with --init-from: start the lower-face critic from another run's "
+                         "last.pt")
     ev = sub.add_parser("eval", help="mouth-region PSNR of a checkpoint vs its reference frames")
     ev.add_argument("--checkpoint", default=default_checkpoint)
     ev.add_argument("--split", default="val")
@@ -88,10 +91,13 @@ def main(argv: Sequence[str] | None, load_split: LoadSplit, evaluate: Evaluate,
         overrides = config_overrides(args)
     except ValueError as exc:
         ap.error(str(exc))
+    if args.init_discriminator is not None and args.init_from is None:
+        ap.error("--init-discriminator needs --init-from")
     cfg = get_config(args.config, **overrides)
     weights = train(cfg, load_split("train", args.max_train_clips),
                     load_split("val", args.max_val_clips), args.out, resume=not args.no_resume,
-                    snapshots=True, init_from=args.init_from, init_generator=args.init_generator)
+                    snapshots=True, init_from=args.init_from, init_generator=args.init_generator,
+                    init_discriminator=args.init_discriminator)
     if args.export:
         args.export.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(weights, args.export)

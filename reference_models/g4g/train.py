@@ -216,6 +216,20 @@ class Trainer:
                                    else ")"))
         self.save()
 
+    def warm_start_discriminator(self, path: Path) -> None:
+        """Take the lower-face critic of another run's ``last.pt`` (its weights, not its
+        optimiser), so that an adversarial phase does not start against an untrained critic."""
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(ckpt, dict) or "disc" not in ckpt:
+            raise ValueError(f"{path}: has no discriminator (not a run's last.pt trained with "
+                             "the adversarial term)")
+        try:
+            self.disc.load_state_dict(ckpt["disc"])
+        except RuntimeError as exc:
+            raise ValueError(f"{path}: discriminator does not match this config ({exc})") from exc
+        self.pending_log.append(f"discriminator from {path} (its step {ckpt.get('step')})")
+        self.save()
+
     # -- stage 1 -----------------------------------------------------------------------------
     @torch.no_grad()
     def validate_align(self) -> dict[str, float]:
@@ -448,16 +462,21 @@ class Trainer:
 def train(cfg: G4GConfig, train_videos: Sequence[VideoArrays], val_videos: Sequence[VideoArrays],
           out: str | Path, resume: bool = True, progress: bool = True,
           snapshots: bool = False, init_from: Path | None = None,
-          init_generator: bool = False) -> Path:
+          init_generator: bool = False, init_discriminator: Path | None = None) -> Path:
     """Train G4G on ``train_videos``, select on ``val_videos``; return the weights file.
 
     ``init_from``: a finished stage 1 in another run's ``last.pt`` to start stage 2 from (used
-    only when ``out`` has no ``last.pt`` yet, so that a resumed run is not re-initialised)."""
+    only when ``out`` has no ``last.pt`` yet, so that a resumed run is not re-initialised);
+    ``init_discriminator``: another run's ``last.pt`` whose critic to start from (likewise)."""
+    if init_discriminator is not None and init_from is None:
+        raise ValueError("init_discriminator needs init_from (a stage 2 to start)")
     torch.set_num_threads(1)
     trainer = Trainer(cfg, TalkingFaceArrays(train_videos, cfg),
                       TalkingFaceArrays(val_videos, cfg), out, progress, snapshots)
     if init_from is not None and not (resume and (Path(out) / "last.pt").is_file()):
         trainer.warm_start(Path(init_from), init_generator)
+        if init_discriminator is not None:
+            trainer.warm_start_discriminator(Path(init_discriminator))
     return trainer.run(resume)
 
 
