@@ -580,9 +580,10 @@ def test_shipped_checkpoint_matches_registry_and_generates():
     method = plugin.G4GMethod(**plugin.METHOD_CONFIG)  # the registered config, as the harness
     # the committed recipe, but for how often the run validated and wrote snapshots (every 50
     # steps, so that its step-100 snapshot exists; stage 1 keeps 150, checkpoint README)
-    shipped = method.inference.cfg
+    shipped, embedded = method.inference.cfg, get_config("embedded")
     assert (shipped.val_every, shipped.ckpt_every) == (50, 50)
-    assert replace(shipped, val_every=150, ckpt_every=150) == get_config("embedded")
+    assert replace(shipped, val_every=embedded.val_every,
+                   ckpt_every=embedded.ckpt_every) == embedded
     clip = _clip(n_frames=8, seconds=0.4, size=128)
     out = method.generate(clip)
     assert out.shape == (10, 128, 128, 3) and out.dtype == np.uint8
@@ -646,6 +647,10 @@ def test_command_line_parses_overrides_and_dispatches(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--out", "o", "--set", "w_mouth"], load_split=None, evaluate=None)
     assert "--set needs KEY=VALUE" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # refused before any data is loaded
+        main(["train", "--out", "o", "--init-discriminator", "b/last.pt"], load_split=None,
+             evaluate=None)
+    assert "--init-discriminator needs --init-from" in capsys.readouterr().err
     calls = []
     main(["eval", "--max-clips", "2"], load_split=None,
          evaluate=lambda *a: calls.append(a) or {"clips": 2})
