@@ -386,6 +386,49 @@ def test_adversarial_term_trains_the_critic_and_resumes_exactly(tmp_path, monkey
         torch.testing.assert_close(x, y, msg=k)
 
 
+def test_moving_average_is_what_is_validated_snapshotted_and_resumed(tmp_path, monkeypatch):
+    tr, va = _tiny_sets()
+    cfg = replace(TINY, ema_decay=0.5)
+    raw = Trainer(TINY, tr, va, tmp_path / "raw", progress=False)
+    raw.run()
+    avg = Trainer(cfg, tr, va, tmp_path / "avg", progress=False, snapshots=True)
+    seen = []  # the raw generator + fusion weights after each step
+    update = avg.ema.update_parameters
+
+    def record(parts):
+        seen.append({k: v.detach().clone() for k, v in parts.state_dict().items()})
+        update(parts)
+
+    monkeypatch.setattr(avg.ema, "update_parameters", record)
+    avg.run()
+    assert len(seen) == TINY.gen_steps
+    # the average changes what is kept, not how the raw weights train
+    last = [torch.load(tmp_path / r / "last.pt", weights_only=True)["model"] for r in ("raw", "avg")]
+    for k, v in last[0].items():
+        torch.testing.assert_close(last[1][k], v, msg=k)
+    # the step-2 snapshot holds the average of steps 1 and 2, not the raw step-2 weights
+    snap, meta = load_weights(tmp_path / "avg" / "snapshots" / "gen_000002.pt")
+    assert meta["ema_decay"] == 0.5
+    state = {**{f"generator.{k}": v for k, v in snap.generator.state_dict().items()},
+             **{f"fusion.{k}": v for k, v in snap.fusion.state_dict().items()}}
+    moved = False
+    for k, v in state.items():
+        if not v.is_floating_point():
+            continue
+        expected = (0.5 * seen[0][k] + 0.5 * seen[1][k]).half().float()
+        torch.testing.assert_close(v, expected, msg=k)
+        moved |= not torch.equal(v, seen[1][k].half().float())
+    assert moved
+    # a crash after the step-2 checkpoint resumes with the same average
+    _crash_at_third_generator_batch(monkeypatch, cfg, tr, va, tmp_path / "crash")
+    resumed = Trainer(cfg, tr, va, tmp_path / "crash", progress=False)
+    resumed.run()
+    for k, v in avg.ema.state_dict().items():
+        torch.testing.assert_close(resumed.ema.state_dict()[k], v, msg=k)
+    with pytest.raises(ValueError, match="ema_decay"):
+        replace(TINY, ema_decay=1.0)
+
+
 def test_warm_start_takes_the_selected_aligner_and_optionally_the_generator(tmp_path):
     tr, va = _tiny_sets()
     Trainer(TINY, tr, va, tmp_path / "src", progress=False).run()

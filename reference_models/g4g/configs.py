@@ -54,6 +54,10 @@ class G4GConfig:
     gan_start: int = 0
     disc_width: int = 16
     disc_lr: float = 2e-4
+    # exponential moving average of the generator and fusion weights (0: off); when on, the
+    # average is what is validated, snapshotted and exported (the adversarial term makes the
+    # raw weights jump from one validation to the next)
+    ema_decay: float = 0.0
     perceptual: str = "random"
     vgg19_weights: str = ""
     # schedule
@@ -131,6 +135,8 @@ class G4GConfig:
                              f"{self.train_reference!r}")
         if self.tau <= 0:
             raise ValueError(f"tau must be positive, got {self.tau}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1) (0: off), got {self.ema_decay}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-able) for checkpoints and run records."""

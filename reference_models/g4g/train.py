@@ -16,12 +16,14 @@ import argparse
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from reference_models.g4g.alignment import offset_scores
@@ -46,7 +48,8 @@ LOG = logging.getLogger("reference_models.g4g.train")
 SCHEDULE_KEYS = ("align_steps", "gen_steps", "val_every", "ckpt_every", "sync_start", "w_sync",
                  "gen_cosine", "w_gan", "gan_start")
 GENERATOR_KEYS = frozenset({"gen_batch", "gen_lr", "w_l1", "w_perceptual", "w_mouth",
-                            "w_fusion", "ref_out_of_mouth", "loss_scales", "train_reference"})
+                            "w_fusion", "ref_out_of_mouth", "loss_scales", "train_reference",
+                            "ema_decay"})
 
 
 def _setup_log(out: Path) -> logging.Handler:
@@ -133,6 +136,11 @@ class Trainer:
         self.disc = MouthDiscriminator(cfg.disc_width)
         self.opt_disc = torch.optim.Adam(self.disc.parameters(), lr=cfg.disc_lr,
                                          betas=(0.5, 0.999))
+        # the moving average of the generator and fusion (torch's AveragedModel; buffers too, so
+        # the batch-norm statistics match the averaged weights)
+        self.ema = (AveragedModel(self._gen_parts(self.model), use_buffers=True,
+                                  multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay))
+                    if cfg.ema_decay > 0 else None)
         self.stage, self.step = 1, 0
         self.history: dict[str, list[dict[str, float]]] = {
             "align_train": [], "align_val": [], "gen_train": [], "gen_val": []}
@@ -147,12 +155,33 @@ class Trainer:
         self.val_gen = [val_data.gen_batch(vrng, max(2, cfg.gen_batch))
                         for _ in range(cfg.val_batches)]
 
+    @staticmethod
+    def _gen_parts(model: G4GModel) -> torch.nn.ModuleDict:
+        return torch.nn.ModuleDict({"generator": model.generator, "fusion": model.fusion})
+
+    @contextmanager
+    def _averaged(self) -> Iterator[None]:
+        """Within the block the model's generator and fusion are the moving average's (when
+        ``ema_decay`` is on), so validation, snapshots and the selected weights are of it."""
+        m = self.model
+        if self.ema is None or self.ema.n_averaged.item() == 0:
+            yield
+            return
+        raw = self._gen_parts(m)
+        m.generator, m.fusion = self.ema.module["generator"], self.ema.module["fusion"]
+        try:
+            yield
+        finally:
+            m.generator, m.fusion = raw["generator"], raw["fusion"]
+
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         return {"config": self.cfg.to_dict(), "stage": self.stage, "step": self.step,
                 "model": self.model.state_dict(), "opt_align": self.opt_align.state_dict(),
                 "opt_gen": self.opt_gen.state_dict(), "disc": self.disc.state_dict(),
-                "opt_disc": self.opt_disc.state_dict(), "rng_numpy": self.rng.bit_generator.state,
+                "opt_disc": self.opt_disc.state_dict(),
+                "ema": self.ema.state_dict() if self.ema is not None else None,
+                "rng_numpy": self.rng.bit_generator.state,
                 "rng_torch": torch.get_rng_state(), "history": self.history, "best": self.best}
 
     def save(self) -> None:
@@ -178,6 +207,8 @@ class Trainer:
         if "disc" in ckpt:  # checkpoints written before the adversarial term have none
             self.disc.load_state_dict(ckpt["disc"])
             self.opt_disc.load_state_dict(ckpt["opt_disc"])
+        if self.ema is not None and ckpt.get("ema") is not None:
+            self.ema.load_state_dict(ckpt["ema"])
         self.rng.bit_generator.state = ckpt["rng_numpy"]
         torch.set_rng_state(ckpt["rng_torch"])
         self.stage, self.step = ckpt["stage"], ckpt["step"]
@@ -386,6 +417,8 @@ class Trainer:
                 dl.backward()
                 self.opt_disc.step()
                 losses["disc"] = dl.detach()
+            if self.ema is not None:
+                self.ema.update_parameters(self._gen_parts(m))
             self.step += 1
             bar.update(1)
             if self.step % 10 == 0:
@@ -393,23 +426,28 @@ class Trainer:
                     {"step": self.step, **{k: v.item() for k, v in losses.items()}})
                 bar.set_postfix(loss=f"{losses['total'].item():.3f}")
             if self.step % cfg.val_every == 0 or self.step == cfg.gen_steps:
-                val = self.validate_gen()
-                self.history["gen_val"].append({"step": self.step, **val})
-                LOG.info("gen step %d train %.4f val %s", self.step, losses["total"].item(),
-                         " ".join(f"{k} {v:.4f}" for k, v in val.items()))
-                if self.snapshots:
-                    (self.out / "snapshots").mkdir(exist_ok=True)
-                    save_weights(self.out / "snapshots" / f"gen_{self.step:06d}.pt", m,
-                                 {"gen_step": self.step, "val": val})
-                if val["loss"] < self.best["gen_loss"]:
-                    self.best.update(gen_loss=val["loss"], gen_step=self.step,
-                                     generator=_copy_state(m.generator),
-                                     fusion=_copy_state(m.fusion))
+                with self._averaged():
+                    self._validate_and_keep(losses["total"].item())
             if self.step % cfg.ckpt_every == 0:
                 self.save()
         bar.close()
         self.stage = 3
         self.save()
+
+    def _validate_and_keep(self, train_loss: float) -> None:
+        m = self.model
+        val = self.validate_gen()
+        self.history["gen_val"].append({"step": self.step, **val})
+        LOG.info("gen step %d train %.4f val %s", self.step, train_loss,
+                 " ".join(f"{k} {v:.4f}" for k, v in val.items()))
+        if self.snapshots:
+            (self.out / "snapshots").mkdir(exist_ok=True)
+            save_weights(self.out / "snapshots" / f"gen_{self.step:06d}.pt", m,
+                         {"gen_step": self.step, "val": val,
+                          "ema_decay": self.cfg.ema_decay})
+        if val["loss"] < self.best["gen_loss"]:
+            self.best.update(gen_loss=val["loss"], gen_step=self.step,
+                             generator=_copy_state(m.generator), fusion=_copy_state(m.fusion))
 
     # -- all ---------------------------------------------------------------------------------
     def run(self, resume: bool = True) -> Path:
