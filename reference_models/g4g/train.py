@@ -137,8 +137,10 @@ class Trainer:
         self.opt_disc = torch.optim.Adam(self.disc.parameters(), lr=cfg.disc_lr,
                                          betas=(0.5, 0.999))
         # the moving average of the generator and fusion (torch's AveragedModel; buffers too, so
-        # the batch-norm statistics match the averaged weights)
-        self.ema = (AveragedModel(self._gen_parts(self.model), use_buffers=True,
+        # the batch-norm statistics match the averaged weights); _trained holds the raw modules
+        self._trained = torch.nn.ModuleDict({"generator": self.model.generator,
+                                             "fusion": self.model.fusion})
+        self.ema = (AveragedModel(self._trained, use_buffers=True,
                                   multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay))
                     if cfg.ema_decay > 0 else None)
         self.stage, self.step = 1, 0
@@ -155,24 +157,19 @@ class Trainer:
         self.val_gen = [val_data.gen_batch(vrng, max(2, cfg.gen_batch))
                         for _ in range(cfg.val_batches)]
 
-    @staticmethod
-    def _gen_parts(model: G4GModel) -> torch.nn.ModuleDict:
-        return torch.nn.ModuleDict({"generator": model.generator, "fusion": model.fusion})
-
     @contextmanager
     def _averaged(self) -> Iterator[None]:
         """Within the block the model's generator and fusion are the moving average's (when
         ``ema_decay`` is on), so validation, snapshots and the selected weights are of it."""
         m = self.model
-        if self.ema is None or self.ema.n_averaged.item() == 0:
+        if self.ema is None:
             yield
             return
-        raw = self._gen_parts(m)
         m.generator, m.fusion = self.ema.module["generator"], self.ema.module["fusion"]
         try:
             yield
         finally:
-            m.generator, m.fusion = raw["generator"], raw["fusion"]
+            m.generator, m.fusion = self._trained["generator"], self._trained["fusion"]
 
     # -- checkpoints -------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -418,7 +415,7 @@ class Trainer:
                 self.opt_disc.step()
                 losses["disc"] = dl.detach()
             if self.ema is not None:
-                self.ema.update_parameters(self._gen_parts(m))
+                self.ema.update_parameters(self._trained)
             self.step += 1
             bar.update(1)
             if self.step % 10 == 0:
